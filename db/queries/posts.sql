@@ -1,0 +1,67 @@
+-- name: CreatePost :one
+INSERT INTO posts (user_id, title, content, published, rating)
+VALUES (@user_id, @title, @content, @published, @rating)
+RETURNING *;
+
+-- name: GetPostWithAuthor :one
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p
+JOIN users u ON u.id = p.user_id
+WHERE p.id = @id;
+
+-- name: GetPostWithAuthorAndTags :many
+-- Joined load: one row per tag (or one row with NULL tag columns).
+SELECT sqlc.embed(p), sqlc.embed(u), t.id AS tag_id, t.name AS tag_name
+FROM posts p
+JOIN users u ON u.id = p.user_id
+LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN tags t ON t.id = pt.tag_id
+WHERE p.id = @id
+ORDER BY t.name;
+
+-- name: UpdatePost :one
+-- Partial update: a NULL argument keeps the column as it is.
+UPDATE posts
+SET title     = coalesce(sqlc.narg(title), title),
+    content   = coalesce(sqlc.narg(content), content),
+    published = coalesce(sqlc.narg(published), published),
+    rating    = coalesce(sqlc.narg(rating), rating)
+WHERE id = @id
+RETURNING *;
+
+-- name: DeletePost :execrows
+DELETE FROM posts
+WHERE id = @id;
+
+-- name: ListPostsByUserIDs :many
+-- Select-in load: the posts of many users in one round trip.
+SELECT * FROM posts
+WHERE user_id = ANY(@user_ids::bigint[])
+ORDER BY user_id, id;
+
+-- name: ListPostsWithAuthor :many
+-- A keyset page of posts (by id) with their author joined in.
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p
+JOIN users u ON u.id = p.user_id
+WHERE (sqlc.narg(user_id)::bigint IS NULL OR p.user_id = sqlc.narg(user_id))
+  AND (sqlc.narg(published)::boolean IS NULL OR p.published = sqlc.narg(published))
+  AND p.id > @after_id
+ORDER BY p.id
+LIMIT @max_rows;
+
+-- name: ListPostsWithAuthorAndTags :many
+-- Joined load of the same page, with one row per tag.
+SELECT sqlc.embed(p), sqlc.embed(u), t.id AS tag_id, t.name AS tag_name
+FROM posts p
+JOIN users u ON u.id = p.user_id
+LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN tags t ON t.id = pt.tag_id
+WHERE p.id IN (
+    SELECT pg.id FROM posts pg
+    WHERE (sqlc.narg(user_id)::bigint IS NULL OR pg.user_id = sqlc.narg(user_id))
+      AND (sqlc.narg(published)::boolean IS NULL OR pg.published = sqlc.narg(published))
+      AND pg.id > @after_id
+    ORDER BY pg.id
+    LIMIT @max_rows)
+ORDER BY p.id, t.name;

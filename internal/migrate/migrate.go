@@ -1,0 +1,60 @@
+// Package migrate applies the embedded goose migrations from Go code.
+//
+// A Postgres session-level advisory lock serialises migrators, so several
+// processes starting at once apply each migration exactly once.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/inkwell-dev/inkwell/db"
+)
+
+// NewProvider returns a goose provider over the embedded migrations that holds
+// a session lock while it migrates.
+func NewProvider(conn *sql.DB) (*goose.Provider, error) {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: session locker: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, conn, db.Migrations(), goose.WithSessionLocker(locker))
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return p, nil
+}
+
+// Up applies every pending migration through conn.
+func Up(ctx context.Context, conn *sql.DB) ([]*goose.MigrationResult, error) {
+	p, err := NewProvider(conn)
+	if err != nil {
+		return nil, err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return results, fmt.Errorf("migrate up: %w", err)
+	}
+	return results, nil
+}
+
+// UpPool applies every pending migration through a pgx pool.
+func UpPool(ctx context.Context, pool *pgxpool.Pool) ([]*goose.MigrationResult, error) {
+	conn := stdlib.OpenDBFromPool(pool)
+	defer conn.Close()
+	return Up(ctx, conn)
+}
+
+// Report writes one line per applied migration, as goose's CLI does.
+func Report(w io.Writer, results []*goose.MigrationResult) {
+	for _, r := range results {
+		fmt.Fprintln(w, r)
+	}
+}

@@ -1,0 +1,291 @@
+// Package pgcluster runs a local PostgreSQL cluster from the server binaries
+// installed on the machine: a persistent one for development (make db) and
+// throwaway ones for tests.
+//
+// PostgreSQL refuses to run as root. When the caller is root, the cluster's
+// files belong to the unprivileged "postgres" system user and initdb, pg_ctl
+// and the server run as that user.
+package pgcluster
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrNoBinaries means initdb and pg_ctl were found nowhere we looked.
+var ErrNoBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl) not found: " +
+	"install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) " +
+	"or set DATABASE_URL to a server you already run")
+
+// ErrNotRunning means the cluster has no running server.
+var ErrNotRunning = errors.New("no PostgreSQL server is running for this cluster")
+
+// Superuser is the role initdb creates; local connections use trust auth.
+const Superuser = "postgres"
+
+// Options shape a new cluster.
+type Options struct {
+	// Throwaway trades durability for speed (fsync off): for tests only.
+	Throwaway bool
+	// Port to listen on at 127.0.0.1; 0 picks a free one.
+	Port int
+}
+
+// Cluster is a data directory under Dir and the server that runs on it.
+// Dir also holds the server log and the Unix socket.
+type Cluster struct {
+	Dir    string
+	binDir string
+	runAs  *syscall.Credential // nil unless we are root
+}
+
+// New describes the cluster kept under dir. It does not touch the disk.
+func New(dir string) (*Cluster, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: abs, binDir: bin}
+	if os.Geteuid() == 0 {
+		if c.runAs, err = postgresUser(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *Cluster) dataDir() string { return filepath.Join(c.Dir, "data") }
+func (c *Cluster) logFile() string { return filepath.Join(c.Dir, "postgres.log") }
+
+// Initialized reports whether initdb has already run in Dir.
+func (c *Cluster) Initialized() bool {
+	_, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION"))
+	return err == nil
+}
+
+// Init runs initdb and writes the cluster's settings. It fails if Dir already
+// holds a cluster.
+func (c *Cluster) Init(ctx context.Context, opts Options) error {
+	if c.Initialized() {
+		return fmt.Errorf("init cluster: %s already holds one", c.Dir)
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return fmt.Errorf("init cluster: %w", err)
+	}
+	if err := c.giveToServerUser(c.Dir); err != nil {
+		return err
+	}
+	port := opts.Port
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return fmt.Errorf("init cluster: pick a port: %w", err)
+		}
+	}
+	if _, err := c.run(ctx, "initdb", "--pgdata", c.dataDir(), "--username", Superuser,
+		"--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync"); err != nil {
+		return fmt.Errorf("init cluster in %s: %w", c.Dir, err)
+	}
+	settings := []string{
+		"listen_addresses = '127.0.0.1'",
+		"port = " + strconv.Itoa(port),
+		"unix_socket_directories = '" + c.Dir + "'",
+		"max_connections = 200",
+	}
+	if opts.Throwaway {
+		settings = append(settings, "fsync = off", "synchronous_commit = off", "full_page_writes = off")
+	}
+	conf := filepath.Join(c.dataDir(), "postgresql.conf")
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("init cluster: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "\n# inkwell\n%s\n", strings.Join(settings, "\n"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Start starts the server and waits until it accepts connections.
+func (c *Cluster) Start(ctx context.Context) error {
+	if _, err := c.run(ctx, "pg_ctl", "start", "--pgdata", c.dataDir(), "--log", c.logFile(),
+		"--wait", "--timeout", "60"); err != nil {
+		return fmt.Errorf("start cluster in %s (log: %s): %w", c.Dir, c.logFile(), err)
+	}
+	return nil
+}
+
+// Stop stops the server (fast shutdown: sessions are ended, not waited for).
+func (c *Cluster) Stop(ctx context.Context) error {
+	if _, err := c.run(ctx, "pg_ctl", "stop", "--pgdata", c.dataDir(), "--mode", "fast", "--wait"); err != nil {
+		return fmt.Errorf("stop cluster in %s: %w", c.Dir, err)
+	}
+	return nil
+}
+
+// Port returns the port of the running server, read from postmaster.pid.
+func (c *Cluster) Port() (int, error) {
+	f, err := os.Open(filepath.Join(c.dataDir(), "postmaster.pid"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, ErrNotRunning
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	// Line 4 of postmaster.pid is the port (see PostgreSQL's pidfile.h).
+	s := bufio.NewScanner(f)
+	for i := 1; s.Scan(); i++ {
+		if i == 4 {
+			return strconv.Atoi(strings.TrimSpace(s.Text()))
+		}
+	}
+	return 0, fmt.Errorf("read port from %s: %w", f.Name(), ErrNotRunning)
+}
+
+// URL returns the connection URL of database on the running server.
+func (c *Cluster) URL(database string) (string, error) {
+	port, err := c.Port()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, port, database), nil
+}
+
+// run runs one of the server binaries, as the postgres user when we are root,
+// and returns its output, which is also in the error when it fails.
+func (c *Cluster) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, name), args...)
+	cmd.Dir = c.Dir
+	if c.runAs != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.runAs}
+	}
+	// pg_ctl's server inherits these: keep it off our stdin and out of our output.
+	cmd.Stdin = nil
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return out, nil
+}
+
+// giveToServerUser hands dir to the postgres user when we are root, after
+// checking that user can reach it at all.
+func (c *Cluster) giveToServerUser(dir string) error {
+	if c.runAs == nil {
+		return nil
+	}
+	for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
+		info, err := os.Stat(parent)
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the postgres user cannot enter %s (mode %v), so it cannot run a cluster in %s: "+
+				"use a checkout under a directory others can enter, or set DATABASE_URL", parent, info.Mode().Perm(), dir)
+		}
+		if parent == filepath.Dir(parent) {
+			break
+		}
+	}
+	if err := os.Chown(dir, int(c.runAs.Uid), int(c.runAs.Gid)); err != nil {
+		return fmt.Errorf("give %s to the postgres user: %w", dir, err)
+	}
+	return nil
+}
+
+// postgresUser returns the credentials of the "postgres" system user.
+func postgresUser() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running as root, and PostgreSQL refuses to: "+
+			"need the unprivileged postgres system user (made by the postgresql package): %w", err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// FindBinDir returns the directory holding initdb and pg_ctl: on PATH, from
+// pg_config --bindir, Debian's /usr/lib/postgresql/N/bin (newest first), or
+// Homebrew's locations.
+func FindBinDir() (string, error) {
+	var candidates []string
+	if p, err := exec.LookPath("initdb"); err == nil {
+		candidates = append(candidates, filepath.Dir(p))
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		candidates = append(candidates, strings.TrimSpace(string(out)))
+	}
+	candidates = append(candidates, newestFirst("/usr/lib/postgresql/*/bin")...)
+	if runtime.GOOS == "darwin" {
+		for _, prefix := range []string{"/opt/homebrew", "/usr/local"} {
+			candidates = append(candidates, newestFirst(prefix+"/opt/postgresql@*/bin")...)
+			candidates = append(candidates, prefix+"/opt/postgresql/bin", prefix+"/bin")
+		}
+	}
+	for _, dir := range candidates {
+		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "pg_ctl")) {
+			return dir, nil
+		}
+	}
+	return "", ErrNoBinaries
+}
+
+// newestFirst globs pattern and orders the matches by the version number in
+// them, highest first (so postgresql/16 comes before postgresql/9.6).
+func newestFirst(pattern string) []string {
+	matches, _ := filepath.Glob(pattern)
+	version := func(p string) float64 {
+		v := strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "postgresql@")
+		f, _ := strconv.ParseFloat(v, 64)
+		return f
+	}
+	slices.SortFunc(matches, func(a, b string) int {
+		switch va, vb := version(a), version(b); {
+		case va > vb:
+			return -1
+		case va < vb:
+			return 1
+		}
+		return 0
+	})
+	return matches
+}
+
+func isExecutable(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir() && info.Mode()&0o111 != 0
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,184 @@
+// Package pgtest gives tests a real PostgreSQL: the server at DATABASE_URL
+// when it is set, or else a throwaway cluster started from the installed
+// server binaries. Each test gets its own database, cloned from a migrated
+// template (pgtestdb), so tests run in parallel and never see each other's rows.
+//
+// Tests never skip for want of a server: when none can be had, Main fails.
+package pgtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
+	"github.com/peterldowns/pgtestdb"
+	"github.com/peterldowns/pgtestdb/migrators/common"
+
+	"github.com/inkwell-dev/inkwell/db"
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+	"github.com/inkwell-dev/inkwell/internal/pgcluster"
+)
+
+var (
+	server   pgtestdb.Config // set by Main
+	cleanups []func()        // run by Main after the tests, for databases made outside a test
+	mu       sync.Mutex
+)
+
+// Main runs a package's tests against a server (see the package doc) and
+// exits. Call it from TestMain.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	rawURL := os.Getenv("DATABASE_URL")
+	if rawURL == "" {
+		cluster, err := startThrowaway()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: no DATABASE_URL, and starting a throwaway PostgreSQL failed: %v\n", err)
+			return 1
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := cluster.Stop(ctx); err != nil {
+				fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+			}
+			os.RemoveAll(cluster.Dir)
+		}()
+		if rawURL, err = cluster.URL("postgres"); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+			return 1
+		}
+	}
+	conf, err := configFromURL(rawURL)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: DATABASE_URL: %v\n", err)
+		return 1
+	}
+	server = conf
+	code := m.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, f := range cleanups {
+		f()
+	}
+	return code
+}
+
+func startThrowaway() (*pgcluster.Cluster, error) {
+	dir, err := os.MkdirTemp("", "inkwell-pgtest-")
+	if err != nil {
+		return nil, err
+	}
+	c, err := pgcluster.New(dir)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err = c.Init(ctx, pgcluster.Options{Throwaway: true}); err == nil {
+			err = c.Start(ctx)
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// configFromURL turns a postgres:// URL into pgtestdb's settings. The role
+// in it must be able to create roles and databases.
+func configFromURL(raw string) (pgtestdb.Config, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return pgtestdb.Config{}, fmt.Errorf("want a postgres:// URL")
+	}
+	password, _ := u.User.Password()
+	conf := pgtestdb.Config{
+		DriverName:                "pgx",
+		Host:                      u.Hostname(),
+		Port:                      u.Port(),
+		User:                      u.User.Username(),
+		Password:                  password,
+		Database:                  u.Path[min(1, len(u.Path)):],
+		Options:                   u.RawQuery,
+		ForceTerminateConnections: true,
+	}
+	if conf.Host == "" {
+		conf.Host = "localhost"
+	}
+	if conf.Port == "" {
+		conf.Port = "5432"
+	}
+	if conf.Database == "" {
+		conf.Database = "postgres"
+	}
+	return conf, nil
+}
+
+// migrator builds pgtestdb's template from our embedded goose migrations.
+type migrator struct{}
+
+func (migrator) Hash() (string, error) {
+	return common.HashDirs(db.Migrations(), "*.sql", ".")
+}
+
+func (migrator) Migrate(ctx context.Context, conn *sql.DB, _ pgtestdb.Config) error {
+	_, err := migrate.Up(ctx, conn)
+	return err
+}
+
+// URL returns the URL of a new, migrated database, dropped when tb ends.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	if server.Host == "" {
+		tb.Fatalf("pgtest: call pgtest.Main from the package's TestMain")
+	}
+	return pgtestdb.Custom(tb, server, migrator{}).URL()
+}
+
+// NewPool returns a pool on a new, migrated database (see URL), closed when
+// tb ends. configure, if given, adjusts the pool's settings first.
+func NewPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(URL(tb))
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	for _, f := range configure {
+		f(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+// ExampleURL returns a new, migrated database for a testable example, which
+// has no testing.TB of its own. Main drops it after the tests.
+func ExampleURL() string {
+	return pgtestdb.Custom(exampleTB{}, server, migrator{}).URL()
+}
+
+// exampleTB is just enough of testing.TB for pgtestdb outside a test.
+type exampleTB struct{}
+
+func (exampleTB) Cleanup(f func()) {
+	mu.Lock()
+	defer mu.Unlock()
+	cleanups = append(cleanups, f)
+}
+func (exampleTB) Failed() bool                   { return false }
+func (exampleTB) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
+func (exampleTB) Helper()                        {}
+func (exampleTB) Logf(string, ...any)            {}
