@@ -17,7 +17,7 @@ JOIN users u ON u.id = p.user_id
 LEFT JOIN post_tags pt ON pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 WHERE p.id = @id
-ORDER BY t.name;
+ORDER BY t.name COLLATE "C";
 
 -- name: UpdatePost :one
 -- Partial update: a NULL argument keeps the column as it is.
@@ -64,4 +64,4 @@ WHERE p.id IN (
       AND pg.id > @after_id
     ORDER BY pg.id
     LIMIT @max_rows)
-ORDER BY p.id, t.name;
+ORDER BY p.id, t.name COLLATE "C";

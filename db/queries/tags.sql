@@ -23,4 +23,4 @@ SELECT pt.post_id, sqlc.embed(t)
 FROM post_tags pt
 JOIN tags t ON t.id = pt.tag_id
 WHERE pt.post_id = ANY(@post_ids::bigint[])
-ORDER BY pt.post_id, t.name;
+ORDER BY pt.post_id, t.name COLLATE "C";

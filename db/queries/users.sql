@@ -41,10 +41,10 @@ RETURNING *;
 DELETE FROM users
 WHERE id = @id;
 
--- Keyset pages, one query per sort key so that the (key, id) index serves each.
--- The first page passes after_id 0, after_age -1 and after_name ''.
-
 -- name: ListUsersByID :many
+-- Keyset pages come from one query per sort key, so that the (key, id) index
+-- serves each. The first page passes after_id 0 (and after_age -1, or an empty
+-- after_name).
 SELECT * FROM users
 WHERE (sqlc.narg(min_age)::integer IS NULL OR age >= sqlc.narg(min_age))
   AND (sqlc.narg(max_age)::integer IS NULL OR age <= sqlc.narg(max_age))
@@ -68,10 +68,9 @@ WHERE (sqlc.narg(min_age)::integer IS NULL OR age >= sqlc.narg(min_age))
 ORDER BY name, id
 LIMIT @max_rows;
 
--- Joined loads of a page of users with their addresses: the page is chosen in
--- the subquery exactly as above, and the join adds one row per address.
-
 -- name: ListUsersWithAddressesByID :many
+-- Joined load of a page of users with their addresses: the subquery chooses
+-- the page exactly as ListUsersByID does, the join adds a row per address.
 SELECT sqlc.embed(u), a.id AS address_id, a.email AS address_email
 FROM users u
 LEFT JOIN addresses a ON a.user_id = u.id
@@ -110,9 +109,8 @@ WHERE u.id IN (
     LIMIT @max_rows)
 ORDER BY u.name, u.id, a.id;
 
--- Joined loads of a page of users with their posts.
-
 -- name: ListUsersWithPostsByID :many
+-- Joined load of a page of users with their posts, one row per post.
 SELECT sqlc.embed(u), p.id AS post_id, p.title AS post_title, p.content AS post_content,
        p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
 FROM users u

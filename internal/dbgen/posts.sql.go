@@ -95,7 +95,7 @@ JOIN users u ON u.id = p.user_id
 LEFT JOIN post_tags pt ON pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 WHERE p.id = $1
-ORDER BY t.name
+ORDER BY t.name COLLATE "C"
 `
 
 type GetPostWithAuthorAndTagsRow struct {
@@ -249,7 +249,7 @@ WHERE p.id IN (
       AND pg.id > $3
     ORDER BY pg.id
     LIMIT $4)
-ORDER BY p.id, t.name
+ORDER BY p.id, t.name COLLATE "C"
 `
 
 type ListPostsWithAuthorAndTagsParams struct {

@@ -30,7 +30,7 @@ SELECT pt.post_id, t.id, t.name
 FROM post_tags pt
 JOIN tags t ON t.id = pt.tag_id
 WHERE pt.post_id = ANY($1::bigint[])
-ORDER BY pt.post_id, t.name
+ORDER BY pt.post_id, t.name COLLATE "C"
 `
 
 type ListTagsByPostIDsRow struct {

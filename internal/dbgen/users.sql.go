@@ -220,7 +220,6 @@ func (q *Queries) ListUsersByAge(ctx context.Context, arg ListUsersByAgeParams) 
 }
 
 const listUsersByID = `-- name: ListUsersByID :many
-
 SELECT id, name, age, created_at FROM users
 WHERE ($1::integer IS NULL OR age >= $1)
   AND ($2::integer IS NULL OR age <= $2)
@@ -236,8 +235,9 @@ type ListUsersByIDParams struct {
 	MaxRows int32
 }
 
-// Keyset pages, one query per sort key so that the (key, id) index serves each.
-// The first page passes after_id 0, after_age -1 and after_name ”.
+// Keyset pages come from one query per sort key, so that the (key, id) index
+// serves each. The first page passes after_id 0 (and after_age -1, or an empty
+// after_name).
 func (q *Queries) ListUsersByID(ctx context.Context, arg ListUsersByIDParams) ([]User, error) {
 	rows, err := q.db.Query(ctx, listUsersByID,
 		arg.MinAge,
@@ -378,7 +378,6 @@ func (q *Queries) ListUsersWithAddressesByAge(ctx context.Context, arg ListUsers
 }
 
 const listUsersWithAddressesByID = `-- name: ListUsersWithAddressesByID :many
-
 SELECT u.id, u.name, u.age, u.created_at, a.id AS address_id, a.email AS address_email
 FROM users u
 LEFT JOIN addresses a ON a.user_id = u.id
@@ -405,8 +404,8 @@ type ListUsersWithAddressesByIDRow struct {
 	AddressEmail *string
 }
 
-// Joined loads of a page of users with their addresses: the page is chosen in
-// the subquery exactly as above, and the join adds one row per address.
+// Joined load of a page of users with their addresses: the subquery chooses
+// the page exactly as ListUsersByID does, the join adds a row per address.
 func (q *Queries) ListUsersWithAddressesByID(ctx context.Context, arg ListUsersWithAddressesByIDParams) ([]ListUsersWithAddressesByIDRow, error) {
 	rows, err := q.db.Query(ctx, listUsersWithAddressesByID,
 		arg.MinAge,
@@ -571,7 +570,6 @@ func (q *Queries) ListUsersWithPostsByAge(ctx context.Context, arg ListUsersWith
 }
 
 const listUsersWithPostsByID = `-- name: ListUsersWithPostsByID :many
-
 SELECT u.id, u.name, u.age, u.created_at, p.id AS post_id, p.title AS post_title, p.content AS post_content,
        p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
 FROM users u
@@ -603,7 +601,7 @@ type ListUsersWithPostsByIDRow struct {
 	PostCreatedAt *time.Time
 }
 
-// Joined loads of a page of users with their posts.
+// Joined load of a page of users with their posts, one row per post.
 func (q *Queries) ListUsersWithPostsByID(ctx context.Context, arg ListUsersWithPostsByIDParams) ([]ListUsersWithPostsByIDRow, error) {
 	rows, err := q.db.Query(ctx, listUsersWithPostsByID,
 		arg.MinAge,

@@ -1,0 +1,111 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
+)
+
+// Errors returned by the repository. Test for them with errors.Is; the driver's
+// error, when there is one, stays reachable with errors.As (*pgconn.PgError).
+var (
+	// ErrNotFound: the row asked for does not exist, or a row refers to one
+	// that does not (a foreign key violation).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique rule is broken, such as an email already registered.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the input breaks a rule, caught by validation before the
+	// database (see FieldError) or by a constraint of the schema.
+	ErrInvalid = errors.New("invalid input")
+	// ErrSerialization: the transaction lost a race with a concurrent one
+	// (serialization failure or deadlock) and retries, if any, were used up.
+	ErrSerialization = errors.New("transaction conflicted with a concurrent one")
+	// ErrTxDone: the transaction was already committed or rolled back, as when
+	// the *Repo handed to an InTx function is kept and used after it returns.
+	ErrTxDone = errors.New("transaction already committed or rolled back")
+	// ErrTxAborted: an earlier statement of the transaction failed, so
+	// PostgreSQL rolled it back; nothing of it was committed.
+	ErrTxAborted = errors.New("transaction aborted by an earlier error")
+	// ErrClosed: the pool was closed.
+	ErrClosed = errors.New("connection pool is closed")
+)
+
+// FieldError is a validation failure: which field, the value given, and what
+// is wrong with it. It matches ErrInvalid with errors.Is.
+type FieldError struct {
+	Field   string
+	Value   string
+	Problem string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%v: %s %q %s", ErrInvalid, e.Field, e.Value, e.Problem)
+}
+
+// Is makes errors.Is(err, ErrInvalid) true for a *FieldError.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// invalid builds a FieldError, shortening a long value so that the message
+// stays readable.
+func invalid(field, value, problem string) *FieldError {
+	const maxShown = 64
+	if r := []rune(value); len(r) > maxShown {
+		value = string(r[:maxShown]) + "..."
+	}
+	return &FieldError{Field: field, Value: value, Problem: problem}
+}
+
+// dbError maps a driver error to the repository's sentinels, keeping the
+// driver's error in the chain. Errors it does not know pass through unchanged.
+func dbError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, pgx.ErrTxClosed):
+		return fmt.Errorf("%w: %w", ErrTxDone, err)
+	case errors.Is(err, pgx.ErrTxCommitRollback):
+		return fmt.Errorf("%w: %w", ErrTxAborted, err)
+	case errors.Is(err, puddle.ErrClosedPool):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.As(err, &pgErr):
+		return pgError(pgErr, err)
+	}
+	return err
+}
+
+func pgError(pgErr *pgconn.PgError, err error) error {
+	var sentinel error
+	switch pgErr.Code {
+	case pgerrcode.UniqueViolation:
+		sentinel = ErrConflict
+	case pgerrcode.ForeignKeyViolation:
+		sentinel = ErrNotFound
+	case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.StringDataRightTruncationDataException,
+		pgerrcode.InvalidTextRepresentation, pgerrcode.CharacterNotInRepertoire,
+		pgerrcode.UntranslatableCharacter, pgerrcode.NumericValueOutOfRange:
+		sentinel = ErrInvalid
+	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
+		sentinel = ErrSerialization
+	case pgerrcode.InFailedSQLTransaction:
+		sentinel = ErrTxAborted
+	default:
+		return err
+	}
+	// The detail names the offending value ("Key (lower(email))=(a@b.c) already
+	// exists."); the message alone does not.
+	if pgErr.Detail != "" {
+		return fmt.Errorf("%w: %s: %w", sentinel, pgErr.Detail, err)
+	}
+	return fmt.Errorf("%w: %w", sentinel, err)
+}

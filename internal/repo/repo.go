@@ -1,0 +1,78 @@
+// Package repo is inkwell's data layer: users with their email addresses and
+// profiles, and a blog of posts and tags, stored in PostgreSQL.
+//
+// Every method returns plain structs that own their data: they stay valid
+// after the transaction ends or the pool is closed, and related rows
+// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one or two
+// round trips whatever the number of rows, never one query per row.
+//
+// Errors match the sentinels in errors.go with errors.Is.
+package repo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
+)
+
+// Repo runs queries on a pool, or, inside InTx, on one transaction.
+// It is safe for concurrent use, except a transaction's Repo, which belongs
+// to the function InTx handed it to.
+type Repo struct {
+	pool *pgxpool.Pool // nil inside a transaction
+	tx   pgx.Tx        // nil outside one
+	q    *dbgen.Queries
+}
+
+// New returns a Repo on pool. The caller keeps ownership of the pool.
+func New(pool *pgxpool.Pool) *Repo {
+	return &Repo{pool: pool, q: dbgen.New(pool)}
+}
+
+// PoolConfig sizes the connection pool; zero values keep pgx's defaults.
+// It answers SQLAlchemy's create_engine(pool_size=..., max_overflow=...):
+// pgx has no overflow, so MaxConns is the hard limit.
+type PoolConfig struct {
+	MaxConns        int32         // most connections open at once (pgx default: max(4, CPUs))
+	MinConns        int32         // connections kept open even when idle
+	MaxConnLifetime time.Duration // close connections older than this
+	MaxConnIdleTime time.Duration // close connections idle longer than this
+}
+
+// OpenPool connects to the database at url (a postgres:// URL or key=value
+// string) and checks that the server answers. Its errors never contain the
+// password.
+func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx redacts the password from parse errors.
+		return nil, fmt.Errorf("%w: database URL: %w", ErrInvalid, err)
+	}
+	if cfg.MaxConns < 0 || cfg.MinConns < 0 || (cfg.MaxConns > 0 && cfg.MinConns > cfg.MaxConns) {
+		return nil, fmt.Errorf("%w: pool size: min %d, max %d", ErrInvalid, cfg.MinConns, cfg.MaxConns)
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pc.MinConns = cfg.MinConns
+	if cfg.MaxConnLifetime > 0 {
+		pc.MaxConnLifetime = cfg.MaxConnLifetime
+	}
+	if cfg.MaxConnIdleTime > 0 {
+		pc.MaxConnIdleTime = cfg.MaxConnIdleTime
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return pool, nil
+}

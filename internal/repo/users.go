@@ -1,0 +1,252 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
+)
+
+// CreateUser inserts a user and returns it with its id and creation time.
+// It returns ErrInvalid (a *FieldError) for a blank or over-long name or an
+// age outside 0-150.
+func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
+	if err := u.validate(); err != nil {
+		return User{}, fmt.Errorf("create user %q: %w", u.Name, err)
+	}
+	row, err := r.q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
+	if err != nil {
+		return User{}, fmt.Errorf("create user %q: %w", u.Name, dbError(err))
+	}
+	return userFromDB(row), nil
+}
+
+// RegisterUser creates a user with their email addresses in one transaction:
+// either all of it is stored or none. It returns the user with Addresses in
+// the order given. Errors: ErrInvalid for a bad name, age or email;
+// ErrConflict when an email is already registered, to anyone, in any letter
+// case, or is given twice.
+func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (User, error) {
+	fail := func(err error) (User, error) { return User{}, fmt.Errorf("register user %q: %w", u.Name, err) }
+	if err := u.validate(); err != nil {
+		return fail(err)
+	}
+	seen := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		if err := checkEmail(e); err != nil {
+			return fail(err)
+		}
+		if key := strings.ToLower(e); seen[key] {
+			return fail(fmt.Errorf("%w: email %q given twice", ErrConflict, e))
+		} else {
+			seen[key] = true
+		}
+	}
+	var user User
+	err := r.inTx(ctx, func(q *dbgen.Queries) error {
+		row, err := q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
+		if err != nil {
+			return dbError(err)
+		}
+		user = userFromDB(row)
+		addrs, err := q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: row.ID, Emails: emails})
+		if err != nil {
+			return dbError(err)
+		}
+		user.Addresses = convert(addrs, addressFromDB)
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return user, nil
+}
+
+// GetUser returns the user with that id, or ErrNotFound.
+func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
+	row, err := r.q.GetUser(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("get user %d: %w", id, dbError(err))
+	}
+	return userFromDB(row), nil
+}
+
+// GetUserWithAddresses returns the user with that id and their addresses
+// (oldest first), loaded as s says; ErrNotFound if there is no such user.
+func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
+	u, err := r.userWithAddresses(ctx, s,
+		func() ([]dbgen.GetUserWithAddressesRow, error) { return r.q.GetUserWithAddresses(ctx, id) },
+		func() (dbgen.User, error) { return r.q.GetUser(ctx, id) })
+	if err != nil {
+		return User{}, fmt.Errorf("get user %d with addresses: %w", id, err)
+	}
+	return u, nil
+}
+
+// FindUserByName returns the oldest user with exactly that name, with their
+// addresses loaded as s says (the tutorials' display_user); ErrNotFound if
+// nobody has that name.
+func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
+	if err := checkText("name", name); err != nil {
+		return User{}, fmt.Errorf("find user %q: %w", name, err)
+	}
+	u, err := r.userWithAddresses(ctx, s,
+		func() ([]dbgen.GetUserWithAddressesRow, error) {
+			rows, err := r.q.GetUserByNameWithAddresses(ctx, name)
+			return convert(rows, func(r dbgen.GetUserByNameWithAddressesRow) dbgen.GetUserWithAddressesRow {
+				return dbgen.GetUserWithAddressesRow(r)
+			}), err
+		},
+		func() (dbgen.User, error) { return r.q.GetUserByName(ctx, name) })
+	if err != nil {
+		return User{}, fmt.Errorf("find user %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// userWithAddresses loads one user and their addresses with either strategy:
+// joined runs the join, or selectIn gets the user and then the addresses.
+func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
+	joined func() ([]dbgen.GetUserWithAddressesRow, error), user func() (dbgen.User, error),
+) (User, error) {
+	if err := s.check(); err != nil {
+		return User{}, err
+	}
+	if s == Joined {
+		rows, err := joined()
+		if err != nil {
+			return User{}, dbError(err)
+		}
+		users := groupAddresses(rows)
+		if len(users) == 0 {
+			return User{}, ErrNotFound
+		}
+		return users[0], nil
+	}
+	row, err := user()
+	if err != nil {
+		return User{}, dbError(err)
+	}
+	users := []User{userFromDB(row)}
+	if err := r.attachAddresses(ctx, users); err != nil {
+		return User{}, err
+	}
+	return users[0], nil
+}
+
+// UpdateUser changes the fields of patch that are set and returns the user as
+// stored. ErrNotFound if there is no such user; ErrInvalid for a bad value.
+func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User, error) {
+	fail := func(err error) (User, error) { return User{}, fmt.Errorf("update user %d: %w", id, err) }
+	if patch.Name != nil {
+		if err := checkName(*patch.Name); err != nil {
+			return fail(err)
+		}
+	}
+	if patch.Age != nil {
+		if err := checkAge(*patch.Age); err != nil {
+			return fail(err)
+		}
+	}
+	row, err := r.q.UpdateUser(ctx, dbgen.UpdateUserParams{ID: id, Name: patch.Name, Age: patch.Age})
+	if err != nil {
+		return fail(dbError(err))
+	}
+	return userFromDB(row), nil
+}
+
+// DeleteUser deletes the user and, by cascade, their addresses, profile,
+// posts and the posts' tags. ErrNotFound if there is no such user.
+func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
+	n, err := r.q.DeleteUser(ctx, id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, dbError(err))
+	}
+	return nil
+}
+
+// AddAddress gives a user one more email address. ErrInvalid for a malformed
+// email; ErrConflict if it is registered already; ErrNotFound if there is no
+// such user.
+func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Address, error) {
+	fail := func(err error) (Address, error) {
+		return Address{}, fmt.Errorf("add address %q to user %d: %w", email, userID, err)
+	}
+	if err := checkEmail(email); err != nil {
+		return fail(err)
+	}
+	rows, err := r.q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
+	if err != nil {
+		return fail(dbError(err))
+	}
+	return addressFromDB(rows[0]), nil
+}
+
+// DeleteAddress deletes one address. ErrNotFound if there is no such address.
+func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
+	n, err := r.q.DeleteAddress(ctx, id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete address %d: %w", id, dbError(err))
+	}
+	return nil
+}
+
+// SetProfile creates or replaces a user's profile. ErrInvalid for an
+// over-long bio or a website that is not an http(s) URL; ErrNotFound if there
+// is no such user.
+func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
+	fail := func(err error) (Profile, error) { return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err) }
+	if err := checkText("bio", p.Bio); err != nil {
+		return fail(err)
+	}
+	if len([]rune(p.Bio)) > MaxBioLen {
+		return fail(invalid("bio", p.Bio, "is longer than 2000 characters"))
+	}
+	if err := checkWebsite(p.Website); err != nil {
+		return fail(err)
+	}
+	row, err := r.q.UpsertProfile(ctx, dbgen.UpsertProfileParams{UserID: p.UserID, Bio: p.Bio, Website: p.Website})
+	if err != nil {
+		return fail(dbError(err))
+	}
+	return profileFromDB(row), nil
+}
+
+// GetProfile returns a user's profile; ErrNotFound if they have none.
+func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
+	row, err := r.q.GetProfile(ctx, userID)
+	if err != nil {
+		return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(err))
+	}
+	return profileFromDB(row), nil
+}
+
+// BulkCreateUsers inserts users with COPY, in one transaction: all of them or,
+// on any error, none. Every user is validated before anything is sent, and an
+// invalid one is named by its position. It returns the number inserted.
+func (r *Repo) BulkCreateUsers(ctx context.Context, users []NewUser) (int64, error) {
+	params := make([]dbgen.CopyUsersParams, len(users))
+	for i, u := range users {
+		if err := u.validate(); err != nil {
+			return 0, fmt.Errorf("bulk create users: user %d of %d: %w", i+1, len(users), err)
+		}
+		params[i] = dbgen.CopyUsersParams{Name: u.Name, Age: u.Age}
+	}
+	var n int64
+	err := r.inTx(ctx, func(q *dbgen.Queries) error {
+		var err error
+		n, err = q.CopyUsers(ctx, params)
+		return dbError(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bulk create %d users: %w", len(users), err)
+	}
+	return n, nil
+}
