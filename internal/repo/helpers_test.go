@@ -1,0 +1,78 @@
+package repo_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+// queryCounter counts the statements sent to the server (each one a round
+// trip), so tests can prove that loading related rows is not N+1.
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// queries returns how many statements fn sent.
+func (c *queryCounter) queries(t *testing.T, fn func()) int64 {
+	t.Helper()
+	before := c.n.Load()
+	fn()
+	return c.n.Load() - before
+}
+
+// env is one test's repository on its own fresh, migrated database.
+type env struct {
+	*repo.Repo
+	pool    *pgxpool.Pool
+	counter *queryCounter
+	ctx     context.Context
+}
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	counter := &queryCounter{}
+	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = counter })
+	return env{Repo: repo.New(pool), pool: pool, counter: counter, ctx: context.Background()}
+}
+
+// rows counts the rows of a table, to show what was (not) written.
+func (e env) rows(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, e.pool.QueryRow(e.ctx, fmt.Sprintf("SELECT count(*) FROM %s", pgx.Identifier{table}.Sanitize())).Scan(&n))
+	return n
+}
+
+// mustRegister registers a user with emails or fails the test.
+func (e env) mustRegister(t *testing.T, name string, age int32, emails ...string) repo.User {
+	t.Helper()
+	u, err := e.RegisterUser(e.ctx, repo.NewUser{Name: name, Age: age}, emails...)
+	require.NoError(t, err)
+	return u
+}
+
+func (e env) mustPost(t *testing.T, userID int64, title string, tags ...string) repo.Post {
+	t.Helper()
+	p, err := e.CreatePost(e.ctx, repo.NewPost{UserID: userID, Title: title, Content: title + " content", Rating: 3.5})
+	require.NoError(t, err)
+	if len(tags) > 0 {
+		_, err = e.TagPost(e.ctx, p.ID, tags...)
+		require.NoError(t, err)
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,366 @@
+package repo_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+func TestCreateUser(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		u, err := e.CreateUser(e.ctx, repo.NewUser{Name: "Alice", Age: 30})
+		require.NoError(t, err)
+		require.NotZero(t, u.ID)
+		require.Equal(t, "Alice", u.Name)
+		require.EqualValues(t, 30, u.Age)
+		require.False(t, u.CreatedAt.IsZero())
+		got, err := e.GetUser(e.ctx, u.ID)
+		require.NoError(t, err)
+		require.Equal(t, u, got)
+	})
+
+	bad := []struct {
+		name    string
+		user    repo.NewUser
+		message string
+	}{
+		{"ErrBlankName", repo.NewUser{Name: "  ", Age: 30}, `name "  " must not be blank`},
+		{"ErrEmptyName", repo.NewUser{Name: "", Age: 30}, `name "" must not be blank`},
+		{"ErrLongName", repo.NewUser{Name: strings.Repeat("a", 201), Age: 30}, "longer than 200"},
+		{"ErrNegativeAge", repo.NewUser{Name: "Bob", Age: -1}, `age "-1" must be between 0 and 150`},
+		{"ErrOldAge", repo.NewUser{Name: "Bob", Age: 151}, `age "151"`},
+		{"ErrNULName", repo.NewUser{Name: "Bo\x00b", Age: 3}, "NUL byte"},
+		{"ErrNotUTF8Name", repo.NewUser{Name: "Bo\xffb", Age: 3}, "not valid UTF-8"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			_, err := e.CreateUser(e.ctx, tc.user)
+			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorContains(t, err, tc.message)
+			var fe *repo.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, 0, e.rows(t, "users"))
+		})
+	}
+
+	t.Run("SchemaIsTheBackstop", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		_, err := e.pool.Exec(e.ctx, "INSERT INTO users (name, age) VALUES (' ', -5)")
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Contains(t, []string{"users_name_not_blank", "users_age_range"}, pgErr.ConstraintName)
+		_, err = e.pool.Exec(e.ctx, "INSERT INTO addresses (user_id, email) VALUES (1, 'nope')")
+		require.Error(t, err)
+		require.Equal(t, 0, e.rows(t, "users"))
+	})
+}
+
+func TestGetUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := e.GetUser(e.ctx, 424242)
+		require.ErrorIs(t, err, repo.ErrNotFound)
+		require.ErrorContains(t, err, "get user 424242: not found")
+	})
+
+	t.Run("WithAddresses", func(t *testing.T) {
+		hannah := e.mustRegister(t, "Hannah", 29, "hannah@example.com", "hannah@work.com")
+		lonely := e.mustRegister(t, "Lonely", 50)
+		for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+			got, err := e.GetUserWithAddresses(e.ctx, hannah.ID, s)
+			require.NoError(t, err)
+			require.Equal(t, hannah, got)
+
+			got, err = e.GetUserWithAddresses(e.ctx, lonely.ID, s)
+			require.NoError(t, err)
+			require.Equal(t, []repo.Address{}, got.Addresses)
+
+			_, err = e.GetUserWithAddresses(e.ctx, 999, s)
+			require.ErrorIs(t, err, repo.ErrNotFound)
+		}
+		_, err := e.GetUserWithAddresses(e.ctx, hannah.ID, repo.Strategy(7))
+		require.ErrorIs(t, err, repo.ErrInvalid)
+	})
+}
+
+func TestFindUserByName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first := e.mustRegister(t, "Hannah", 29, "hannah@example.com", "hannah@work.com")
+	e.mustRegister(t, "Hannah", 40, "other.hannah@example.com")
+
+	for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+		got, err := e.FindUserByName(e.ctx, "Hannah", s)
+		require.NoError(t, err)
+		require.Equal(t, first, got, "the oldest Hannah, with her addresses")
+
+		_, err = e.FindUserByName(e.ctx, "Nobody", s)
+		require.ErrorIs(t, err, repo.ErrNotFound)
+	}
+	_, err := e.FindUserByName(e.ctx, "Ha\x00nnah", repo.Joined)
+	require.ErrorIs(t, err, repo.ErrInvalid)
+}
+
+func TestUpdateUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, err := e.CreateUser(e.ctx, repo.NewUser{Name: "Alice", Age: 30})
+	require.NoError(t, err)
+
+	t.Run("OnlyAge", func(t *testing.T) {
+		got, err := e.UpdateUser(e.ctx, alice.ID, repo.UserPatch{Age: ptr[int32](31)})
+		require.NoError(t, err)
+		require.Equal(t, "Alice", got.Name)
+		require.EqualValues(t, 31, got.Age)
+		require.Equal(t, alice.CreatedAt, got.CreatedAt)
+	})
+
+	t.Run("OnlyName", func(t *testing.T) {
+		got, err := e.UpdateUser(e.ctx, alice.ID, repo.UserPatch{Name: ptr("Alicia")})
+		require.NoError(t, err)
+		require.Equal(t, "Alicia", got.Name)
+		require.EqualValues(t, 31, got.Age)
+	})
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		_, err := e.UpdateUser(e.ctx, alice.ID, repo.UserPatch{Name: ptr("Al"), Age: ptr[int32](-4)})
+		require.ErrorIs(t, err, repo.ErrInvalid)
+		require.ErrorContains(t, err, `update user `)
+		require.ErrorContains(t, err, `age "-4"`)
+		got, err := e.GetUser(e.ctx, alice.ID)
+		require.NoError(t, err)
+		require.Equal(t, "Alicia", got.Name, "nothing written")
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := e.UpdateUser(e.ctx, alice.ID+100, repo.UserPatch{Age: ptr[int32](5)})
+		require.ErrorIs(t, err, repo.ErrNotFound)
+	})
+}
+
+func TestDeleteUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	keep := e.mustRegister(t, "Keep", 20, "keep@example.com")
+	e.mustPost(t, keep.ID, "Kept", "go")
+	gone := e.mustRegister(t, "Gone", 20, "gone@example.com", "gone@work.com")
+	e.mustPost(t, gone.ID, "Goes away", "go", "sql")
+	_, err := e.SetProfile(e.ctx, repo.Profile{UserID: gone.ID, Bio: "bye"})
+	require.NoError(t, err)
+
+	t.Run("Cascades", func(t *testing.T) {
+		require.NoError(t, e.DeleteUser(e.ctx, gone.ID))
+		_, err := e.GetUser(e.ctx, gone.ID)
+		require.ErrorIs(t, err, repo.ErrNotFound)
+		require.Equal(t, 1, e.rows(t, "addresses"))
+		require.Equal(t, 1, e.rows(t, "posts"))
+		require.Equal(t, 1, e.rows(t, "post_tags"))
+		require.Equal(t, 0, e.rows(t, "profiles"))
+		require.Equal(t, 2, e.rows(t, "tags"), "tags outlive the posts that used them")
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		err := e.DeleteUser(e.ctx, gone.ID)
+		require.ErrorIs(t, err, repo.ErrNotFound)
+		require.ErrorContains(t, err, "delete user")
+	})
+}
+
+func TestRegisterUser(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		var u repo.User
+		n := e.counter.queries(t, func() {
+			u = e.mustRegister(t, "David", 28, "david@example.com", "david@work.com")
+		})
+		require.Equal(t, []string{"david@example.com", "david@work.com"},
+			[]string{u.Addresses[0].Email, u.Addresses[1].Email})
+		require.EqualValues(t, 4, n, "BEGIN, user, all addresses in one statement, COMMIT")
+		got, err := e.GetUserWithAddresses(e.ctx, u.ID, repo.Joined)
+		require.NoError(t, err)
+		require.Equal(t, u, got)
+	})
+
+	t.Run("ErrDuplicateEmail", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.mustRegister(t, "Hannah", 29, "hannah@example.com")
+		_, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Impostor", Age: 30}, "new@example.com", "HANNAH@Example.com")
+		require.ErrorIs(t, err, repo.ErrConflict)
+		require.ErrorContains(t, err, `register user "Impostor"`)
+		require.ErrorContains(t, err, "hannah@example.com", "the error names the taken email")
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, "the driver's error stays reachable")
+		require.Equal(t, "addresses_email_lower_key", pgErr.ConstraintName)
+		require.Equal(t, 1, e.rows(t, "users"), "the whole registration rolled back")
+		require.Equal(t, 1, e.rows(t, "addresses"))
+	})
+
+	t.Run("ErrEmailGivenTwice", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		_, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Echo", Age: 30}, "echo@example.com", "Echo@example.com")
+		require.ErrorIs(t, err, repo.ErrConflict)
+		require.ErrorContains(t, err, `"Echo@example.com" given twice`)
+		require.Equal(t, 0, e.rows(t, "users"))
+	})
+
+	for _, email := range []string{"", "plain", "a@b", "@example.com", "a b@example.com", "a@@example.com",
+		strings.Repeat("x", 250) + "@example.com", "nul\x00@example.com"} {
+		t.Run("ErrInvalidEmail", func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			_, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Eve", Age: 22}, "eve@example.com", email)
+			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorContains(t, err, `register user "Eve": invalid input: email`)
+			require.Equal(t, 0, e.rows(t, "users"))
+			require.Equal(t, 0, e.rows(t, "addresses"))
+		})
+	}
+
+	t.Run("ConcurrentSameEmail", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		const racers = 8
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				_, errs[i] = e.RegisterUser(e.ctx, repo.NewUser{Name: "Racer", Age: 20}, "race@example.com")
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+				continue
+			}
+			require.ErrorIs(t, err, repo.ErrConflict)
+		}
+		require.Equal(t, 1, won)
+		require.Equal(t, 1, e.rows(t, "users"), "losers left no user behind")
+	})
+}
+
+func TestAddresses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bob := e.mustRegister(t, "Bob", 25, "bob@example.com")
+
+	a, err := e.AddAddress(e.ctx, bob.ID, "bob@work.com")
+	require.NoError(t, err)
+	require.Equal(t, bob.ID, a.UserID)
+
+	_, err = e.AddAddress(e.ctx, bob.ID, "BOB@work.com")
+	require.ErrorIs(t, err, repo.ErrConflict)
+	_, err = e.AddAddress(e.ctx, bob.ID+1000, "ghost@example.com")
+	require.ErrorIs(t, err, repo.ErrNotFound)
+	_, err = e.AddAddress(e.ctx, bob.ID, "not-an-email")
+	require.ErrorIs(t, err, repo.ErrInvalid)
+	require.ErrorContains(t, err, `email "not-an-email" must look like name@example.com`)
+	require.Equal(t, 2, e.rows(t, "addresses"))
+
+	require.NoError(t, e.DeleteAddress(e.ctx, a.ID))
+	require.ErrorIs(t, e.DeleteAddress(e.ctx, a.ID), repo.ErrNotFound)
+	require.Equal(t, 1, e.rows(t, "addresses"))
+}
+
+func TestProfile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	grace := e.mustRegister(t, "Grace", 45)
+
+	_, err := e.GetProfile(e.ctx, grace.ID)
+	require.ErrorIs(t, err, repo.ErrNotFound)
+
+	p, err := e.SetProfile(e.ctx, repo.Profile{UserID: grace.ID, Bio: "Writes compilers.", Website: ptr("https://grace.example")})
+	require.NoError(t, err)
+	p2, err := e.SetProfile(e.ctx, repo.Profile{UserID: grace.ID, Bio: "Writes more compilers."})
+	require.NoError(t, err, "one profile per user: setting it again replaces it")
+	require.Nil(t, p2.Website)
+	got, err := e.GetProfile(e.ctx, grace.ID)
+	require.NoError(t, err)
+	require.Equal(t, p2, got)
+	require.NotEqual(t, p, got)
+
+	_, err = e.SetProfile(e.ctx, repo.Profile{UserID: grace.ID, Website: ptr("javascript:alert(1)")})
+	require.ErrorIs(t, err, repo.ErrInvalid)
+	_, err = e.SetProfile(e.ctx, repo.Profile{UserID: grace.ID, Bio: strings.Repeat("b", 2001)})
+	require.ErrorIs(t, err, repo.ErrInvalid)
+	_, err = e.SetProfile(e.ctx, repo.Profile{UserID: grace.ID + 1})
+	require.ErrorIs(t, err, repo.ErrNotFound)
+	got, err = e.GetProfile(e.ctx, grace.ID)
+	require.NoError(t, err)
+	require.Equal(t, p2, got, "failed updates wrote nothing")
+	require.Equal(t, 1, e.rows(t, "profiles"))
+}
+
+func TestBulkCreateUsers(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		users := make([]repo.NewUser, 1000)
+		for i := range users {
+			users[i] = repo.NewUser{Name: "User" + strings.Repeat("x", i%7), Age: int32(i % 100)}
+		}
+		var n int64
+		queries := e.counter.queries(t, func() {
+			var err error
+			n, err = e.BulkCreateUsers(e.ctx, users)
+			require.NoError(t, err)
+		})
+		require.EqualValues(t, 1000, n)
+		require.Equal(t, 1000, e.rows(t, "users"))
+		require.EqualValues(t, 2, queries, "BEGIN and COMMIT; the COPY itself is not a query")
+	})
+
+	t.Run("ErrInvalidNamesPosition", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		users := []repo.NewUser{{Name: "A", Age: 1}, {Name: "B", Age: 2}, {Name: "C", Age: 300}, {Name: "D", Age: 4}}
+		_, err := e.BulkCreateUsers(e.ctx, users)
+		require.ErrorIs(t, err, repo.ErrInvalid)
+		require.ErrorContains(t, err, `user 3 of 4: invalid input: age "300"`)
+		require.Equal(t, 0, e.rows(t, "users"))
+	})
+
+	t.Run("Empty", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		n, err := e.BulkCreateUsers(e.ctx, nil)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
+
+	t.Run("ErrCanceledLeavesNothing", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		ctx, cancel := context.WithCancel(e.ctx)
+		cancel()
+		_, err := e.BulkCreateUsers(ctx, []repo.NewUser{{Name: "A", Age: 1}})
+		require.Error(t, err)
+		require.ErrorIs(t, err, context.Canceled)
+		require.Equal(t, 0, e.rows(t, "users"))
+	})
+}
