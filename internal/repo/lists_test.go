@@ -1,0 +1,236 @@
+package repo_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+// seedPeople registers n users with two addresses and (for even ids) two
+// posts each, with names and ages that do not follow the ids.
+func seedPeople(t *testing.T, e env, n int) []repo.User {
+	t.Helper()
+	users := make([]repo.User, n)
+	for i := range n {
+		name := fmt.Sprintf("%c-user-%02d", 'a'+(i*7)%26, i)
+		users[i] = e.mustRegister(t, name, int32((i*37)%90),
+			fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("u%d@work.example", i))
+		if i%2 == 0 {
+			e.mustPost(t, users[i].ID, fmt.Sprintf("Post %d.1", i))
+			e.mustPost(t, users[i].ID, fmt.Sprintf("Post %d.2", i))
+		}
+	}
+	return users
+}
+
+// allPages follows Next from the first page to the last.
+func allPages(t *testing.T, q repo.UserQuery, list func(repo.UserQuery) (repo.Page[repo.User], error)) (users []repo.User, pages int) {
+	t.Helper()
+	for {
+		page, err := list(q)
+		require.NoError(t, err)
+		users = append(users, page.Items...)
+		pages++
+		if page.Next == "" {
+			return users, pages
+		}
+		require.Len(t, page.Items, q.Limit, "only the last page is short")
+		q.After = page.Next
+	}
+}
+
+func TestListUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	people := seedPeople(t, e, 23)
+
+	orders := map[repo.UserOrder]func(a, b repo.User) int{
+		repo.ByID: func(a, b repo.User) int { return int(a.ID - b.ID) },
+		repo.ByAge: func(a, b repo.User) int {
+			if a.Age != b.Age {
+				return int(a.Age - b.Age)
+			}
+			return int(a.ID - b.ID)
+		},
+		repo.ByName: func(a, b repo.User) int {
+			if c := strings.Compare(a.Name, b.Name); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		},
+	}
+	for order, cmp := range orders {
+		t.Run("OrderBy_"+string(order), func(t *testing.T) {
+			minAge, maxAge := int32(10), int32(70)
+			var want []repo.User
+			for _, u := range people {
+				if u.Age >= minAge && u.Age <= maxAge {
+					u.Addresses = nil
+					want = append(want, u)
+				}
+			}
+			slices.SortFunc(want, cmp)
+
+			q := repo.UserQuery{MinAge: &minAge, MaxAge: &maxAge, OrderBy: order, Limit: 4}
+			got, pages := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) { return e.ListUsers(e.ctx, q) })
+			require.Equal(t, want, got, "every matching user once, in order")
+			require.Equal(t, (len(want)+3)/4, pages)
+
+			for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+				withAddrs, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
+					return e.ListUsersWithAddresses(e.ctx, q, s)
+				})
+				require.Len(t, withAddrs, len(want))
+				for i, u := range withAddrs {
+					require.Equal(t, want[i].ID, u.ID)
+					require.Len(t, u.Addresses, 2)
+				}
+				withPosts, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
+					return e.ListUsersWithPosts(e.ctx, q, s)
+				})
+				require.Len(t, withPosts, len(want))
+				for i, u := range withPosts {
+					require.Equal(t, want[i].ID, u.ID)
+					require.NotNil(t, u.Posts)
+				}
+			}
+		})
+	}
+
+	t.Run("Defaults", func(t *testing.T) {
+		page, err := e.ListUsers(e.ctx, repo.UserQuery{})
+		require.NoError(t, err)
+		require.Len(t, page.Items, len(people))
+		require.Empty(t, page.Next)
+		require.Equal(t, people[0].ID, page.Items[0].ID)
+	})
+
+	t.Run("TutorialYoungUsers", func(t *testing.T) {
+		// session.query(User).filter(User.age < 30)
+		under30 := int32(29)
+		page, err := e.ListUsers(e.ctx, repo.UserQuery{MaxAge: &under30, Limit: repo.MaxPageSize})
+		require.NoError(t, err)
+		require.NotEmpty(t, page.Items)
+		for _, u := range page.Items {
+			require.Less(t, u.Age, int32(30))
+		}
+	})
+
+	firstByAge, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByAge, Limit: 2})
+	require.NoError(t, err)
+	bad := map[string]struct {
+		q       repo.UserQuery
+		message string
+	}{
+		"ErrBadOrder":         {repo.UserQuery{OrderBy: "age; DROP TABLE users"}, `order "age; DROP TABLE users" must be`},
+		"ErrNegativeLimit":    {repo.UserQuery{Limit: -1}, `limit "-1"`},
+		"ErrHugeLimit":        {repo.UserQuery{Limit: 1001}, `limit "1001"`},
+		"ErrAgeRange":         {repo.UserQuery{MinAge: ptr[int32](50), MaxAge: ptr[int32](10)}, "minimum above its maximum"},
+		"ErrMalformedCursor":  {repo.UserQuery{After: "not a cursor!"}, "is not a cursor this repository made"},
+		"ErrCursorOtherOrder": {repo.UserQuery{OrderBy: repo.ByName, After: firstByAge.Next}, `ordered by "age", not "name"`},
+		"ErrBase64ButNotJSON": {repo.UserQuery{After: "aGVsbG8"}, "is not a cursor"},
+	}
+	for name, tc := range bad {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.ListUsers(e.ctx, tc.q)
+			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorContains(t, err, tc.message)
+			_, err = e.ListUsersWithAddresses(e.ctx, tc.q, repo.SelectIn)
+			require.ErrorIs(t, err, repo.ErrInvalid)
+		})
+	}
+	require.Equal(t, len(people), e.rows(t, "users"), "the hostile order key changed nothing")
+}
+
+// TestNoNPlusOne counts the statements each loading method sends for pages
+// of 5 and of 30 users: it must not grow with the number of rows.
+func TestNoNPlusOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	people := seedPeople(t, e, 30)
+	for i, u := range people {
+		if i%3 == 0 {
+			_, err := e.TagPost(e.ctx, e.mustPost(t, u.ID, "Tagged").ID, "go", "sql", fmt.Sprintf("t%d", i))
+			require.NoError(t, err)
+		}
+	}
+
+	want := map[repo.Strategy]int64{repo.Joined: 1, repo.SelectIn: 2}
+	for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+		for _, limit := range []int{5, 30} {
+			name := fmt.Sprintf("%v/%d", map[repo.Strategy]string{repo.Joined: "Joined", repo.SelectIn: "SelectIn"}[s], limit)
+			t.Run(name, func(t *testing.T) {
+				for _, order := range []repo.UserOrder{repo.ByID, repo.ByAge, repo.ByName} {
+					q := repo.UserQuery{OrderBy: order, Limit: limit}
+					var page repo.Page[repo.User]
+					n := e.counter.queries(t, func() {
+						var err error
+						page, err = e.ListUsersWithAddresses(e.ctx, q, s)
+						require.NoError(t, err)
+					})
+					require.Len(t, page.Items, limit)
+					require.Equal(t, want[s], n, "ListUsersWithAddresses by %s", order)
+
+					n = e.counter.queries(t, func() {
+						var err error
+						page, err = e.ListUsersWithPosts(e.ctx, q, s)
+						require.NoError(t, err)
+					})
+					require.Equal(t, want[s], n, "ListUsersWithPosts by %s", order)
+				}
+
+				var posts repo.Page[repo.Post]
+				n := e.counter.queries(t, func() {
+					var err error
+					posts, err = e.ListPosts(e.ctx, repo.PostQuery{Limit: limit}, s)
+					require.NoError(t, err)
+				})
+				require.Len(t, posts.Items, limit)
+				require.Equal(t, want[s], n, "ListPosts")
+
+				n = e.counter.queries(t, func() {
+					_, err := e.GetPost(e.ctx, posts.Items[0].ID, s)
+					require.NoError(t, err)
+					_, err = e.GetUserWithAddresses(e.ctx, people[0].ID, s)
+					require.NoError(t, err)
+				})
+				require.Equal(t, 2*want[s], n, "GetPost and GetUserWithAddresses")
+			})
+		}
+	}
+}
+
+// TestStrategiesAgree: both strategies return exactly the same values.
+func TestStrategiesAgree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	people := seedPeople(t, e, 12)
+	e.mustPost(t, people[1].ID, "Tagged", "zeta", "alpha", "mid-dle")
+	e.mustRegister(t, "No Addresses", 33)
+
+	for _, order := range []repo.UserOrder{repo.ByID, repo.ByAge, repo.ByName} {
+		q := repo.UserQuery{OrderBy: order, Limit: 5}
+		joined, err := e.ListUsersWithAddresses(e.ctx, q, repo.Joined)
+		require.NoError(t, err)
+		selectIn, err := e.ListUsersWithAddresses(e.ctx, q, repo.SelectIn)
+		require.NoError(t, err)
+		require.Equal(t, joined, selectIn)
+
+		joined, err = e.ListUsersWithPosts(e.ctx, q, repo.Joined)
+		require.NoError(t, err)
+		selectIn, err = e.ListUsersWithPosts(e.ctx, q, repo.SelectIn)
+		require.NoError(t, err)
+		require.Equal(t, joined, selectIn)
+	}
+	q := repo.PostQuery{Limit: 100}
+	joined, err := e.ListPosts(e.ctx, q, repo.Joined)
+	require.NoError(t, err)
+	selectIn, err := e.ListPosts(e.ctx, q, repo.SelectIn)
+	require.NoError(t, err)
+	require.Equal(t, joined, selectIn)
+}
