@@ -140,6 +140,15 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Running reports whether a server runs on the cluster (pg_ctl status).
+func (c *Cluster) Running(ctx context.Context) bool {
+	if !c.Initialized() {
+		return false
+	}
+	_, err := c.run(ctx, "pg_ctl", "status", "--pgdata", c.dataDir())
+	return err == nil
+}
+
 // Port returns the port of the running server, read from postmaster.pid.
 func (c *Cluster) Port() (int, error) {
 	f, err := os.Open(filepath.Join(c.dataDir(), "postmaster.pid"))

@@ -1,0 +1,114 @@
+// Command migrate applies inkwell's goose migrations, embedded in the binary,
+// to a database, or creates a new migration file.
+//
+//	migrate [-database-url URL] up       apply every pending migration
+//	migrate [-database-url URL] down     roll back the latest migration
+//	migrate [-database-url URL] status   list migrations and whether each is applied
+//	migrate create NAME                  add db/schema/NNNNN_NAME.sql
+//
+// The URL defaults to $DATABASE_URL.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+)
+
+const usage = `usage: migrate [-database-url URL] up|down|status
+       migrate create NAME
+
+The URL defaults to $DATABASE_URL.
+`
+
+var migrationName = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() { fmt.Fprint(stderr, usage) }
+	url := flags.String("database-url", os.Getenv("DATABASE_URL"), "database to migrate")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	err := command(ctx, *url, flags.Args(), stdout)
+	if errors.Is(err, errUsage) {
+		flags.Usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "migrate:", err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+func command(ctx context.Context, url string, args []string, stdout io.Writer) error {
+	if len(args) == 2 && args[0] == "create" {
+		if !migrationName.MatchString(args[1]) {
+			return fmt.Errorf("migration name %q: use lower-case letters, digits and underscores", args[1])
+		}
+		goose.SetSequential(true)
+		return goose.Create(nil, "db/schema", args[1], "sql")
+	}
+	if len(args) != 1 {
+		return errUsage
+	}
+	if url == "" {
+		return errors.New("no database: set DATABASE_URL or pass -database-url")
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p, err := migrate.NewProvider(db)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "up":
+		results, err := p.Up(ctx)
+		migrate.Report(stdout, results)
+		if err == nil && len(results) == 0 {
+			fmt.Fprintln(stdout, "no pending migrations")
+		}
+		return err
+	case "down":
+		result, err := p.Down(ctx)
+		if result != nil {
+			migrate.Report(stdout, []*goose.MigrationResult{result})
+		}
+		return err
+	case "status":
+		statuses, err := p.Status(ctx)
+		for _, s := range statuses {
+			applied := "pending"
+			if s.State == goose.StateApplied {
+				applied = "applied " + s.AppliedAt.Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(stdout, "%-40s %s\n", s.Source.Path, applied)
+		}
+		return err
+	}
+	return errUsage
+}
