@@ -1,0 +1,62 @@
+# inkwell: run `make help` for the targets.
+#
+# Targets that need a database use $DATABASE_URL when it is set, and otherwise
+# the development cluster in .pgdata/, which they start when needed.
+# Recipes pass the URL through the shell, never through make, so that make
+# does not echo a password.
+
+GO ?= go
+
+# The shell expression for the database URL of the targets that need one.
+DB_URL := $${DATABASE_URL:-$$($(GO) run ./cmd/devdb start)}
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: generate
+generate: ## Regenerate internal/dbgen from db/schema and db/queries (sqlc)
+	rm -rf internal/dbgen
+	$(GO) tool sqlc generate
+
+.PHONY: check-generated
+check-generated: ## Fail if internal/dbgen is not exactly what sqlc generates now
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp -r sqlc.yaml db "$$tmp"/ && \
+	$(GO) tool sqlc generate -f "$$tmp/sqlc.yaml" && \
+	if ! diff -r internal/dbgen "$$tmp/internal/dbgen"; then \
+		echo "internal/dbgen is stale or hand-edited: run make generate and commit the result" >&2; exit 1; \
+	fi
+
+.PHONY: db
+db: ## Start the development PostgreSQL in .pgdata/ and print its URL
+	@$(GO) run ./cmd/devdb start
+
+.PHONY: db-stop
+db-stop: ## Stop the development PostgreSQL (its data stays in .pgdata/)
+	@$(GO) run ./cmd/devdb stop
+
+.PHONY: migrate
+migrate: ## Apply pending migrations
+	@url="$(DB_URL)" && $(GO) run ./cmd/migrate -database-url "$$url" up
+
+.PHONY: migration
+migration: ## Create a migration: make migration name=add_things
+	@test -n "$(name)" || { echo "usage: make migration name=add_things" >&2; exit 2; }
+	$(GO) run ./cmd/migrate create $(name)
+
+.PHONY: seed
+seed: ## Migrate and seed, then print the tutorials' output (ARGS="--users 100000" for more)
+	@url="$(DB_URL)" && DATABASE_URL="$$url" $(GO) run ./cmd/seed $(ARGS)
+
+.PHONY: psql
+psql: ## Open psql on the database
+	@url="$(DB_URL)" && psql "$$url"
+
+.PHONY: test
+test: ## Vet, check the generated code, and run every test with the race detector
+	$(GO) vet ./...
+	$(MAKE) --no-print-directory check-generated
+	$(GO) test -race ./...
