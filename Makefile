@@ -55,6 +55,10 @@ seed: ## Migrate and seed, then print the tutorials' output (ARGS="--users 10000
 psql: ## Open psql on the database
 	@url="$(DB_URL)" && psql "$$url"
 
+.PHONY: bench
+bench: ## Run the benchmarks (inkwell against hand-written pgx and the N+1 loop)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/repo/
+
 .PHONY: test
 test: ## Vet, check the generated code, and run every test with the race detector
 	$(GO) vet ./...

@@ -21,7 +21,9 @@ import (
 // NewProvider returns a goose provider over the embedded migrations that holds
 // a session lock while it migrates.
 func NewProvider(conn *sql.DB) (*goose.Provider, error) {
-	locker, err := lock.NewPostgresSessionLocker()
+	// Poll for the lock every second (goose's default is every 5 s), for up to
+	// 5 minutes, so that a migrator waiting behind another starts promptly.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: session locker: %w", err)
 	}
