@@ -192,10 +192,7 @@ func (r *Repo) attachAddresses(ctx context.Context, users []User) error {
 	if err != nil {
 		return dbError(err)
 	}
-	byUser := make(map[int64][]Address, len(users))
-	for _, a := range rows {
-		byUser[a.UserID] = append(byUser[a.UserID], addressFromDB(a))
-	}
+	byUser := groupByParent(rows, func(a dbgen.Address) int64 { return a.UserID }, addressFromDB)
 	for i := range users {
 		users[i].Addresses = nonNil(byUser[users[i].ID])
 	}
@@ -211,14 +208,21 @@ func (r *Repo) attachPosts(ctx context.Context, users []User) error {
 	if err != nil {
 		return dbError(err)
 	}
-	byUser := make(map[int64][]Post, len(users))
-	for _, p := range rows {
-		byUser[p.UserID] = append(byUser[p.UserID], postFromDB(p))
-	}
+	byUser := groupByParent(rows, func(p dbgen.Post) int64 { return p.UserID }, postFromDB)
 	for i := range users {
 		users[i].Posts = nonNil(byUser[users[i].ID])
 	}
 	return nil
+}
+
+// groupByParent converts the child rows of a select-in load and groups them
+// by the id of their parent.
+func groupByParent[R, T any](rows []R, parent func(R) int64, fromDB func(R) T) map[int64][]T {
+	groups := make(map[int64][]T)
+	for _, row := range rows {
+		groups[parent(row)] = append(groups[parent(row)], fromDB(row))
+	}
+	return groups
 }
 
 func userIDs(users []User) []int64 {

@@ -255,10 +255,8 @@ func (r *Repo) attachTags(ctx context.Context, posts []Post) error {
 	if err != nil {
 		return dbError(err)
 	}
-	byPost := make(map[int64][]Tag, len(posts))
-	for _, row := range rows {
-		byPost[row.PostID] = append(byPost[row.PostID], tagFromDB(row.Tag))
-	}
+	byPost := groupByParent(rows, func(r dbgen.ListTagsByPostIDsRow) int64 { return r.PostID },
+		func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) })
 	for i := range posts {
 		posts[i].Tags = nonNil(byPost[posts[i].ID])
 	}

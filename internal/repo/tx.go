@@ -95,7 +95,7 @@ func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {
 
 // finish runs fn on tx, then commits or rolls back. Rollback runs even when
 // ctx is done, so that the connection goes back to the pool clean.
-func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) (err error) {
+func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
 	rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
 	defer func() {
 		if p := recover(); p != nil {

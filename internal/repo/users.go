@@ -37,11 +37,11 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		if err := checkEmail(e); err != nil {
 			return fail(err)
 		}
-		if key := strings.ToLower(e); seen[key] {
+		key := strings.ToLower(e)
+		if seen[key] {
 			return fail(fmt.Errorf("%w: email %q given twice", ErrConflict, e))
-		} else {
-			seen[key] = true
 		}
+		seen[key] = true
 	}
 	var user User
 	err := r.inTx(ctx, func(q *dbgen.Queries) error {
