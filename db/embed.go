@@ -19,3 +19,9 @@ func Migrations() fs.FS {
 	}
 	return sub
 }
+
+// UserImportsTable is the statement that creates the scratch table of a bulk
+// upsert, for the transaction that runs it. sqlc reads the same file.
+//
+//go:embed staging/user_imports.sql
+var UserImportsTable string

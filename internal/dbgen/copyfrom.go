@@ -9,6 +9,215 @@ import (
 	"context"
 )
 
+// iteratorForCopyAddresses implements pgx.CopyFromSource.
+type iteratorForCopyAddresses struct {
+	rows                 []CopyAddressesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyAddresses) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyAddresses) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].UserID,
+		r.rows[0].Email,
+	}, nil
+}
+
+func (r iteratorForCopyAddresses) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyAddresses(ctx context.Context, arg []CopyAddressesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"addresses"}, []string{"id", "user_id", "email"}, &iteratorForCopyAddresses{rows: arg})
+}
+
+// iteratorForCopyPostTags implements pgx.CopyFromSource.
+type iteratorForCopyPostTags struct {
+	rows                 []CopyPostTagsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyPostTags) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyPostTags) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].PostID,
+		r.rows[0].TagID,
+	}, nil
+}
+
+func (r iteratorForCopyPostTags) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyPostTags(ctx context.Context, arg []CopyPostTagsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"post_tags"}, []string{"post_id", "tag_id"}, &iteratorForCopyPostTags{rows: arg})
+}
+
+// iteratorForCopyPosts implements pgx.CopyFromSource.
+type iteratorForCopyPosts struct {
+	rows                 []CopyPostsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyPosts) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyPosts) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].UserID,
+		r.rows[0].Title,
+		r.rows[0].Content,
+		r.rows[0].Published,
+		r.rows[0].Rating,
+	}, nil
+}
+
+func (r iteratorForCopyPosts) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyPosts(ctx context.Context, arg []CopyPostsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"posts"}, []string{"id", "user_id", "title", "content", "published", "rating"}, &iteratorForCopyPosts{rows: arg})
+}
+
+// iteratorForCopyPostsOfUsers implements pgx.CopyFromSource.
+type iteratorForCopyPostsOfUsers struct {
+	rows                 []CopyPostsOfUsersParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyPostsOfUsers) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyPostsOfUsers) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].UserID,
+		r.rows[0].Title,
+		r.rows[0].Content,
+		r.rows[0].Published,
+		r.rows[0].Rating,
+	}, nil
+}
+
+func (r iteratorForCopyPostsOfUsers) Err() error {
+	return nil
+}
+
+// Posts of users who exist already; ids from the sequence.
+func (q *Queries) CopyPostsOfUsers(ctx context.Context, arg []CopyPostsOfUsersParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"posts"}, []string{"user_id", "title", "content", "published", "rating"}, &iteratorForCopyPostsOfUsers{rows: arg})
+}
+
+// iteratorForCopyProfiles implements pgx.CopyFromSource.
+type iteratorForCopyProfiles struct {
+	rows                 []CopyProfilesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyProfiles) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyProfiles) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].UserID,
+		r.rows[0].Bio,
+		r.rows[0].Website,
+	}, nil
+}
+
+func (r iteratorForCopyProfiles) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyProfiles(ctx context.Context, arg []CopyProfilesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"profiles"}, []string{"user_id", "bio", "website"}, &iteratorForCopyProfiles{rows: arg})
+}
+
+// iteratorForCopyUserImports implements pgx.CopyFromSource.
+type iteratorForCopyUserImports struct {
+	rows                 []CopyUserImportsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyUserImports) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyUserImports) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].Email,
+		r.rows[0].Name,
+		r.rows[0].Age,
+	}, nil
+}
+
+func (r iteratorForCopyUserImports) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyUserImports(ctx context.Context, arg []CopyUserImportsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"user_imports"}, []string{"email", "name", "age"}, &iteratorForCopyUserImports{rows: arg})
+}
+
 // iteratorForCopyUsers implements pgx.CopyFromSource.
 type iteratorForCopyUsers struct {
 	rows                 []CopyUsersParams
@@ -40,4 +249,40 @@ func (r iteratorForCopyUsers) Err() error {
 
 func (q *Queries) CopyUsers(ctx context.Context, arg []CopyUsersParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"users"}, []string{"name", "age"}, &iteratorForCopyUsers{rows: arg})
+}
+
+// iteratorForCopyUsersWithIDs implements pgx.CopyFromSource.
+type iteratorForCopyUsersWithIDs struct {
+	rows                 []CopyUsersWithIDsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyUsersWithIDs) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyUsersWithIDs) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].Name,
+		r.rows[0].Age,
+	}, nil
+}
+
+func (r iteratorForCopyUsersWithIDs) Err() error {
+	return nil
+}
+
+// The COPY statements of a bulk load, with ids reserved by ReserveIDs.
+// created_at takes its default.
+func (q *Queries) CopyUsersWithIDs(ctx context.Context, arg []CopyUsersWithIDsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"users"}, []string{"id", "name", "age"}, &iteratorForCopyUsersWithIDs{rows: arg})
 }

@@ -46,3 +46,9 @@ type User struct {
 	Age       int32
 	CreatedAt time.Time
 }
+
+type UserImport struct {
+	Email string
+	Name  string
+	Age   int32
+}

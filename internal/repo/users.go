@@ -203,11 +203,8 @@ func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
 // is no such user.
 func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
 	fail := func(err error) (Profile, error) { return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err) }
-	if err := checkText("bio", p.Bio); err != nil {
+	if err := checkBio(p.Bio); err != nil {
 		return fail(err)
-	}
-	if len([]rune(p.Bio)) > MaxBioLen {
-		return fail(invalid("bio", p.Bio, "is longer than 2000 characters"))
 	}
 	if err := checkWebsite(p.Website); err != nil {
 		return fail(err)

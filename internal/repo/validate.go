@@ -86,12 +86,24 @@ func normalizeTag(name string) (string, error) {
 	if err := checkText("tag", name); err != nil {
 		return "", err
 	}
-	norm := strings.ToLower(strings.TrimSpace(name))
+	norm := normalizedTag(name)
 	if !tagShape.MatchString(norm) {
 		return "", invalid("tag", name, "must be 1 to 50 letters, digits or dashes, starting with a letter or digit")
 	}
 	return norm, nil
 }
+
+func checkBio(bio string) error {
+	if err := checkText("bio", bio); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(bio) > MaxBioLen {
+		return invalid("bio", bio, "is longer than 2000 characters")
+	}
+	return nil
+}
+
+func normalizedTag(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 func checkWebsite(website *string) error {
 	if website == nil {

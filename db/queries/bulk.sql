@@ -1,0 +1,37 @@
+-- name: ReserveIDs :one
+-- Reserves ids for a bulk load in one round trip, so that children can refer
+-- to parents before either is sent. Ids come from the tables' own identity
+-- sequences: concurrent inserts never collide with them, but a block need not
+-- be contiguous.
+SELECT
+    ARRAY(SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, @users::integer))::bigint[] AS user_ids,
+    ARRAY(SELECT nextval(pg_get_serial_sequence('addresses', 'id')) FROM generate_series(1, @addresses::integer))::bigint[] AS address_ids,
+    ARRAY(SELECT nextval(pg_get_serial_sequence('posts', 'id')) FROM generate_series(1, @posts::integer))::bigint[] AS post_ids;
+
+-- The COPY statements of a bulk load, with ids reserved by ReserveIDs.
+-- created_at takes its default.
+
+-- name: CopyUsersWithIDs :copyfrom
+INSERT INTO users (id, name, age)
+VALUES (@id, @name, @age);
+
+-- name: CopyAddresses :copyfrom
+INSERT INTO addresses (id, user_id, email)
+VALUES (@id, @user_id, @email);
+
+-- name: CopyProfiles :copyfrom
+INSERT INTO profiles (user_id, bio, website)
+VALUES (@user_id, @bio, @website);
+
+-- name: CopyPosts :copyfrom
+INSERT INTO posts (id, user_id, title, content, published, rating)
+VALUES (@id, @user_id, @title, @content, @published, @rating);
+
+-- name: CopyPostTags :copyfrom
+INSERT INTO post_tags (post_id, tag_id)
+VALUES (@post_id, @tag_id);
+
+-- name: CopyPostsOfUsers :copyfrom
+-- Posts of users who exist already; ids from the sequence.
+INSERT INTO posts (user_id, title, content, published, rating)
+VALUES (@user_id, @title, @content, @published, @rating);

@@ -1,0 +1,8 @@
+-- A scratch table for UpsertUsersByEmail, created afresh for each batch of an
+-- import and dropped after it (or at commit). sqlc reads this file as part of
+-- the schema so that queries on the table are typed; the repository runs it.
+CREATE TEMPORARY TABLE user_imports (
+    email text    NOT NULL,
+    name  text    NOT NULL,
+    age   integer NOT NULL
+) ON COMMIT DROP;

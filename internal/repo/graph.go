@@ -1,0 +1,251 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
+)
+
+// UserGraph is a user with everything that hangs off them, for
+// BulkInsertGraphs.
+type UserGraph struct {
+	User    NewUser
+	Emails  []string
+	Profile *GraphProfile // nil: no profile
+	Posts   []GraphPost
+}
+
+// GraphProfile is the profile of a UserGraph.
+type GraphProfile struct {
+	Bio     string
+	Website *string
+}
+
+// GraphPost is a post of a UserGraph, with the names of its tags (created
+// when they do not exist yet).
+type GraphPost struct {
+	Title     string
+	Content   string
+	Published bool
+	Rating    float64
+	Tags      []string
+}
+
+// BulkInsertGraphs inserts users with their addresses, profiles, posts and
+// post tags, all with COPY, reading them from graphs as it goes, so memory
+// stays flat however many there are. Each batch reserves the ids it needs in
+// one round trip, then loads the tables in foreign-key order.
+//
+// Each batch is all or nothing (or the whole load, with OneTransaction).
+// A bad row fails its batch with a *RowError naming the row's position:
+// validation catches malformed values and emails repeated within the batch
+// (ErrInvalid, ErrConflict) before any of the batch is sent; the database
+// catches emails registered already (ErrConflict). An error from graphs, or
+// ctx ending, stops the load the same way. The result counts what was
+// committed before the error.
+func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph, error], opts BulkOptions) (BulkResult, error) {
+	size, err := opts.batchSize()
+	if err != nil {
+		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
+	}
+	b := graphBatch{size: int64(size), emails: make(map[string]int64, size*2)}
+	res, err := batches(ctx, r, graphs, opts, b.check, b.insert)
+	if err != nil {
+		return res, fmt.Errorf("bulk insert graphs: %w", err)
+	}
+	return res, nil
+}
+
+// graphBatch checks graphs as they arrive and inserts a batch of them.
+type graphBatch struct {
+	size   int64
+	emails map[string]int64 // lower-cased email -> position, within the batch
+}
+
+func (b *graphBatch) check(position int64, g UserGraph) error {
+	if (position-1)%b.size == 0 {
+		clear(b.emails) // a new batch begins
+	}
+	if err := g.User.validate(); err != nil {
+		return err
+	}
+	for _, e := range g.Emails {
+		if err := checkEmail(e); err != nil {
+			return err
+		}
+		key := strings.ToLower(e)
+		if first, ok := b.emails[key]; ok {
+			return fmt.Errorf("%w: email %q also in row %d", ErrConflict, e, first)
+		}
+		b.emails[key] = position
+	}
+	if g.Profile != nil {
+		if err := checkBio(g.Profile.Bio); err != nil {
+			return err
+		}
+		if err := checkWebsite(g.Profile.Website); err != nil {
+			return err
+		}
+	}
+	for _, p := range g.Posts {
+		if err := (NewPost{Title: p.Title, Content: p.Content, Rating: p.Rating}).validate(); err != nil {
+			return err
+		}
+		for _, t := range p.Tags {
+			if _, err := normalizeTag(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// insert writes one batch; first is the position of graphs[0].
+func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs []UserGraph) (BulkResult, error) {
+	q := tx.q
+
+	names := map[string]bool{}
+	for _, g := range graphs {
+		for _, p := range g.Posts {
+			for _, t := range p.Tags {
+				names[normalizedTag(t)] = true
+			}
+		}
+	}
+	tagIDs := make(map[string]int64, len(names))
+	if len(names) > 0 {
+		tags, err := q.UpsertTags(ctx, slices.Sorted(maps.Keys(names)))
+		if err != nil {
+			return BulkResult{}, dbError(err)
+		}
+		for _, t := range tags {
+			tagIDs[t.Name] = t.ID
+		}
+	}
+
+	var nAddresses, nPosts int
+	for _, g := range graphs {
+		nAddresses += len(g.Emails)
+		nPosts += len(g.Posts)
+	}
+	ids, err := q.ReserveIDs(ctx, dbgen.ReserveIDsParams{
+		Users: int32(len(graphs)), Addresses: int32(nAddresses), Posts: int32(nPosts),
+	})
+	if err != nil {
+		return BulkResult{}, dbError(err)
+	}
+
+	// The rows of each table, and for each row the index of its graph, to
+	// name the input row when the database refuses one.
+	users := make([]dbgen.CopyUsersWithIDsParams, len(graphs))
+	addresses := make([]dbgen.CopyAddressesParams, 0, nAddresses)
+	addressOwners := make([]int32, 0, nAddresses)
+	var profiles []dbgen.CopyProfilesParams
+	var profileOwners []int32
+	posts := make([]dbgen.CopyPostsParams, 0, nPosts)
+	postOwners := make([]int32, 0, nPosts)
+	var postTags []dbgen.CopyPostTagsParams
+	var postTagOwners []int32
+	for i, g := range graphs {
+		owner := int32(i)
+		userID := ids.UserIds[i]
+		users[i] = dbgen.CopyUsersWithIDsParams{ID: userID, Name: g.User.Name, Age: g.User.Age}
+		for _, e := range g.Emails {
+			addresses = append(addresses, dbgen.CopyAddressesParams{ID: ids.AddressIds[len(addresses)], UserID: userID, Email: e})
+			addressOwners = append(addressOwners, owner)
+		}
+		if g.Profile != nil {
+			profiles = append(profiles, dbgen.CopyProfilesParams{UserID: userID, Bio: g.Profile.Bio, Website: g.Profile.Website})
+			profileOwners = append(profileOwners, owner)
+		}
+		for _, p := range g.Posts {
+			postID := ids.PostIds[len(posts)]
+			posts = append(posts, dbgen.CopyPostsParams{ID: postID, UserID: userID, Title: p.Title,
+				Content: p.Content, Published: p.Published, Rating: p.Rating})
+			postOwners = append(postOwners, owner)
+			for _, tagID := range postTagIDs(p.Tags, tagIDs) {
+				postTags = append(postTags, dbgen.CopyPostTagsParams{PostID: postID, TagID: tagID})
+				postTagOwners = append(postTagOwners, owner)
+			}
+		}
+	}
+
+	var res BulkResult
+	steps := []struct {
+		table  string
+		owners []int32
+		count  *int64
+		copy   func() (int64, error)
+	}{
+		{"users", nil, &res.Users, func() (int64, error) { return q.CopyUsersWithIDs(ctx, users) }},
+		{"addresses", addressOwners, &res.Addresses, func() (int64, error) { return q.CopyAddresses(ctx, addresses) }},
+		{"profiles", profileOwners, &res.Profiles, func() (int64, error) { return q.CopyProfiles(ctx, profiles) }},
+		{"posts", postOwners, &res.Posts, func() (int64, error) { return q.CopyPosts(ctx, posts) }},
+		{"post_tags", postTagOwners, &res.PostTags, func() (int64, error) { return q.CopyPostTags(ctx, postTags) }},
+	}
+	for _, s := range steps {
+		if s.owners != nil && len(s.owners) == 0 {
+			continue // nothing to send
+		}
+		n, err := s.copy()
+		if err != nil {
+			return BulkResult{}, copyError(err, s.table, first, s.owners)
+		}
+		*s.count = n
+	}
+	return res, nil
+}
+
+// postTagIDs returns the ids of a post's tags, each once.
+func postTagIDs(names []string, ids map[string]int64) []int64 {
+	out := make([]int64, 0, len(names))
+	for _, n := range names {
+		id := ids[normalizedTag(n)]
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// BulkCreatePosts inserts posts of users who exist already, with COPY,
+// reading them from posts as it goes. Batches, results and errors are as for
+// BulkInsertGraphs; a post whose user does not exist fails its batch with a
+// *RowError matching ErrNotFound.
+func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, error], opts BulkOptions) (BulkResult, error) {
+	res, err := batches(ctx, r, posts, opts,
+		func(_ int64, p NewPost) error { return p.validate() },
+		func(ctx context.Context, tx *Repo, first int64, posts []NewPost) (BulkResult, error) {
+			params := make([]dbgen.CopyPostsOfUsersParams, len(posts))
+			for i, p := range posts {
+				params[i] = dbgen.CopyPostsOfUsersParams{UserID: p.UserID, Title: p.Title,
+					Content: p.Content, Published: p.Published, Rating: p.Rating}
+			}
+			n, err := tx.q.CopyPostsOfUsers(ctx, params)
+			if err != nil {
+				rowErr := copyError(err, "posts", first, nil)
+				// Foreign keys are checked after the COPY, which so cannot say
+				// the line; the detail names the missing user.
+				if missing, ok := missingKey(err); ok && rowErr.Position == 0 {
+					for i, p := range posts {
+						if strconv.FormatInt(p.UserID, 10) == missing {
+							rowErr.Position = first + int64(i)
+							break
+						}
+					}
+				}
+				return BulkResult{}, rowErr
+			}
+			return BulkResult{Posts: n}, nil
+		})
+	if err != nil {
+		return res, fmt.Errorf("bulk create posts: %w", err)
+	}
+	return res, nil
+}
