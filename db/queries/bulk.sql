@@ -35,3 +35,7 @@ VALUES (@post_id, @tag_id);
 -- Posts of users who exist already; ids from the sequence.
 INSERT INTO posts (user_id, title, content, published, rating)
 VALUES (@user_id, @title, @content, @published, @rating);
+
+-- name: TruncateAll :exec
+-- Empties every table and restarts the ids, for a seed from scratch.
+TRUNCATE users, addresses, profiles, posts, tags, post_tags RESTART IDENTITY;

@@ -78,3 +78,13 @@ func (q *Queries) ReserveIDs(ctx context.Context, arg ReserveIDsParams) (Reserve
 	err := row.Scan(&i.UserIds, &i.AddressIds, &i.PostIds)
 	return i, err
 }
+
+const truncateAll = `-- name: TruncateAll :exec
+TRUNCATE users, addresses, profiles, posts, tags, post_tags RESTART IDENTITY
+`
+
+// Empties every table and restarts the ids, for a seed from scratch.
+func (q *Queries) TruncateAll(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, truncateAll)
+	return err
+}

@@ -204,3 +204,13 @@ func missingKey(err error) (string, bool) {
 	}
 	return m[1], true
 }
+
+// Reset deletes every row of every table and restarts the ids at 1, as a
+// seed from scratch wants. It takes an exclusive lock on the tables for the
+// time it runs.
+func (r *Repo) Reset(ctx context.Context) error {
+	if err := r.q.TruncateAll(ctx); err != nil {
+		return fmt.Errorf("reset: %w", dbError(err))
+	}
+	return nil
+}
