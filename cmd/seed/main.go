@@ -1,9 +1,12 @@
 // Command seed migrates a database and fills it: with the people, emails and
 // posts of the SQLAlchemy tutorials inkwell answers, and, with --users N, N
-// generated users inserted with COPY. It then prints a user with their
-// addresses and every user's posts, as the tutorials do.
+// generated users with their addresses, profiles, posts and tags, inserted
+// with COPY in batches. It then prints a user with their addresses and the
+// posts of the first users, as the tutorials do.
 //
-// Running it again adds no duplicate tutorial rows.
+// Running it again adds no duplicate tutorial rows. Ctrl-C or SIGTERM stops
+// it cleanly: committed batches stay whole, the batch in progress is rolled
+// back, and it exits 130 (143 for SIGTERM) after saying what was committed.
 package main
 
 import (
@@ -14,37 +17,55 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
-	"time"
 
-	"github.com/inkwell-dev/inkwell/internal/migrate"
-	"github.com/inkwell-dev/inkwell/internal/repo"
+	"golang.org/x/term"
 )
 
 const usage = `usage: seed [flags]
 
 Migrates the database, seeds the SQLAlchemy tutorials' people and posts (once,
 however often it runs), adds --users generated users with COPY, and prints a
-user with their addresses and the posts per user.
+user with their addresses and the posts of the first users.
 
 Flags:
 `
 
 type config struct {
-	databaseURL string
-	users       int
-	batchSize   int
-	poolSize    int
+	databaseURL      string
+	users            int
+	addressesPerUser int
+	postsPerUser     int
+	tags             int
+	seed             uint64
+	batchSize        int
+	poolSize         int
+	reset            bool
+	progressBar      bool // draw a bar (stderr is a terminal), not lines
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	ctx, cancel := context.WithCancel(context.Background())
+	var caught atomic.Value
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		caught.Store(s)
+		signal.Stop(signals) // a second Ctrl-C kills at once
+		cancel()
+	}()
+
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
+	if s, ok := caught.Load().(syscall.Signal); ok && code != 0 {
+		code = 128 + int(s) // the shell's convention: 130 for SIGINT, 143 for SIGTERM
+	}
+	os.Exit(code)
 }
 
 // run is main without the process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal bool) int {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -53,8 +74,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "seed:", err)
 		return 2
 	}
+	cfg.progressBar = terminal
 	if err := seed(ctx, cfg, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "seed:", err)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "seed: interrupted; the batch in progress was rolled back")
+		} else {
+			fmt.Fprintln(stderr, "seed:", err)
+		}
 		return 1
 	}
 	return 0
@@ -69,9 +95,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		flags.PrintDefaults()
 	}
 	flags.StringVar(&cfg.databaseURL, "database-url", "", "database to seed (default $DATABASE_URL)")
-	flags.IntVar(&cfg.users, "users", 0, "generated users to add, with COPY")
-	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "generated users per COPY transaction")
+	flags.IntVar(&cfg.users, "users", 0, "generated users to add")
+	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses of each generated user")
+	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts of each generated user")
+	flags.IntVar(&cfg.tags, "tags", 50, "tag names the generated posts draw from (each post has 0 to 3)")
+	flags.Uint64Var(&cfg.seed, "seed", 0, "seed of the generated data: the same seed gives the same data (0: a random one, printed)")
+	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "generated users per batch; each batch is one transaction")
 	flags.IntVar(&cfg.poolSize, "pool-size", 4, "connections in the pool")
+	flags.BoolVar(&cfg.reset, "reset", false, "empty every table first")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -81,128 +112,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.databaseURL == "" {
 		cfg.databaseURL = os.Getenv("DATABASE_URL")
 	}
-	switch {
-	case cfg.databaseURL == "":
+	for _, c := range []struct {
+		name  string
+		value int
+		least int
+	}{
+		{"--users", cfg.users, 0}, {"--addresses-per-user", cfg.addressesPerUser, 0},
+		{"--posts-per-user", cfg.postsPerUser, 0}, {"--tags", cfg.tags, 0},
+		{"--batch-size", cfg.batchSize, 1}, {"--pool-size", cfg.poolSize, 1},
+	} {
+		if c.value < c.least {
+			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)
+		}
+	}
+	if cfg.databaseURL == "" {
 		return cfg, errors.New("no database: set DATABASE_URL or pass --database-url (make seed starts a local one)")
-	case cfg.users < 0:
-		return cfg, fmt.Errorf("--users %d: must not be negative", cfg.users)
-	case cfg.batchSize < 1:
-		return cfg, fmt.Errorf("--batch-size %d: must be at least 1", cfg.batchSize)
-	case cfg.poolSize < 1:
-		return cfg, fmt.Errorf("--pool-size %d: must be at least 1", cfg.poolSize)
 	}
 	return cfg, nil
-}
-
-func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	pool, err := repo.OpenPool(ctx, cfg.databaseURL, repo.PoolConfig{MaxConns: int32(cfg.poolSize)})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	results, err := migrate.UpPool(ctx, pool)
-	migrate.Report(stderr, results)
-	if err != nil {
-		return err
-	}
-	r := repo.New(pool)
-
-	added, err := seedTutorial(ctx, r)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "tutorial people: %d added, %d already there\n", added, len(tutorialPeople)-added)
-	if err := seedGenerated(ctx, r, cfg, stderr); err != nil {
-		return err
-	}
-	return display(ctx, r, stdout)
-}
-
-// seedTutorial registers the tutorials' people and their posts in one
-// transaction. A person whose email is registered already was seeded by an
-// earlier run: their registration fails alone (it runs in a savepoint) and
-// is skipped.
-func seedTutorial(ctx context.Context, r *repo.Repo) (added int, err error) {
-	err = r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
-		added = 0
-		for _, p := range tutorialPeople {
-			u, err := tx.RegisterUser(ctx, p.user, p.emails...)
-			if errors.Is(err, repo.ErrConflict) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			added++
-			for _, post := range p.posts {
-				created, err := tx.CreatePost(ctx, repo.NewPost{UserID: u.ID, Title: post.title,
-					Content: post.content, Published: true, Rating: 4})
-				if err != nil {
-					return err
-				}
-				if _, err := tx.TagPost(ctx, created.ID, post.tags...); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return added, err
-}
-
-// seedGenerated adds cfg.users generated users in batches, each batch one
-// COPY in its own transaction, reporting progress as it goes.
-func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writer) error {
-	if cfg.users == 0 {
-		return nil
-	}
-	start := time.Now()
-	batch := make([]repo.NewUser, 0, cfg.batchSize)
-	for done := 0; done < cfg.users; {
-		batch = batch[:0]
-		for i := done; i < cfg.users && len(batch) < cfg.batchSize; i++ {
-			batch = append(batch, generatedUser(i))
-		}
-		n, err := r.BulkCreateUsers(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("%w (%d of %d generated users were committed)", err, done, cfg.users)
-		}
-		done += int(n)
-		fmt.Fprintf(stderr, "generated users: %d/%d\n", done, cfg.users)
-	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(stderr, "generated users: %d in %v (%.0f rows/s)\n",
-		cfg.users, elapsed.Round(time.Millisecond), float64(cfg.users)/elapsed.Seconds())
-	return nil
-}
-
-// display prints what the tutorials print: display_user('Hannah'), then for
-// every user, their posts.
-func display(ctx context.Context, r *repo.Repo, stdout io.Writer) error {
-	u, err := r.FindUserByName(ctx, displayed, repo.Joined)
-	if errors.Is(err, repo.ErrNotFound) {
-		fmt.Fprintln(stdout, "User not found.")
-	} else if err != nil {
-		return err
-	} else {
-		fmt.Fprintf(stdout, "User: %s, Age: %d\n", u.Name, u.Age)
-		for _, a := range u.Addresses {
-			fmt.Fprintf(stdout, "Email: %s\n", a.Email)
-		}
-	}
-	fmt.Fprintln(stdout)
-	q := repo.PostQuery{Limit: repo.MaxPageSize}
-	for {
-		page, err := r.ListPosts(ctx, q, repo.Joined)
-		if err != nil {
-			return err
-		}
-		for _, p := range page.Items {
-			fmt.Fprintf(stdout, "%s: %s - %s\n", p.Author.Name, p.Title, p.Content)
-		}
-		if page.Next == "" {
-			return nil
-		}
-		q.After = page.Next
-	}
 }

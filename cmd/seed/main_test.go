@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ Eve: Sessions - Commit before you close.
 func seedRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = run(context.Background(), args, &out, &errOut, false)
 	return code, out.String(), errOut.String()
 }
 
@@ -63,12 +64,16 @@ func TestSeed(t *testing.T) {
 	require.Contains(t, errOut, "tutorial people: 0 added, 8 already there")
 	require.Equal(t, first, counts(t, url), "and adds no duplicate")
 
-	code, out, errOut = seedRun(t, "--database-url", url, "--users", "2500", "--batch-size", "1000")
+	code, out, errOut = seedRun(t, "--database-url", url, "--users", "2500", "--batch-size", "1000", "--seed", "5")
 	require.Equal(t, 0, code, errOut)
-	require.Equal(t, tutorialOutput, out)
-	require.Contains(t, errOut, "generated users: 1000/2500\n")
-	require.Contains(t, errOut, "generated users: 2500/2500\n")
-	require.Equal(t, 8+2500, counts(t, url)["users"])
+	require.Equal(t, tutorialOutput, out, "the tutorial's people are still the first users")
+	require.Contains(t, errOut, "users 2500/2500 (100%)")
+	require.Regexp(t, `committed 3 batches: users 2500, addresses 5000, profiles \d+, posts 7500, post_tags \d+`, errOut)
+	after := counts(t, url)
+	require.Equal(t, 8+2500, after["users"])
+	require.Equal(t, 10+5000, after["addresses"])
+	require.Equal(t, 4+7500, after["posts"])
+	require.Equal(t, 3+50, after["tags"])
 }
 
 func TestSeedFromEnvironment(t *testing.T) {
@@ -88,8 +93,10 @@ func TestSeedBadInput(t *testing.T) {
 	}{
 		"ErrNoDatabase":    {nil, 2, "no database: set DATABASE_URL or pass --database-url"},
 		"ErrUnknownFlag":   {[]string{"--nope"}, 2, "flag provided but not defined: -nope"},
-		"ErrNegativeUsers": {[]string{"--database-url", "postgres://x@localhost/db", "--users", "-3"}, 2, "--users -3: must not be negative"},
-		"ErrBatchSize":     {[]string{"--database-url", "postgres://x@localhost/db", "--batch-size", "0"}, 2, "--batch-size 0"},
+		"ErrNegativeUsers": {[]string{"--database-url", "postgres://x@localhost/db", "--users", "-3"}, 2, "--users -3: must be at least 0"},
+		"ErrPostsPerUser":  {[]string{"--posts-per-user", "-1"}, 2, "--posts-per-user -1"},
+		"ErrSeed":          {[]string{"--seed", "minus-one"}, 2, `invalid value "minus-one" for flag -seed`},
+		"ErrBatchSize":     {[]string{"--database-url", "postgres://x@localhost/db", "--batch-size", "0"}, 2, "--batch-size 0: must be at least 1"},
 		"ErrExtraArg":      {[]string{"--database-url", "postgres://x@localhost/db", "extra"}, 2, `unexpected argument "extra"`},
 		"ErrMalformedURL":  {[]string{"--database-url", "postgres://bob:" + secret + "@localhost:port/db"}, 1, "invalid input: database URL"},
 		"ErrUnreachable":   {[]string{"--database-url", "postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2"}, 1, "connect: "},
@@ -109,7 +116,66 @@ func TestSeedHelp(t *testing.T) {
 	code, out, errOut := seedRun(t, "--help")
 	require.Equal(t, 0, code)
 	require.Empty(t, out)
-	for _, flag := range []string{"-database-url", "-users", "-batch-size", "-pool-size"} {
+	for _, flag := range []string{"-database-url", "-users", "-addresses-per-user", "-posts-per-user", "-tags",
+		"-seed", "-batch-size", "-reset", "-pool-size"} {
 		require.True(t, strings.Contains(errOut, flag), "--help documents %s", flag)
 	}
+}
+
+// dump renders every seeded row but the creation times, in id order.
+func dump(t *testing.T, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var b strings.Builder
+	for _, q := range []string{
+		"SELECT id, name, age FROM users ORDER BY id",
+		"SELECT id, user_id, email FROM addresses ORDER BY id",
+		"SELECT user_id, bio, website FROM profiles ORDER BY user_id",
+		"SELECT id, user_id, title, content, published, rating FROM posts ORDER BY id",
+		"SELECT id, name FROM tags ORDER BY id",
+		"SELECT post_id, tag_id FROM post_tags ORDER BY post_id, tag_id",
+	} {
+		rows, err := conn.Query(ctx, q)
+		require.NoError(t, err)
+		for rows.Next() {
+			values, err := rows.Values()
+			require.NoError(t, err)
+			fmt.Fprintln(&b, values...)
+		}
+		require.NoError(t, rows.Err())
+	}
+	return b.String()
+}
+
+func TestSeedIsDeterministic(t *testing.T) {
+	t.Parallel()
+	args := []string{"--users", "700", "--batch-size", "300", "--tags", "20"}
+	seedInto := func(seed string) (url string) {
+		url = pgtest.URL(t)
+		code, _, errOut := seedRun(t, append(args, "--database-url", url, "--seed", seed)...)
+		require.Equal(t, 0, code, errOut)
+		return url
+	}
+	first, second, other := seedInto("99"), seedInto("99"), seedInto("100")
+	require.Equal(t, dump(t, first), dump(t, second), "same seed, same data, value for value")
+	require.NotEqual(t, dump(t, first), dump(t, other))
+
+	t.Run("ErrSameSeedAgain", func(t *testing.T) {
+		before := dump(t, first)
+		code, _, errOut := seedRun(t, append(args, "--database-url", first, "--seed", "99")...)
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, "conflict")
+		require.Contains(t, errOut, "use --reset, or another --seed")
+		require.Equal(t, before, dump(t, first), "the failed batch left nothing")
+	})
+
+	t.Run("Reset", func(t *testing.T) {
+		code, _, errOut := seedRun(t, append(args, "--database-url", second, "--seed", "99", "--reset")...)
+		require.Equal(t, 0, code, errOut)
+		require.Contains(t, errOut, "reset: every table emptied")
+		require.Equal(t, dump(t, first), dump(t, second), "a reset database seeds to the same data")
+	})
 }

@@ -36,19 +36,3 @@ var tutorialPeople = []person{
 
 // displayed is the user the tutorial's display_user prints.
 const displayed = "Hannah"
-
-// Generated users take their names from these lists, in a fixed order, so a
-// run with the same --users gives the same names and ages.
-var (
-	firstNames = []string{"Ada", "Alan", "Barbara", "Claude", "Dennis", "Edsger", "Frances", "Grace",
-		"Hedy", "Ivan", "John", "Ken", "Leslie", "Margaret", "Niklaus", "Radia", "Shafi", "Tony"}
-	lastNames = []string{"Allen", "Backus", "Cerf", "Dijkstra", "Engelbart", "Hoare", "Hopper", "Kay",
-		"Knuth", "Lamport", "Liskov", "Perlman", "Ritchie", "Thompson", "Turing", "Wirth"}
-)
-
-// generatedUser is the i-th generated user (i from 0).
-func generatedUser(i int) repo.NewUser {
-	first := firstNames[i%len(firstNames)]
-	last := lastNames[(i/len(firstNames))%len(lastNames)]
-	return repo.NewUser{Name: first + " " + last, Age: int32(18 + (i*37)%63)}
-}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/inkwell-dev/inkwell/internal/fakedata"
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	pool, err := repo.OpenPool(ctx, cfg.databaseURL, repo.PoolConfig{MaxConns: int32(cfg.poolSize)})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	results, err := migrate.UpPool(ctx, pool)
+	migrate.Report(stderr, results)
+	if err != nil {
+		return err
+	}
+	r := repo.New(pool)
+
+	if cfg.reset {
+		if err := r.Reset(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "reset: every table emptied")
+	}
+	added, err := seedTutorial(ctx, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "tutorial people: %d added, %d already there\n", added, len(tutorialPeople)-added)
+	if cfg.users > 0 {
+		if err := seedGenerated(ctx, r, cfg, stderr); err != nil {
+			return err
+		}
+	}
+	return display(ctx, r, stdout)
+}
+
+// seedTutorial registers the tutorials' people and their posts in one
+// transaction. A person whose email is registered already was seeded by an
+// earlier run: their registration fails alone (it runs in a savepoint) and
+// is skipped.
+func seedTutorial(ctx context.Context, r *repo.Repo) (added int, err error) {
+	err = r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+		added = 0
+		for _, p := range tutorialPeople {
+			u, err := tx.RegisterUser(ctx, p.user, p.emails...)
+			if errors.Is(err, repo.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			added++
+			for _, post := range p.posts {
+				created, err := tx.CreatePost(ctx, repo.NewPost{UserID: u.ID, Title: post.title,
+					Content: post.content, Published: true, Rating: 4})
+				if err != nil {
+					return err
+				}
+				if _, err := tx.TagPost(ctx, created.ID, post.tags...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return added, err
+}
+
+// seedGenerated adds cfg.users generated user graphs in batches, each its
+// own transaction, showing progress, and ends with a summary of what was
+// committed, interrupted or not.
+func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writer) error {
+	if cfg.seed == 0 {
+		cfg.seed = rand.Uint64N(1<<53) + 1
+		fmt.Fprintf(stderr, "seed: %d (pass --seed %d to make the same data again)\n", cfg.seed, cfg.seed)
+	}
+	gen := fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
+		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
+	start := time.Now()
+	progress := newProgress(stderr, int64(cfg.users), cfg.progressBar)
+	res, err := r.BulkInsertGraphs(ctx, gen.Users(cfg.users), repo.BulkOptions{
+		BatchSize: cfg.batchSize, Progress: progress.update,
+	})
+	progress.finish()
+	fmt.Fprintln(stderr, summary(res, time.Since(start)))
+	if errors.Is(err, repo.ErrConflict) {
+		return fmt.Errorf("%w\n(data from this --seed is there already: use --reset, or another --seed)", err)
+	}
+	return err
+}
+
+func summary(res repo.BulkResult, elapsed time.Duration) string {
+	return fmt.Sprintf("committed %d batches: users %d, addresses %d, profiles %d, posts %d, post_tags %d; "+
+		"%d rows in %v, %.0f rows/s",
+		res.Batches, res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags,
+		res.Rows(), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds())
+}
+
+// displayedUsers is how many users display prints the posts of: the
+// tutorials' people, who are the first users of a database this command seeded.
+var displayedUsers = len(tutorialPeople)
+
+// display prints what the tutorials print: display_user('Hannah'), then the
+// posts of each user, here the first ones, loaded with their posts in one query.
+func display(ctx context.Context, r *repo.Repo, stdout io.Writer) error {
+	u, err := r.FindUserByName(ctx, displayed, repo.Joined)
+	switch {
+	case errors.Is(err, repo.ErrNotFound):
+		fmt.Fprintln(stdout, "User not found.")
+	case err != nil:
+		return err
+	default:
+		fmt.Fprintf(stdout, "User: %s, Age: %d\n", u.Name, u.Age)
+		for _, a := range u.Addresses {
+			fmt.Fprintf(stdout, "Email: %s\n", a.Email)
+		}
+	}
+	fmt.Fprintln(stdout)
+	page, err := r.ListUsersWithPosts(ctx, repo.UserQuery{Limit: displayedUsers}, repo.Joined)
+	if err != nil {
+		return err
+	}
+	for _, user := range page.Items {
+		for _, p := range user.Posts {
+			fmt.Fprintf(stdout, "%s: %s - %s\n", user.Name, p.Title, p.Content)
+		}
+	}
+	return nil
+}
