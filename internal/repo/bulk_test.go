@@ -156,7 +156,7 @@ func TestBulkInsertGraphs(t *testing.T) {
 			}},
 		{name: "ErrDuplicateInBatch", position: 17, is: repo.ErrConflict,
 			message: `row 17: conflict: email "USER13@example.com" also in row 13`,
-			in: func(env) []repo.UserGraph { g := graphs(25); g[16].Emails[0] = "USER13@example.com"; return g }},
+			in:      func(env) []repo.UserGraph { g := graphs(25); g[16].Emails[0] = "USER13@example.com"; return g }},
 		{name: "ErrDuplicateOfExisting", position: 16, is: repo.ErrConflict,
 			message: `row 16 (addresses): conflict: Key (lower(email))=(taken@example.com) already exists`,
 			in: func(e env) []repo.UserGraph {
@@ -298,7 +298,7 @@ func TestUpsertUsersByEmail(t *testing.T) {
 	carol := e.mustRegister(t, "Carol", 41, "carol@example.com")
 
 	rows := []repo.UserImport{
-		{Email: "BOB@work.com", Name: "Robert", Age: 26},   // update, found by any case
+		{Email: "BOB@work.com", Name: "Robert", Age: 26},     // update, found by any case
 		{Email: "carol@example.com", Name: "Carol", Age: 41}, // unchanged
 		{Email: "dave@example.com", Name: "Dave", Age: 33},   // new
 		{Email: "erin@example.com", Name: "Erin", Age: 19},   // new

@@ -71,9 +71,9 @@ type Page[T any] struct {
 // opaque to callers; decoded, it is checked, since it comes from outside.
 type cursor struct {
 	Order string `json:"o"` // a UserOrder, or "post"
-	ID    int64     `json:"id"`
-	Age   int32     `json:"age,omitempty"`
-	Name  string    `json:"name,omitempty"`
+	ID    int64  `json:"id"`
+	Age   int32  `json:"age,omitempty"`
+	Name  string `json:"name,omitempty"`
 }
 
 func (c cursor) encode() string {

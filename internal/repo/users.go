@@ -202,7 +202,9 @@ func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
 // over-long bio or a website that is not an http(s) URL; ErrNotFound if there
 // is no such user.
 func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
-	fail := func(err error) (Profile, error) { return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err) }
+	fail := func(err error) (Profile, error) {
+		return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err)
+	}
 	if err := checkBio(p.Bio); err != nil {
 		return fail(err)
 	}
