@@ -59,6 +59,15 @@ psql: ## Open psql on the database
 bench: ## Run the benchmarks (inkwell against hand-written pgx and the N+1 loop)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/repo/
 
+USERS ?= 1000000
+ROUNDS ?= 1
+
+.PHONY: bench-seed
+bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx COPY; compare rows/s and memory
+	$(GO) build -o bin/seed ./cmd/seed
+	$(GO) build -o bin/benchseed ./cmd/benchseed
+	@url="$(DB_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
+
 .PHONY: test
 test: ## Vet, check the generated code, and run every test with the race detector
 	$(GO) vet ./...

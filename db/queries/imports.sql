@@ -20,7 +20,7 @@ WHERE u.id = a.user_id
 -- Imported emails registered to nobody become new users with that address.
 -- The CTE is materialised once, so each new row takes one id for both inserts.
 WITH fresh AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id, i.email, i.name, i.age
+    SELECT nextval('users_id_seq'::regclass) AS id, i.email, i.name, i.age
     FROM user_imports i
     WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE lower(a.email) = lower(i.email))
 ), new_users AS (

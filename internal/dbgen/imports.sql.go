@@ -26,7 +26,7 @@ func (q *Queries) DropUserImports(ctx context.Context) error {
 
 const insertImportedUsers = `-- name: InsertImportedUsers :execrows
 WITH fresh AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id, i.email, i.name, i.age
+    SELECT nextval('users_id_seq'::regclass) AS id, i.email, i.name, i.age
     FROM user_imports i
     WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE lower(a.email) = lower(i.email))
 ), new_users AS (

@@ -1,0 +1,244 @@
+// Command benchseed measures cmd/seed against the fastest plain-pgx load of
+// the same rows: it seeds one fresh database with the seed binary and loads
+// another, from the same generator with the same seed, with pgx CopyFrom
+// alone, then prints rows per second for both, their ratio, and each
+// process's peak memory. Rounds alternate which goes first.
+//
+//	benchseed -seed-bin bin/seed [-users 1000000] [-rounds 1] [-database-url URL]
+//
+// The URL (default $DATABASE_URL) names a server and a role that may create
+// databases; the two databases are made anew for every run.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+type config struct {
+	databaseURL      string
+	seedBin          string
+	users            int
+	addressesPerUser int
+	postsPerUser     int
+	tags             int
+	seed             uint64
+	batchSize        int
+	rounds           int
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "raw" {
+		os.Exit(rawMain(ctx, os.Args[2:]))
+	}
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func addFlags(flags *flag.FlagSet, cfg *config) {
+	flags.StringVar(&cfg.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "server to use (default $DATABASE_URL)")
+	flags.IntVar(&cfg.users, "users", 1_000_000, "generated users to load")
+	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses per user")
+	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts per user")
+	flags.IntVar(&cfg.tags, "tags", 50, "tag names the posts draw from")
+	flags.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated data")
+	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch (one transaction each)")
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg config
+	flags := flag.NewFlagSet("benchseed", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	addFlags(flags, &cfg)
+	flags.StringVar(&cfg.seedBin, "seed-bin", "bin/seed", "the built cmd/seed")
+	flags.IntVar(&cfg.rounds, "rounds", 1, "rounds; each loads both databases once")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if cfg.databaseURL == "" {
+		fmt.Fprintln(stderr, "benchseed: no database: set DATABASE_URL or pass -database-url")
+		return 2
+	}
+	if err := bench(ctx, cfg, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "benchseed:", err)
+		return 1
+	}
+	return 0
+}
+
+// measurement is one load: how long it took and its peak memory.
+type measurement struct {
+	elapsed time.Duration
+	maxRSS  int64 // bytes
+}
+
+func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	loadArgs := []string{"--users", strconv.Itoa(cfg.users), "--addresses-per-user", strconv.Itoa(cfg.addressesPerUser),
+		"--posts-per-user", strconv.Itoa(cfg.postsPerUser), "--tags", strconv.Itoa(cfg.tags),
+		"--seed", strconv.FormatUint(cfg.seed, 10), "--batch-size", strconv.Itoa(cfg.batchSize)}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	loaders := map[string][]string{
+		"inkwell": append([]string{cfg.seedBin}, loadArgs...),
+		"pgx":     append([]string{self, "raw"}, loadArgs...),
+	}
+	results := map[string][]measurement{}
+	var rows map[string]int64
+	for round := range cfg.rounds {
+		order := []string{"inkwell", "pgx"}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, name := range order {
+			dbURL, err := freshDatabase(ctx, cfg.databaseURL, "inkwell_bench_"+name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "round %d: %s loading %d users...\n", round+1, name, cfg.users)
+			m, err := load(ctx, loaders[name], dbURL, stderr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			counts, err := tableCounts(ctx, dbURL)
+			if err != nil {
+				return err
+			}
+			if rows == nil {
+				rows = counts
+			} else if !equalCounts(rows, counts) {
+				return fmt.Errorf("%s loaded other rows: %v, not %v", name, counts, rows)
+			}
+			results[name] = append(results[name], m)
+		}
+	}
+	report(stdout, cfg, rows, results)
+	return nil
+}
+
+// load runs a loader against dbURL and measures it.
+func load(ctx context.Context, argv []string, dbURL string, stderr io.Writer) (measurement, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	cmd.Stderr = stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return measurement{}, err
+	}
+	m := measurement{elapsed: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss * 1024 // Linux reports KiB
+	}
+	return m, nil
+}
+
+// freshDatabase drops and creates database name on the server of admin,
+// migrates it, and returns its URL.
+func freshDatabase(ctx context.Context, admin, name string) (string, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	ident := pgx.Identifier{name}.Sanitize()
+	for _, stmt := range []string{"DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)", "CREATE DATABASE " + ident} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return "", fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	pool, err := repo.OpenPool(ctx, u.String(), repo.PoolConfig{MaxConns: 1})
+	if err != nil {
+		return "", err
+	}
+	defer pool.Close()
+	if _, err := migrate.UpPool(ctx, pool); err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+var tables = []string{"users", "addresses", "profiles", "posts", "tags", "post_tags"}
+
+func tableCounts(ctx context.Context, dbURL string) (map[string]int64, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	counts := map[string]int64{}
+	for _, t := range tables {
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{t}.Sanitize()).Scan(&n); err != nil {
+			return nil, err
+		}
+		counts[t] = n
+	}
+	return counts, nil
+}
+
+// equalCounts compares the generated rows: seed also adds the tutorial's
+// 8 users, 10 addresses, 4 posts, 3 tags and 5 post tags, which the plain
+// load does not.
+func equalCounts(a, b map[string]int64) bool {
+	tutorial := map[string]int64{"users": 8, "addresses": 10, "posts": 4, "tags": 3, "post_tags": 5}
+	for _, t := range tables {
+		if d := a[t] - b[t]; d != tutorial[t] && d != -tutorial[t] {
+			return false
+		}
+	}
+	return true
+}
+
+func median(ms []measurement, f func(measurement) float64) float64 {
+	vals := make([]float64, len(ms))
+	for i, m := range ms {
+		vals[i] = f(m)
+	}
+	slices.Sort(vals)
+	if len(vals)%2 == 1 {
+		return vals[len(vals)/2]
+	}
+	return (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
+}
+
+func report(w io.Writer, cfg config, rows map[string]int64, results map[string][]measurement) {
+	var total int64
+	for _, t := range tables {
+		total += rows[t]
+	}
+	fmt.Fprintf(w, "%d users, %d addresses, %d profiles, %d posts, %d post tags (%d rows), batches of %d users, %d round(s), medians:\n\n",
+		rows["users"], rows["addresses"], rows["profiles"], rows["posts"], rows["post_tags"], total, cfg.batchSize, cfg.rounds)
+	fmt.Fprintln(w, "| loader | time | rows/s | peak memory |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	rate := map[string]float64{}
+	for _, name := range []string{"pgx", "inkwell"} {
+		secs := median(results[name], func(m measurement) float64 { return m.elapsed.Seconds() })
+		rss := median(results[name], func(m measurement) float64 { return float64(m.maxRSS) })
+		rate[name] = float64(total) / secs
+		label := map[string]string{"pgx": "plain pgx CopyFrom", "inkwell": "inkwell (cmd/seed)"}[name]
+		fmt.Fprintf(w, "| %s | %.1f s | %.0f | %.0f MiB |\n", label, secs, rate[name], rss/(1<<20))
+	}
+	fmt.Fprintf(w, "\ninkwell / pgx: %.2f\n", rate["inkwell"]/rate["pgx"])
+}
