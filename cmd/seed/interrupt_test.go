@@ -52,7 +52,11 @@ func TestInterrupt(t *testing.T) {
 			}
 			deadline := time.Now().Add(2 * time.Minute)
 			for users() <= len(tutorialPeople) {
-				require.True(t, time.Now().Before(deadline), "no batch committed; stderr:\n%s", stderr.String())
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait() // stderr is ours to read only once the process is gone
+					t.Fatalf("no batch committed; stderr:\n%s", stderr.String())
+				}
 				time.Sleep(20 * time.Millisecond)
 			}
 			require.NoError(t, cmd.Process.Signal(tc.signal))

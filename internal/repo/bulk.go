@@ -170,12 +170,13 @@ var copyLine = regexp.MustCompile(`COPY \w+, line (\d+)`)
 // copyError turns an error from a COPY of table into a RowError naming the
 // input row: owners[i] is the index in the batch of the input row that line
 // i+1 of the COPY came from (nil: line i+1 came from row i).
-func copyError(err error, table string, first int64, owners []int32) *RowError {
-	rowErr := &RowError{Table: table, Err: dbError(err)}
+func copyError(err error, table string, first int64, owners []int32) error {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
-		return rowErr
+		// Not about a row: the context ended, or the connection broke.
+		return fmt.Errorf("copy %s: %w", table, dbError(err))
 	}
+	rowErr := &RowError{Table: table, Err: dbError(err)}
 	m := copyLine.FindStringSubmatch(pgErr.Where)
 	if m == nil {
 		return rowErr

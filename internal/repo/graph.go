@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -229,10 +230,11 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 			}
 			n, err := tx.q.CopyPostsOfUsers(ctx, params)
 			if err != nil {
-				rowErr := copyError(err, "posts", first, nil)
+				err = copyError(err, "posts", first, nil)
 				// Foreign keys are checked after the COPY, which so cannot say
 				// the line; the detail names the missing user.
-				if missing, ok := missingKey(err); ok && rowErr.Position == 0 {
+				var rowErr *RowError
+				if missing, ok := missingKey(err); ok && errors.As(err, &rowErr) && rowErr.Position == 0 {
 					for i, p := range posts {
 						if strconv.FormatInt(p.UserID, 10) == missing {
 							rowErr.Position = first + int64(i)
@@ -240,7 +242,7 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 						}
 					}
 				}
-				return BulkResult{}, rowErr
+				return BulkResult{}, err
 			}
 			return BulkResult{Posts: n}, nil
 		})
