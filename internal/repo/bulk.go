@@ -7,6 +7,7 @@ import (
 	"iter"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -163,6 +164,37 @@ func batches[T any](ctx context.Context, r *Repo, seq iter.Seq2[T, error], opts 
 	err = load(func(batch func(tx *Repo) error) error { return r.InTx(ctx, TxOptions{}, batch) })
 	return done, err
 }
+
+// batchEmails finds an email given twice within one batch (in any letter
+// case): the database would refuse the batch, without saying which rows.
+type batchEmails struct {
+	size  int64
+	first map[string]int64 // lower-cased email -> position of its row
+}
+
+func newBatchEmails(size int) batchEmails {
+	return batchEmails{size: int64(size), first: make(map[string]int64, size)}
+}
+
+// row is called before the emails of each row: a row that starts a batch
+// forgets the emails of the batch before.
+func (b *batchEmails) row(position int64) {
+	if (position-1)%b.size == 0 {
+		clear(b.first)
+	}
+}
+
+func (b *batchEmails) add(position int64, email string) error {
+	key := strings.ToLower(email)
+	if first, ok := b.first[key]; ok {
+		return fmt.Errorf("%w: email %q also in row %d", ErrConflict, email, first)
+	}
+	b.first[key] = position
+	return nil
+}
+
+// position returns the row of the batch that has email, or 0.
+func (b *batchEmails) position(email string) int64 { return b.first[strings.ToLower(email)] }
 
 // copyLine matches the context PostgreSQL gives an error raised during COPY.
 var copyLine = regexp.MustCompile(`COPY \w+, line (\d+)`)

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -55,7 +54,7 @@ func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph,
 	if err != nil {
 		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
 	}
-	b := graphBatch{size: int64(size), emails: make(map[string]int64, size*2)}
+	b := graphBatch{emails: newBatchEmails(size)}
 	res, err := batches(ctx, r, graphs, opts, b.check, b.insert)
 	if err != nil {
 		return res, fmt.Errorf("bulk insert graphs: %w", err)
@@ -65,14 +64,11 @@ func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph,
 
 // graphBatch checks graphs as they arrive and inserts a batch of them.
 type graphBatch struct {
-	size   int64
-	emails map[string]int64 // lower-cased email -> position, within the batch
+	emails batchEmails
 }
 
 func (b *graphBatch) check(position int64, g UserGraph) error {
-	if (position-1)%b.size == 0 {
-		clear(b.emails) // a new batch begins
-	}
+	b.emails.row(position)
 	if err := g.User.validate(); err != nil {
 		return err
 	}
@@ -80,11 +76,9 @@ func (b *graphBatch) check(position int64, g UserGraph) error {
 		if err := checkEmail(e); err != nil {
 			return err
 		}
-		key := strings.ToLower(e)
-		if first, ok := b.emails[key]; ok {
-			return fmt.Errorf("%w: email %q also in row %d", ErrConflict, e, first)
+		if err := b.emails.add(position, e); err != nil {
+			return err
 		}
-		b.emails[key] = position
 	}
 	if g.Profile != nil {
 		if err := checkBio(g.Profile.Bio); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"regexp"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -38,7 +37,7 @@ func (r *Repo) UpsertUsersByEmail(ctx context.Context, rows iter.Seq2[UserImport
 	if err != nil {
 		return BulkResult{}, fmt.Errorf("upsert users by email: %w", err)
 	}
-	b := importBatch{size: int64(size), emails: make(map[string]int64, size)}
+	b := importBatch{emails: newBatchEmails(size)}
 	res, err := batches(ctx, r, rows, opts, b.check, b.upsert)
 	if err != nil {
 		return res, fmt.Errorf("upsert users by email: %w", err)
@@ -47,26 +46,18 @@ func (r *Repo) UpsertUsersByEmail(ctx context.Context, rows iter.Seq2[UserImport
 }
 
 type importBatch struct {
-	size   int64
-	emails map[string]int64 // lower-cased email -> position, within the batch
+	emails batchEmails
 }
 
 func (b *importBatch) check(position int64, row UserImport) error {
-	if (position-1)%b.size == 0 {
-		clear(b.emails) // a new batch begins
-	}
+	b.emails.row(position)
 	if err := (NewUser{Name: row.Name, Age: row.Age}).validate(); err != nil {
 		return err
 	}
 	if err := checkEmail(row.Email); err != nil {
 		return err
 	}
-	key := strings.ToLower(row.Email)
-	if first, ok := b.emails[key]; ok {
-		return fmt.Errorf("%w: email %q also in row %d", ErrConflict, row.Email, first)
-	}
-	b.emails[key] = position
-	return nil
+	return b.emails.add(position, row.Email)
 }
 
 func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []UserImport) (BulkResult, error) {
@@ -111,7 +102,7 @@ func (b *importBatch) mergeError(err error, table string) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		if m := takenKey.FindStringSubmatch(pgErr.Detail); m != nil {
-			rowErr.Position = b.emails[strings.ToLower(m[1])]
+			rowErr.Position = b.emails.position(m[1])
 		}
 	}
 	return rowErr
