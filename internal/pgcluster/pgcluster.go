@@ -102,6 +102,40 @@ func (c *Cluster) Init(ctx context.Context, opts Options) error {
 		"--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync"); err != nil {
 		return fmt.Errorf("init cluster in %s: %w", c.Dir, err)
 	}
+	return c.configure(port, opts)
+}
+
+// InitStandby makes the cluster a hot standby of the server running on
+// primaryPort at 127.0.0.1, streaming its WAL (pg_basebackup -R). The primary
+// must let the superuser connect for replication, as Init's clusters do.
+func (c *Cluster) InitStandby(ctx context.Context, primaryPort int, opts Options) error {
+	if c.Initialized() {
+		return fmt.Errorf("init standby: %s already holds a cluster", c.Dir)
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return fmt.Errorf("init standby: %w", err)
+	}
+	if err := c.giveToServerUser(c.Dir); err != nil {
+		return err
+	}
+	port := opts.Port
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return fmt.Errorf("init standby: pick a port: %w", err)
+		}
+	}
+	if _, err := c.run(ctx, "pg_basebackup", "--pgdata", c.dataDir(), "--host", "127.0.0.1",
+		"--port", strconv.Itoa(primaryPort), "--username", Superuser, "--write-recovery-conf",
+		"--wal-method", "stream", "--checkpoint", "fast", "--no-sync"); err != nil {
+		return fmt.Errorf("init standby in %s: %w", c.Dir, err)
+	}
+	return c.configure(port, opts)
+}
+
+// configure appends the cluster's own settings to postgresql.conf, where
+// they override what initdb (or the primary's copy) wrote above them.
+func (c *Cluster) configure(port int, opts Options) error {
 	settings := []string{
 		"listen_addresses = '127.0.0.1'",
 		"port = " + strconv.Itoa(port),
@@ -238,12 +272,17 @@ func postgresUser() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-// FindBinDir returns the directory holding initdb and pg_ctl: on PATH, from
+// FindBinDir returns the directory holding initdb and pg_ctl (and the other
+// server programs, such as pg_basebackup): on PATH, from
 // pg_config --bindir, Debian's /usr/lib/postgresql/N/bin (newest first), or
 // Homebrew's locations.
 func FindBinDir() (string, error) {
 	var candidates []string
 	if p, err := exec.LookPath("initdb"); err == nil {
+		// A link on PATH (as some images have) stands for the whole bin folder.
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
 		candidates = append(candidates, filepath.Dir(p))
 	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {

@@ -242,6 +242,7 @@ func missingKey(err error) (string, bool) {
 // seed from scratch wants. It takes an exclusive lock on the tables for the
 // time it runs.
 func (r *Repo) Reset(ctx context.Context) error {
+	defer wrote(ctx)
 	if err := r.q.TruncateAll(ctx); err != nil {
 		return fmt.Errorf("reset: %w", dbError(err))
 	}

@@ -50,6 +50,7 @@ type GraphPost struct {
 // ctx ending, stops the load the same way. The result counts what was
 // committed before the error.
 func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph, error], opts BulkOptions) (BulkResult, error) {
+	defer wrote(ctx)
 	size, err := opts.batchSize()
 	if err != nil {
 		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
@@ -214,6 +215,7 @@ func postTagIDs(names []string, ids map[string]int64) []int64 {
 // BulkInsertGraphs; a post whose user does not exist fails its batch with a
 // *RowError matching ErrNotFound.
 func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, error], opts BulkOptions) (BulkResult, error) {
+	defer wrote(ctx)
 	res, err := batches(ctx, r, posts, opts,
 		func(_ int64, p NewPost) error { return p.validate() },
 		func(ctx context.Context, tx *Repo, first int64, posts []NewPost) (BulkResult, error) {

@@ -25,6 +25,7 @@ func (p NewPost) validate() error {
 // over-long title, bad content or a rating outside 0-5; ErrNotFound if there
 // is no such user.
 func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
+	defer wrote(ctx)
 	if err := p.validate(); err != nil {
 		return Post{}, fmt.Errorf("create post %q: %w", p.Title, err)
 	}
@@ -40,6 +41,7 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
 // as s says; ErrNotFound if there is no such post.
 func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) {
+	r = r.read(ctx)
 	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
 	if err := s.check(); err != nil {
 		return fail(err)
@@ -70,6 +72,7 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 // Tags, the tags loaded as s says: one round trip (Joined) or two (SelectIn).
 // ErrInvalid for a bad limit or cursor.
 func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Post], error) {
+	r = r.read(ctx)
 	fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
 	limit, err := checkLimit(q.Limit)
 	if err != nil {
@@ -116,6 +119,7 @@ func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Pos
 // stored (without Author or Tags). ErrNotFound if there is no such post;
 // ErrInvalid for a bad value.
 func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post, error) {
+	defer wrote(ctx)
 	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("update post %d: %w", id, err) }
 	if patch.Title != nil {
 		if err := checkRequired("title", *patch.Title, MaxTitleLen); err != nil {
@@ -144,6 +148,7 @@ func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post,
 // DeletePost deletes a post and its tag links. ErrNotFound if there is no
 // such post.
 func (r *Repo) DeletePost(ctx context.Context, id int64) error {
+	defer wrote(ctx)
 	n, err := r.q.DeletePost(ctx, id)
 	if err == nil && n == 0 {
 		err = ErrNotFound
@@ -159,6 +164,7 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 // are kept. It returns the tags named, sorted by name. ErrInvalid for a bad
 // tag name; ErrNotFound if there is no such post.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
+	defer wrote(ctx)
 	fail := func(err error) ([]Tag, error) { return nil, fmt.Errorf("tag post %d with %q: %w", postID, names, err) }
 	norm, err := normalizeTags(names)
 	if err != nil {
@@ -190,6 +196,7 @@ func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Ta
 // UntagPost takes tags off a post and returns how many it had. Tags
 // themselves stay. ErrInvalid for a bad tag name.
 func (r *Repo) UntagPost(ctx context.Context, postID int64, names ...string) (int64, error) {
+	defer wrote(ctx)
 	norm, err := normalizeTags(names)
 	if err == nil {
 		var n int64

@@ -24,14 +24,20 @@ import (
 // It is safe for concurrent use, except a transaction's Repo, which belongs
 // to the function InTx handed it to.
 type Repo struct {
-	pool *pgxpool.Pool // nil inside a transaction
-	tx   pgx.Tx        // nil outside one
-	q    *dbgen.Queries
+	pool     *pgxpool.Pool // nil inside a transaction
+	tx       pgx.Tx        // nil outside one
+	q        *dbgen.Queries
+	replicas *replicaSet // nil without WithReplicas
 }
 
-// New returns a Repo on pool. The caller keeps ownership of the pool.
-func New(pool *pgxpool.Pool) *Repo {
-	return &Repo{pool: pool, q: dbgen.New(pool)}
+// New returns a Repo on pool, the primary. The caller keeps ownership of the
+// pool (and of any replica pools).
+func New(pool *pgxpool.Pool, opts ...Option) *Repo {
+	r := &Repo{pool: pool, q: dbgen.New(pool)}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // PoolConfig sizes the connection pool; zero values keep pgx's defaults.

@@ -61,6 +61,9 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	}
 	for attempt := 1; ; attempt++ {
 		err := r.runTx(ctx, opts, fn)
+		if err == nil && !opts.ReadOnly {
+			wrote(ctx)
+		}
 		if !errors.Is(err, ErrSerialization) {
 			return err
 		}

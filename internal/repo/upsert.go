@@ -33,6 +33,7 @@ type UserImport struct {
 // anything of the batch is sent; an email registered by a concurrent
 // transaction in the meantime (ErrConflict) by the database.
 func (r *Repo) UpsertUsersByEmail(ctx context.Context, rows iter.Seq2[UserImport, error], opts BulkOptions) (BulkResult, error) {
+	defer wrote(ctx)
 	size, err := opts.batchSize()
 	if err != nil {
 		return BulkResult{}, fmt.Errorf("upsert users by email: %w", err)

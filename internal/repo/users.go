@@ -12,6 +12,7 @@ import (
 // It returns ErrInvalid (a *FieldError) for a blank or over-long name or an
 // age outside 0-150.
 func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
+	defer wrote(ctx)
 	if err := u.validate(); err != nil {
 		return User{}, fmt.Errorf("create user %q: %w", u.Name, err)
 	}
@@ -28,6 +29,7 @@ func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
 // ErrConflict when an email is already registered, to anyone, in any letter
 // case, or is given twice.
 func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (User, error) {
+	defer wrote(ctx)
 	fail := func(err error) (User, error) { return User{}, fmt.Errorf("register user %q: %w", u.Name, err) }
 	if err := u.validate(); err != nil {
 		return fail(err)
@@ -65,6 +67,7 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 
 // GetUser returns the user with that id, or ErrNotFound.
 func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
+	r = r.read(ctx)
 	row, err := r.q.GetUser(ctx, id)
 	if err != nil {
 		return User{}, fmt.Errorf("get user %d: %w", id, dbError(err))
@@ -75,6 +78,7 @@ func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
 // GetUserWithAddresses returns the user with that id and their addresses
 // (oldest first), loaded as s says; ErrNotFound if there is no such user.
 func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
+	r = r.read(ctx)
 	u, err := r.userWithAddresses(ctx, s,
 		func() ([]dbgen.GetUserWithAddressesRow, error) { return r.q.GetUserWithAddresses(ctx, id) },
 		func() (dbgen.User, error) { return r.q.GetUser(ctx, id) })
@@ -88,6 +92,7 @@ func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (
 // addresses loaded as s says (the tutorials' display_user); ErrNotFound if
 // nobody has that name.
 func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
+	r = r.read(ctx)
 	if err := checkText("name", name); err != nil {
 		return User{}, fmt.Errorf("find user %q: %w", name, err)
 	}
@@ -138,6 +143,7 @@ func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
 // UpdateUser changes the fields of patch that are set and returns the user as
 // stored. ErrNotFound if there is no such user; ErrInvalid for a bad value.
 func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User, error) {
+	defer wrote(ctx)
 	fail := func(err error) (User, error) { return User{}, fmt.Errorf("update user %d: %w", id, err) }
 	if patch.Name != nil {
 		if err := checkName(*patch.Name); err != nil {
@@ -159,6 +165,7 @@ func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User,
 // DeleteUser deletes the user and, by cascade, their addresses, profile,
 // posts and the posts' tags. ErrNotFound if there is no such user.
 func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
+	defer wrote(ctx)
 	n, err := r.q.DeleteUser(ctx, id)
 	if err == nil && n == 0 {
 		err = ErrNotFound
@@ -173,6 +180,7 @@ func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
 // email; ErrConflict if it is registered already; ErrNotFound if there is no
 // such user.
 func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Address, error) {
+	defer wrote(ctx)
 	fail := func(err error) (Address, error) {
 		return Address{}, fmt.Errorf("add address %q to user %d: %w", email, userID, err)
 	}
@@ -188,6 +196,7 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 
 // DeleteAddress deletes one address. ErrNotFound if there is no such address.
 func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
+	defer wrote(ctx)
 	n, err := r.q.DeleteAddress(ctx, id)
 	if err == nil && n == 0 {
 		err = ErrNotFound
@@ -202,6 +211,7 @@ func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
 // over-long bio or a website that is not an http(s) URL; ErrNotFound if there
 // is no such user.
 func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
+	defer wrote(ctx)
 	fail := func(err error) (Profile, error) {
 		return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err)
 	}
@@ -220,6 +230,7 @@ func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
 
 // GetProfile returns a user's profile; ErrNotFound if they have none.
 func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
+	r = r.read(ctx)
 	row, err := r.q.GetProfile(ctx, userID)
 	if err != nil {
 		return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(err))
@@ -231,6 +242,7 @@ func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
 // on any error, none. Every user is validated before anything is sent, and an
 // invalid one is named by its position. It returns the number inserted.
 func (r *Repo) BulkCreateUsers(ctx context.Context, users []NewUser) (int64, error) {
+	defer wrote(ctx)
 	params := make([]dbgen.CopyUsersParams, len(users))
 	for i, u := range users {
 		if err := u.validate(); err != nil {

@@ -1,0 +1,228 @@
+package repo_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+	"github.com/inkwell-dev/inkwell/internal/pgcluster"
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+// sqlcCounter counts the repository's own queries (sqlc's, which start with
+// their name), not the replica health checks.
+type sqlcCounter struct{ n atomic.Int64 }
+
+func (c *sqlcCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(d.SQL, "-- name:") {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (c *sqlcCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// startReplicated starts a throwaway primary and a hot standby streaming from
+// it (pg_basebackup -R), both from the local server binaries, with a migrated
+// database, and returns the database's URL on each. Replication needs servers
+// of our own, so these tests start them even when DATABASE_URL is set.
+func startReplicated(t *testing.T) (primaryURL, standbyURL string, standby *pgcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	start := func(init func(*pgcluster.Cluster) error) *pgcluster.Cluster {
+		dir, err := os.MkdirTemp("", "inkwell-replica-test-")
+		require.NoError(t, err)
+		c, err := pgcluster.New(dir)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			_ = c.Stop(context.Background())
+			os.RemoveAll(dir)
+		})
+		require.NoError(t, init(c))
+		require.NoError(t, c.Start(ctx))
+		return c
+	}
+	primary := start(func(c *pgcluster.Cluster) error { return c.Init(ctx, pgcluster.Options{Throwaway: true}) })
+	admin, err := primary.URL("postgres")
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, admin)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE DATABASE inkwell")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+	primaryURL, err = primary.URL("inkwell")
+	require.NoError(t, err)
+	pool, err := pgxpool.New(ctx, primaryURL)
+	require.NoError(t, err)
+	_, err = migrate.UpPool(ctx, pool)
+	require.NoError(t, err)
+	pool.Close()
+
+	port, err := primary.Port()
+	require.NoError(t, err)
+	standby = start(func(c *pgcluster.Cluster) error { return c.InitStandby(ctx, port, pgcluster.Options{Throwaway: true}) })
+	standbyURL, err = standby.URL("inkwell")
+	require.NoError(t, err)
+	return primaryURL, standbyURL, standby
+}
+
+func countedPool(t *testing.T, url string) (*pgxpool.Pool, *sqlcCounter) {
+	t.Helper()
+	counter := &sqlcCounter{}
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool, counter
+}
+
+// where runs fn and says which server its queries went to.
+func where(t *testing.T, primary, replica *sqlcCounter, fn func()) string {
+	t.Helper()
+	p, r := primary.n.Load(), replica.n.Load()
+	fn()
+	switch dp, dr := primary.n.Load()-p, replica.n.Load()-r; {
+	case dp > 0 && dr == 0:
+		return "primary"
+	case dr > 0 && dp == 0:
+		return "replica"
+	default:
+		t.Fatalf("queries went to the primary (%d) and the replica (%d)", dp, dr)
+		return ""
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "timed out waiting: %s", what)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primaryURL, standbyURL, standby := startReplicated(t)
+	primaryPool, onPrimary := countedPool(t, primaryURL)
+	replicaPool, onReplica := countedPool(t, standbyURL)
+
+	var inRecovery bool
+	require.NoError(t, replicaPool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery))
+	require.True(t, inRecovery, "the replica pool is a hot standby")
+
+	const maxLag = 400 * time.Millisecond
+	r := repo.New(primaryPool, repo.WithReplicas(repo.ReplicaOptions{MaxLag: maxLag, CheckEvery: 25 * time.Millisecond}, replicaPool))
+	defer r.Close()
+	up := func() bool { s := r.ReplicaStatuses()[0]; return s.Up && s.Lag < maxLag }
+	eventually(t, "the replica is checked and fresh", up)
+
+	var alice repo.User
+	require.Equal(t, "primary", where(t, onPrimary, onReplica, func() {
+		var err error
+		alice, err = r.RegisterUser(ctx, repo.NewUser{Name: "Alice", Age: 30}, "alice@example.com")
+		require.NoError(t, err)
+	}), "writes go to the primary")
+	eventually(t, "the replica has Alice", func() bool {
+		_, err := repo.New(replicaPool).GetUser(ctx, alice.ID)
+		return err == nil
+	})
+
+	t.Run("ReadsGoToTheReplica", func(t *testing.T) {
+		eventually(t, "fresh", up)
+		require.Equal(t, "replica", where(t, onPrimary, onReplica, func() {
+			got, err := r.GetUserWithAddresses(ctx, alice.ID, repo.Joined)
+			require.NoError(t, err)
+			require.Equal(t, "alice@example.com", got.Addresses[0].Email)
+			_, err = r.ListUsersWithPosts(ctx, repo.UserQuery{}, repo.SelectIn)
+			require.NoError(t, err)
+		}))
+		require.Equal(t, "primary", where(t, onPrimary, onReplica, func() {
+			require.NoError(t, r.InTx(ctx, repo.TxOptions{ReadOnly: true}, func(tx *repo.Repo) error {
+				_, err := tx.GetUser(ctx, alice.ID)
+				return err
+			}))
+		}), "a transaction runs on the primary, reads included")
+	})
+
+	pause := func(t *testing.T) {
+		_, err := replicaPool.Exec(ctx, "SELECT pg_wal_replay_pause()")
+		require.NoError(t, err)
+		t.Cleanup(func() { _, _ = replicaPool.Exec(ctx, "SELECT pg_wal_replay_resume()") })
+	}
+
+	t.Run("ReadYourWrites", func(t *testing.T) {
+		eventually(t, "fresh", up)
+		pause(t)
+		session := repo.WithReadYourWrites(ctx)
+		bob, err := r.CreateUser(session, repo.NewUser{Name: "Bob", Age: 25})
+		require.NoError(t, err)
+
+		require.Equal(t, "primary", where(t, onPrimary, onReplica, func() {
+			got, err := r.GetUser(session, bob.ID)
+			require.NoError(t, err, "the writer sees its write")
+			require.Equal(t, "Bob", got.Name)
+		}))
+		require.Equal(t, "replica", where(t, onPrimary, onReplica, func() {
+			_, err := r.GetUser(ctx, bob.ID)
+			require.ErrorIs(t, err, repo.ErrNotFound, "another caller may read the replica, which has not replayed Bob yet")
+		}))
+
+		_, err = replicaPool.Exec(ctx, "SELECT pg_wal_replay_resume()")
+		require.NoError(t, err)
+		eventually(t, "the session reads from the replica again once it has Bob", func() bool {
+			return where(t, onPrimary, onReplica, func() {
+				_, err := r.GetUser(session, bob.ID)
+				require.NoError(t, err)
+			}) == "replica"
+		})
+	})
+
+	t.Run("LaggingReplicaIsSkipped", func(t *testing.T) {
+		eventually(t, "fresh", up)
+		pause(t)
+		_, err := r.CreateUser(ctx, repo.NewUser{Name: "Carol", Age: 41}) // WAL the replica will not replay
+		require.NoError(t, err)
+		eventually(t, "the replica lags beyond MaxLag", func() bool { return r.ReplicaStatuses()[0].Lag > maxLag })
+		require.Equal(t, "primary", where(t, onPrimary, onReplica, func() {
+			page, err := r.ListUsers(ctx, repo.UserQuery{})
+			require.NoError(t, err)
+			require.Len(t, page.Items, 3, "the primary has everyone")
+		}))
+		_, err = replicaPool.Exec(ctx, "SELECT pg_wal_replay_resume()")
+		require.NoError(t, err)
+		eventually(t, "the replica catches up", up)
+		require.Equal(t, "replica", where(t, onPrimary, onReplica, func() {
+			_, err := r.ListUsers(ctx, repo.UserQuery{})
+			require.NoError(t, err)
+		}))
+	})
+
+	t.Run("ReplicaDown", func(t *testing.T) {
+		require.NoError(t, standby.Stop(ctx))
+		eventually(t, "the replica is found down", func() bool { return !r.ReplicaStatuses()[0].Up })
+		require.Error(t, r.ReplicaStatuses()[0].Err)
+		require.Equal(t, "primary", where(t, onPrimary, onReplica, func() {
+			got, err := r.GetUser(ctx, alice.ID)
+			require.NoError(t, err, "reads fall back to the primary")
+			require.Equal(t, "Alice", got.Name)
+		}))
+		require.NoError(t, standby.Start(ctx))
+		eventually(t, "the replica is back", up)
+		require.Equal(t, "replica", where(t, onPrimary, onReplica, func() {
+			_, err := r.GetUser(ctx, alice.ID)
+			require.NoError(t, err)
+		}))
+	})
+}
