@@ -69,7 +69,8 @@ bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx CO
 	@url="$(DB_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
 
 .PHONY: test
-test: ## Vet, check the generated code, and run every test with the race detector
+test: ## Vet, check the generated code, run every test with the race detector, then the repo's through PgBouncer
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory check-generated
 	$(GO) test -race -count=1 ./...
+	INKWELL_TEST_PGBOUNCER=1 $(GO) test -race -count=1 ./internal/repo/

@@ -4,6 +4,11 @@
 // template (pgtestdb), so tests run in parallel and never see each other's rows.
 //
 // Tests never skip for want of a server: when none can be had, Main fails.
+//
+// With INKWELL_TEST_PGBOUNCER=1, the pools and URLs tests get connect through
+// a PgBouncer in transaction pooling mode that Main starts in front of the
+// server (databases are still made and migrated directly, as a deployment
+// migrates past its pooler).
 package pgtest
 
 import (
@@ -12,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +32,14 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/pgcluster"
 )
 
+// PgBouncerEnv is the environment variable that puts PgBouncer between the
+// tests and the server.
+const PgBouncerEnv = "INKWELL_TEST_PGBOUNCER"
+
 var (
-	server   pgtestdb.Config // set by Main
-	cleanups []func()        // run by Main after the tests, for databases made outside a test
+	server   pgtestdb.Config      // set by Main
+	bouncer  *pgcluster.PgBouncer // set by Main when PgBouncerEnv is set
+	cleanups []func()             // run by Main after the tests, for databases made outside a test
 	mu       sync.Mutex
 )
 
@@ -65,6 +76,14 @@ func run(m *testing.M) int {
 		return 1
 	}
 	server = conf
+	if os.Getenv(PgBouncerEnv) != "" {
+		stop, err := startBouncer(conf)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %s is set, and starting PgBouncer failed: %v\n", PgBouncerEnv, err)
+			return 1
+		}
+		defer stop()
+	}
 	code := m.Run()
 	mu.Lock()
 	defer mu.Unlock()
@@ -92,6 +111,30 @@ func startThrowaway() (*pgcluster.Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+func startBouncer(conf pgtestdb.Config) (stop func(), err error) {
+	dir, err := os.MkdirTemp("", "inkwell-pgbouncer-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(conf.Port)
+	if err != nil {
+		return nil, err
+	}
+	role := pgtestdb.DefaultRole()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bouncer, err = pgcluster.StartPgBouncer(ctx, dir, conf.Host, port,
+		map[string]string{conf.User: conf.Password, role.Username: role.Password})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() {
+		bouncer.Stop()
+		os.RemoveAll(dir)
+	}, nil
 }
 
 // configFromURL turns a postgres:// URL into pgtestdb's settings. The role
@@ -142,7 +185,17 @@ func URL(tb testing.TB) string {
 	if server.Host == "" {
 		tb.Fatalf("pgtest: call pgtest.Main from the package's TestMain")
 	}
-	return pgtestdb.Custom(tb, server, migrator{}).URL()
+	return viaBouncer(*pgtestdb.Custom(tb, server, migrator{}))
+}
+
+// viaBouncer returns the URL of conf's database, through PgBouncer when Main
+// started one, in the query mode a transaction pooler needs.
+func viaBouncer(conf pgtestdb.Config) string {
+	if bouncer != nil {
+		conf.Host, conf.Port = "127.0.0.1", strconv.Itoa(bouncer.Port)
+		conf.Options += "&default_query_exec_mode=cache_describe"
+	}
+	return conf.URL()
 }
 
 // NewPool returns a pool on a new, migrated database (see URL), closed when
@@ -167,7 +220,7 @@ func NewPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 // ExampleURL returns a new, migrated database for a testable example, which
 // has no testing.TB of its own. Main drops it after the tests.
 func ExampleURL() string {
-	return pgtestdb.Custom(exampleTB{}, server, migrator{}).URL()
+	return viaBouncer(*pgtestdb.Custom(exampleTB{}, server, migrator{}))
 }
 
 // exampleTB is just enough of testing.TB for pgtestdb outside a test.

@@ -48,6 +48,13 @@ type PoolConfig struct {
 	MinConns        int32         // connections kept open even when idle
 	MaxConnLifetime time.Duration // close connections older than this
 	MaxConnIdleTime time.Duration // close connections idle longer than this
+	// Pooler says the URL leads to PgBouncer in transaction pooling mode (or a
+	// pooler like it), which hands each transaction any server connection: the
+	// pool then sends no named prepared statements, caching only statement
+	// descriptions (pgx's QueryExecModeCacheDescribe), still one round trip a
+	// query. Equivalent to default_query_exec_mode=cache_describe in the URL.
+	// Run migrations on a direct URL: their lock is held by a session.
+	Pooler bool
 }
 
 // OpenPool connects to the database at url (a postgres:// URL or key=value
@@ -66,6 +73,9 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 		pc.MaxConns = cfg.MaxConns
 	}
 	pc.MinConns = cfg.MinConns
+	if cfg.Pooler {
+		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
 	if cfg.MaxConnLifetime > 0 {
 		pc.MaxConnLifetime = cfg.MaxConnLifetime
 	}
