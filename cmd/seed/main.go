@@ -42,6 +42,7 @@ type config struct {
 	batchSize        int
 	poolSize         int
 	reset            bool
+	verbose          bool
 	progressBar      bool // draw a bar (stderr is a terminal), not lines
 }
 
@@ -103,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "generated users per batch; each batch is one transaction")
 	flags.IntVar(&cfg.poolSize, "pool-size", 4, "connections in the pool")
 	flags.BoolVar(&cfg.reset, "reset", false, "empty every table first")
+	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -76,6 +76,16 @@ func TestSeed(t *testing.T) {
 	require.Equal(t, 3+50, after["tags"])
 }
 
+func TestSeedVerbose(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := seedRun(t, "--database-url", pgtest.URL(t), "--verbose", "--users", "10", "--seed", "1")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, tutorialOutput, out)
+	require.Contains(t, errOut, "level=DEBUG msg=query name=CreateUser duration=")
+	require.Contains(t, errOut, `msg=copy name="COPY \"users\""`)
+	require.Regexp(t, `pool: \{MaxConns:4 TotalConns:\d+ IdleConns:\d+ AcquiredConns:0 AcquireCount:\d+`, errOut)
+}
+
 func TestSeedFromEnvironment(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	code, out, errOut := seedRun(t)
@@ -117,7 +127,7 @@ func TestSeedHelp(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Empty(t, out)
 	for _, flag := range []string{"-database-url", "-users", "-addresses-per-user", "-posts-per-user", "-tags",
-		"-seed", "-batch-size", "-reset", "-pool-size"} {
+		"-seed", "-batch-size", "-reset", "-pool-size", "-verbose"} {
 		require.True(t, strings.Contains(errOut, flag), "--help documents %s", flag)
 	}
 }

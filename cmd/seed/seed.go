@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -14,7 +15,12 @@ import (
 )
 
 func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	pool, err := repo.OpenPool(ctx, cfg.databaseURL, repo.PoolConfig{MaxConns: int32(cfg.poolSize)})
+	poolCfg := repo.PoolConfig{MaxConns: int32(cfg.poolSize)}
+	if cfg.verbose {
+		poolCfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		poolCfg.Log.SlowQuery = time.Second
+	}
+	pool, err := repo.OpenPool(ctx, cfg.databaseURL, poolCfg)
 	if err != nil {
 		return err
 	}
@@ -25,6 +31,9 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	r := repo.New(pool)
+	if cfg.verbose {
+		defer func() { fmt.Fprintf(stderr, "pool: %+v\n", r.Stats().Primary) }()
+	}
 
 	if cfg.reset {
 		if err := r.Reset(ctx); err != nil {

@@ -12,6 +12,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +56,52 @@ type PoolConfig struct {
 	// query. Equivalent to default_query_exec_mode=cache_describe in the URL.
 	// Run migrations on a direct URL: their lock is held by a session.
 	Pooler bool
+	// Logger, if set, logs every statement (see LogOptions), with Log's options.
+	Logger *slog.Logger
+	Log    LogOptions
+}
+
+// Stats describes a Repo's pools, for dashboards and health endpoints.
+type Stats struct {
+	Primary  PoolStats
+	Replicas []PoolStats // in the order given to WithReplicas
+}
+
+// PoolStats is a snapshot of one connection pool.
+type PoolStats struct {
+	MaxConns       int32
+	TotalConns     int32 // open connections, idle or in use
+	IdleConns      int32
+	AcquiredConns  int32
+	AcquireCount   int64         // connections handed out so far
+	AcquireWait    time.Duration // total time callers waited for a connection
+	EmptyAcquires  int64         // acquires that had to wait or open a connection
+	CanceledWaits  int64         // acquires given up (context ended) while waiting
+	NewConnections int64
+}
+
+func poolStats(p *pgxpool.Pool) PoolStats {
+	s := p.Stat()
+	return PoolStats{
+		MaxConns: s.MaxConns(), TotalConns: s.TotalConns(), IdleConns: s.IdleConns(),
+		AcquiredConns: s.AcquiredConns(), AcquireCount: s.AcquireCount(), AcquireWait: s.AcquireDuration(),
+		EmptyAcquires: s.EmptyAcquireCount(), CanceledWaits: s.CanceledAcquireCount(), NewConnections: s.NewConnsCount(),
+	}
+}
+
+// Stats returns the state of the Repo's pools. Inside a transaction it is empty.
+func (r *Repo) Stats() Stats {
+	var s Stats
+	if r.pool == nil {
+		return s
+	}
+	s.Primary = poolStats(r.pool)
+	if r.replicas != nil {
+		for _, rep := range r.replicas.replicas {
+			s.Replicas = append(s.Replicas, poolStats(rep.pool))
+		}
+	}
+	return s
 }
 
 // OpenPool connects to the database at url (a postgres:// URL or key=value
@@ -75,6 +122,9 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	pc.MinConns = cfg.MinConns
 	if cfg.Pooler {
 		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
+	if cfg.Logger != nil {
+		pc.ConnConfig.Tracer = &queryLogger{log: cfg.Logger, opts: cfg.Log}
 	}
 	if cfg.MaxConnLifetime > 0 {
 		pc.MaxConnLifetime = cfg.MaxConnLifetime
