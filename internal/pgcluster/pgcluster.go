@@ -82,6 +82,22 @@ func (c *Cluster) Initialized() bool {
 // Init runs initdb and writes the cluster's settings. It fails if Dir already
 // holds a cluster.
 func (c *Cluster) Init(ctx context.Context, opts Options) error {
+	return c.create(ctx, opts, "initdb", "--pgdata", c.dataDir(), "--username", Superuser,
+		"--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync")
+}
+
+// InitStandby makes the cluster a hot standby of the server running on
+// primaryPort at 127.0.0.1, streaming its WAL (pg_basebackup -R). The primary
+// must let the superuser connect for replication, as Init's clusters do.
+func (c *Cluster) InitStandby(ctx context.Context, primaryPort int, opts Options) error {
+	return c.create(ctx, opts, "pg_basebackup", "--pgdata", c.dataDir(), "--host", "127.0.0.1",
+		"--port", strconv.Itoa(primaryPort), "--username", Superuser, "--write-recovery-conf",
+		"--wal-method", "stream", "--checkpoint", "fast", "--no-sync")
+}
+
+// create makes Dir, hands it to the server's user, runs the program that
+// fills the data directory, and writes the settings.
+func (c *Cluster) create(ctx context.Context, opts Options, program string, args ...string) error {
 	if c.Initialized() {
 		return fmt.Errorf("init cluster: %s already holds one", c.Dir)
 	}
@@ -98,37 +114,8 @@ func (c *Cluster) Init(ctx context.Context, opts Options) error {
 			return fmt.Errorf("init cluster: pick a port: %w", err)
 		}
 	}
-	if _, err := c.run(ctx, "initdb", "--pgdata", c.dataDir(), "--username", Superuser,
-		"--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync"); err != nil {
+	if _, err := c.run(ctx, program, args...); err != nil {
 		return fmt.Errorf("init cluster in %s: %w", c.Dir, err)
-	}
-	return c.configure(port, opts)
-}
-
-// InitStandby makes the cluster a hot standby of the server running on
-// primaryPort at 127.0.0.1, streaming its WAL (pg_basebackup -R). The primary
-// must let the superuser connect for replication, as Init's clusters do.
-func (c *Cluster) InitStandby(ctx context.Context, primaryPort int, opts Options) error {
-	if c.Initialized() {
-		return fmt.Errorf("init standby: %s already holds a cluster", c.Dir)
-	}
-	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
-		return fmt.Errorf("init standby: %w", err)
-	}
-	if err := c.giveToServerUser(c.Dir); err != nil {
-		return err
-	}
-	port := opts.Port
-	if port == 0 {
-		var err error
-		if port, err = freePort(); err != nil {
-			return fmt.Errorf("init standby: pick a port: %w", err)
-		}
-	}
-	if _, err := c.run(ctx, "pg_basebackup", "--pgdata", c.dataDir(), "--host", "127.0.0.1",
-		"--port", strconv.Itoa(primaryPort), "--username", Superuser, "--write-recovery-conf",
-		"--wal-method", "stream", "--checkpoint", "fast", "--no-sync"); err != nil {
-		return fmt.Errorf("init standby in %s: %w", c.Dir, err)
 	}
 	return c.configure(port, opts)
 }
