@@ -68,9 +68,14 @@ bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx CO
 	$(GO) build -o bin/benchseed ./cmd/benchseed
 	@url="$(DB_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
 
-.PHONY: test
-test: ## Vet, check the generated code, run every test with the race detector, then the repo's through PgBouncer
+.PHONY: lint
+lint: ## go vet and staticcheck (pinned in go.mod as a tool)
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+.PHONY: test
+test: ## Lint, check the generated code, run every test with the race detector, then the repo's through PgBouncer
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory check-generated
 	$(GO) test -race -count=1 ./...
 	INKWELL_TEST_PGBOUNCER=1 $(GO) test -race -count=1 ./internal/repo/
