@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -33,6 +36,10 @@ var (
 	ErrTxAborted = errors.New("transaction aborted by an earlier error")
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("connection pool is closed")
+	// ErrUnavailable: the server could not be reached, went away (restart,
+	// crash, network), or ended the session (pg_terminate_backend). Whether a
+	// write that fails so was committed is unknown; reads are retried once.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // FieldError is a validation failure: which field, the value given, and what
@@ -80,8 +87,20 @@ func dbError(err error) error {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	case errors.As(err, &pgErr):
 		return pgError(pgErr, err)
+	case connectionLost(err):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
+}
+
+// connectionLost reports whether err says the connection or server is gone,
+// rather than anything about the statement.
+func connectionLost(err error) bool {
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	return pgconn.SafeToRetry(err) || errors.As(err, &netErr) || errors.As(err, &connectErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 func pgError(pgErr *pgconn.PgError, err error) error {
@@ -99,6 +118,9 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		sentinel = ErrSerialization
 	case pgerrcode.InFailedSQLTransaction:
 		sentinel = ErrTxAborted
+	case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow,
+		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure:
+		sentinel = ErrUnavailable
 	default:
 		return err
 	}

@@ -10,39 +10,42 @@ import (
 // ListUsers returns a page of users filtered and ordered as q says.
 // ErrInvalid for a bad order, limit, age range or cursor.
 func (r *Repo) ListUsers(ctx context.Context, q UserQuery) (Page[User], error) {
-	r = r.read(ctx)
-	p, err := q.check()
-	if err != nil {
-		return Page[User]{}, fmt.Errorf("list users: %w", err)
-	}
-	rows, err := r.userRows(ctx, p)
-	if err != nil {
-		return Page[User]{}, fmt.Errorf("list users: %w", dbError(err))
-	}
-	return p.pageOf(convert(rows, userFromDB)), nil
+	return reading(ctx, r, func(r *Repo) (Page[User], error) {
+		p, err := q.check()
+		if err != nil {
+			return Page[User]{}, fmt.Errorf("list users: %w", err)
+		}
+		rows, err := r.userRows(ctx, p)
+		if err != nil {
+			return Page[User]{}, fmt.Errorf("list users: %w", dbError(err))
+		}
+		return p.pageOf(convert(rows, userFromDB)), nil
+	})
 }
 
 // ListUsersWithAddresses returns a page of users, as ListUsers does, each with
 // their addresses loaded as s says: one round trip (Joined) or two (SelectIn).
 func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	r = r.read(ctx)
-	users, p, err := r.listWith(ctx, q, s, r.usersWithAddressesJoined, r.attachAddresses)
-	if err != nil {
-		return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
-	}
-	return p.pageOf(users), nil
+	return reading(ctx, r, func(r *Repo) (Page[User], error) {
+		users, p, err := r.listWith(ctx, q, s, r.usersWithAddressesJoined, r.attachAddresses)
+		if err != nil {
+			return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
+		}
+		return p.pageOf(users), nil
+	})
 }
 
 // ListUsersWithPosts returns a page of users, as ListUsers does, each with
 // their posts (oldest first, without Author or Tags) loaded as s says: one
 // round trip (Joined) or two (SelectIn).
 func (r *Repo) ListUsersWithPosts(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	r = r.read(ctx)
-	users, p, err := r.listWith(ctx, q, s, r.usersWithPostsJoined, r.attachPosts)
-	if err != nil {
-		return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
-	}
-	return p.pageOf(users), nil
+	return reading(ctx, r, func(r *Repo) (Page[User], error) {
+		users, p, err := r.listWith(ctx, q, s, r.usersWithPostsJoined, r.attachPosts)
+		if err != nil {
+			return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
+		}
+		return p.pageOf(users), nil
+	})
 }
 
 // listWith loads a page of users and their related rows, by the joined

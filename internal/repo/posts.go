@@ -41,78 +41,80 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
 // as s says; ErrNotFound if there is no such post.
 func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) {
-	r = r.read(ctx)
-	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
-	if err := s.check(); err != nil {
-		return fail(err)
-	}
-	if s == Joined {
-		rows, err := r.q.GetPostWithAuthorAndTags(ctx, id)
+	return reading(ctx, r, func(r *Repo) (Post, error) {
+		fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
+		if err := s.check(); err != nil {
+			return fail(err)
+		}
+		if s == Joined {
+			rows, err := r.q.GetPostWithAuthorAndTags(ctx, id)
+			if err != nil {
+				return fail(dbError(err))
+			}
+			posts := groupTags(rows)
+			if len(posts) == 0 {
+				return fail(ErrNotFound)
+			}
+			return posts[0], nil
+		}
+		row, err := r.q.GetPostWithAuthor(ctx, id)
 		if err != nil {
 			return fail(dbError(err))
 		}
-		posts := groupTags(rows)
-		if len(posts) == 0 {
-			return fail(ErrNotFound)
+		posts := []Post{postWithAuthor(row.Post, row.User)}
+		if err := r.attachTags(ctx, posts); err != nil {
+			return fail(err)
 		}
 		return posts[0], nil
-	}
-	row, err := r.q.GetPostWithAuthor(ctx, id)
-	if err != nil {
-		return fail(dbError(err))
-	}
-	posts := []Post{postWithAuthor(row.Post, row.User)}
-	if err := r.attachTags(ctx, posts); err != nil {
-		return fail(err)
-	}
-	return posts[0], nil
+	})
 }
 
 // ListPosts returns a page of posts, oldest first, each with its Author and
 // Tags, the tags loaded as s says: one round trip (Joined) or two (SelectIn).
 // ErrInvalid for a bad limit or cursor.
 func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Post], error) {
-	r = r.read(ctx)
-	fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
-	limit, err := checkLimit(q.Limit)
-	if err != nil {
-		return fail(err)
-	}
-	after, err := decodeCursor(q.After, postOrder)
-	if err != nil {
-		return fail(err)
-	}
-	if err := s.check(); err != nil {
-		return fail(err)
-	}
-	params := dbgen.ListPostsWithAuthorParams{
-		UserID: q.UserID, Published: q.Published, AfterID: after.ID, MaxRows: int32(limit) + 1,
-	}
-	var posts []Post
-	if s == Joined {
-		rows, err := r.q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
+	return reading(ctx, r, func(r *Repo) (Page[Post], error) {
+		fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
+		limit, err := checkLimit(q.Limit)
 		if err != nil {
-			return fail(dbError(err))
-		}
-		posts = groupTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
-			return dbgen.GetPostWithAuthorAndTagsRow(r)
-		}))
-	} else {
-		rows, err := r.q.ListPostsWithAuthor(ctx, params)
-		if err != nil {
-			return fail(dbError(err))
-		}
-		posts = convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
-		if err := r.attachTags(ctx, posts); err != nil {
 			return fail(err)
 		}
-	}
-	if len(posts) <= limit {
-		return Page[Post]{Items: posts}, nil
-	}
-	posts = posts[:limit]
-	next := cursor{Order: postOrder, ID: posts[limit-1].ID}
-	return Page[Post]{Items: posts, Next: next.encode()}, nil
+		after, err := decodeCursor(q.After, postOrder)
+		if err != nil {
+			return fail(err)
+		}
+		if err := s.check(); err != nil {
+			return fail(err)
+		}
+		params := dbgen.ListPostsWithAuthorParams{
+			UserID: q.UserID, Published: q.Published, AfterID: after.ID, MaxRows: int32(limit) + 1,
+		}
+		var posts []Post
+		if s == Joined {
+			rows, err := r.q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
+			if err != nil {
+				return fail(dbError(err))
+			}
+			posts = groupTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
+				return dbgen.GetPostWithAuthorAndTagsRow(r)
+			}))
+		} else {
+			rows, err := r.q.ListPostsWithAuthor(ctx, params)
+			if err != nil {
+				return fail(dbError(err))
+			}
+			posts = convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
+			if err := r.attachTags(ctx, posts); err != nil {
+				return fail(err)
+			}
+		}
+		if len(posts) <= limit {
+			return Page[Post]{Items: posts}, nil
+		}
+		posts = posts[:limit]
+		next := cursor{Order: postOrder, ID: posts[limit-1].ID}
+		return Page[Post]{Items: posts, Next: next.encode()}, nil
+	})
 }
 
 // UpdatePost changes the fields of patch that are set and returns the post as

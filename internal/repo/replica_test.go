@@ -2,7 +2,6 @@ package repo_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgcluster"
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -30,45 +29,18 @@ func (c *sqlcCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Tr
 
 func (c *sqlcCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// startReplicated starts a throwaway primary and a hot standby streaming from
-// it (pg_basebackup -R), both from the local server binaries, with a migrated
-// database, and returns the database's URL on each. Replication needs servers
-// of our own, so these tests start them even when DATABASE_URL is set.
+// startReplicated starts a primary and a hot standby streaming from it
+// (pg_basebackup -R), with a migrated database, and returns the database's
+// URL on each.
 func startReplicated(t *testing.T) (primaryURL, standbyURL string, standby *pgcluster.Cluster) {
 	t.Helper()
-	ctx := context.Background()
-	start := func(init func(*pgcluster.Cluster) error) *pgcluster.Cluster {
-		dir, err := os.MkdirTemp("", "inkwell-replica-test-")
-		require.NoError(t, err)
-		c, err := pgcluster.New(dir)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_ = c.Stop(context.Background())
-			os.RemoveAll(dir)
-		})
-		require.NoError(t, init(c))
-		require.NoError(t, c.Start(ctx))
-		return c
-	}
-	primary := start(func(c *pgcluster.Cluster) error { return c.Init(ctx, pgcluster.Options{Throwaway: true}) })
-	admin, err := primary.URL("postgres")
-	require.NoError(t, err)
-	conn, err := pgx.Connect(ctx, admin)
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE DATABASE inkwell")
-	require.NoError(t, err)
-	require.NoError(t, conn.Close(ctx))
-	primaryURL, err = primary.URL("inkwell")
-	require.NoError(t, err)
-	pool, err := pgxpool.New(ctx, primaryURL)
-	require.NoError(t, err)
-	_, err = migrate.UpPool(ctx, pool)
-	require.NoError(t, err)
-	pool.Close()
-
+	primary := pgtest.StartCluster(t, pgtest.Throwaway)
+	primaryURL = pgtest.CreateDatabase(t, primary, "inkwell")
 	port, err := primary.Port()
 	require.NoError(t, err)
-	standby = start(func(c *pgcluster.Cluster) error { return c.InitStandby(ctx, port, pgcluster.Options{Throwaway: true}) })
+	standby = pgtest.StartCluster(t, func(ctx context.Context, c *pgcluster.Cluster) error {
+		return c.InitStandby(ctx, port, pgcluster.Options{Throwaway: true})
+	})
 	standbyURL, err = standby.URL("inkwell")
 	require.NoError(t, err)
 	return primaryURL, standbyURL, standby

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -99,6 +100,19 @@ func (r *Repo) read(ctx context.Context) *Repo {
 		return rep.repo
 	}
 	return r
+}
+
+// reading runs the body of a read-only method on the Repo that should serve
+// it (see read). If that fails because the connection or server went away,
+// it runs it once more on the primary, with a fresh connection: a read is
+// safe to repeat, and a replica that died since its last check is so
+// skipped at once.
+func reading[T any](ctx context.Context, r *Repo, body func(r *Repo) (T, error)) (T, error) {
+	v, err := body(r.read(ctx))
+	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+		return body(r)
+	}
+	return v, err
 }
 
 // Close stops the replica checks WithReplicas started. It does not close

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -104,6 +106,11 @@ func (r *Repo) Stats() Stats {
 	return s
 }
 
+// DefaultConnectTimeout bounds connecting when the URL sets no
+// connect_timeout: without one, a dial to an unreachable host waits as long
+// as the operating system does (minutes).
+const DefaultConnectTimeout = 10 * time.Second
+
 // OpenPool connects to the database at url (a postgres:// URL or key=value
 // string) and checks that the server answers. Its errors never contain the
 // password.
@@ -126,6 +133,18 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	if cfg.Logger != nil {
 		pc.ConnConfig.Tracer = &queryLogger{log: cfg.Logger, opts: cfg.Log}
 	}
+	// When a context ends mid-query, ask the server to cancel the query at
+	// once, so that it stops working too; if the server does not answer
+	// within a second (a dead network), drop the connection.
+	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	// TCP keepalives find a peer that vanished (pulled cable, crashed host)
+	// on an idle connection; Go's dialer sends them every 15 s by default.
+	// A query in flight is bounded by its context, not by keepalives.
 	if cfg.MaxConnLifetime > 0 {
 		pc.MaxConnLifetime = cfg.MaxConnLifetime
 	}

@@ -67,47 +67,50 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 
 // GetUser returns the user with that id, or ErrNotFound.
 func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
-	r = r.read(ctx)
-	row, err := r.q.GetUser(ctx, id)
-	if err != nil {
-		return User{}, fmt.Errorf("get user %d: %w", id, dbError(err))
-	}
-	return userFromDB(row), nil
+	return reading(ctx, r, func(r *Repo) (User, error) {
+		row, err := r.q.GetUser(ctx, id)
+		if err != nil {
+			return User{}, fmt.Errorf("get user %d: %w", id, dbError(err))
+		}
+		return userFromDB(row), nil
+	})
 }
 
 // GetUserWithAddresses returns the user with that id and their addresses
 // (oldest first), loaded as s says; ErrNotFound if there is no such user.
 func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
-	r = r.read(ctx)
-	u, err := r.userWithAddresses(ctx, s,
-		func() ([]dbgen.GetUserWithAddressesRow, error) { return r.q.GetUserWithAddresses(ctx, id) },
-		func() (dbgen.User, error) { return r.q.GetUser(ctx, id) })
-	if err != nil {
-		return User{}, fmt.Errorf("get user %d with addresses: %w", id, err)
-	}
-	return u, nil
+	return reading(ctx, r, func(r *Repo) (User, error) {
+		u, err := r.userWithAddresses(ctx, s,
+			func() ([]dbgen.GetUserWithAddressesRow, error) { return r.q.GetUserWithAddresses(ctx, id) },
+			func() (dbgen.User, error) { return r.q.GetUser(ctx, id) })
+		if err != nil {
+			return User{}, fmt.Errorf("get user %d with addresses: %w", id, err)
+		}
+		return u, nil
+	})
 }
 
 // FindUserByName returns the oldest user with exactly that name, with their
 // addresses loaded as s says (the tutorials' display_user); ErrNotFound if
 // nobody has that name.
 func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
-	r = r.read(ctx)
-	if err := checkText("name", name); err != nil {
-		return User{}, fmt.Errorf("find user %q: %w", name, err)
-	}
-	u, err := r.userWithAddresses(ctx, s,
-		func() ([]dbgen.GetUserWithAddressesRow, error) {
-			rows, err := r.q.GetUserByNameWithAddresses(ctx, name)
-			return convert(rows, func(r dbgen.GetUserByNameWithAddressesRow) dbgen.GetUserWithAddressesRow {
-				return dbgen.GetUserWithAddressesRow(r)
-			}), err
-		},
-		func() (dbgen.User, error) { return r.q.GetUserByName(ctx, name) })
-	if err != nil {
-		return User{}, fmt.Errorf("find user %q: %w", name, err)
-	}
-	return u, nil
+	return reading(ctx, r, func(r *Repo) (User, error) {
+		if err := checkText("name", name); err != nil {
+			return User{}, fmt.Errorf("find user %q: %w", name, err)
+		}
+		u, err := r.userWithAddresses(ctx, s,
+			func() ([]dbgen.GetUserWithAddressesRow, error) {
+				rows, err := r.q.GetUserByNameWithAddresses(ctx, name)
+				return convert(rows, func(r dbgen.GetUserByNameWithAddressesRow) dbgen.GetUserWithAddressesRow {
+					return dbgen.GetUserWithAddressesRow(r)
+				}), err
+			},
+			func() (dbgen.User, error) { return r.q.GetUserByName(ctx, name) })
+		if err != nil {
+			return User{}, fmt.Errorf("find user %q: %w", name, err)
+		}
+		return u, nil
+	})
 }
 
 // userWithAddresses loads one user and their addresses with either strategy:
@@ -230,12 +233,13 @@ func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
 
 // GetProfile returns a user's profile; ErrNotFound if they have none.
 func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
-	r = r.read(ctx)
-	row, err := r.q.GetProfile(ctx, userID)
-	if err != nil {
-		return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(err))
-	}
-	return profileFromDB(row), nil
+	return reading(ctx, r, func(r *Repo) (Profile, error) {
+		row, err := r.q.GetProfile(ctx, userID)
+		if err != nil {
+			return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(err))
+		}
+		return profileFromDB(row), nil
+	})
 }
 
 // BulkCreateUsers inserts users with COPY, in one transaction: all of them or,

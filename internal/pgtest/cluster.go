@@ -1,0 +1,89 @@
+package pgtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+	"github.com/inkwell-dev/inkwell/internal/pgcluster"
+)
+
+// StartCluster starts a cluster of the test's own from the local server
+// binaries, for tests that stop, restart or replicate a server, which they
+// cannot do to a shared one; it runs even when DATABASE_URL is set. init
+// fills the cluster (Init or InitStandby); the cluster is stopped and
+// removed when tb ends.
+func StartCluster(tb testing.TB, init func(context.Context, *pgcluster.Cluster) error) *pgcluster.Cluster {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// Not tb.TempDir: as root the server runs as postgres, which must be able
+	// to enter every parent of the folder.
+	dir, err := os.MkdirTemp("", "inkwell-cluster-test-")
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	c, err := pgcluster.New(dir)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = c.Stop(context.Background())
+		os.RemoveAll(dir)
+	})
+	if err := init(ctx, c); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	if err := c.Start(ctx); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return c
+}
+
+// Throwaway is an init for StartCluster: a new cluster, fsync off.
+func Throwaway(ctx context.Context, c *pgcluster.Cluster) error {
+	return c.Init(ctx, pgcluster.Options{Throwaway: true})
+}
+
+// Durable is an init for StartCluster: a new cluster that keeps every
+// acknowledged commit through a crash, for tests that crash it.
+func Durable(ctx context.Context, c *pgcluster.Cluster) error {
+	return c.Init(ctx, pgcluster.Options{})
+}
+
+// CreateDatabase creates a migrated database named name on the cluster and
+// returns its URL (as the superuser).
+func CreateDatabase(tb testing.TB, c *pgcluster.Cluster, name string) string {
+	tb.Helper()
+	ctx := context.Background()
+	admin, err := c.URL("postgres")
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	url, err := c.URL(name)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	defer pool.Close()
+	if _, err := migrate.UpPool(ctx, pool); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return url
+}
