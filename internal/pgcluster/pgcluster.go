@@ -153,6 +153,16 @@ func (c *Cluster) Start(ctx context.Context) error {
 	return nil
 }
 
+// Restart restarts the server: mode "fast" ends sessions cleanly,
+// "immediate" kills the server as a crash would (it recovers from WAL).
+func (c *Cluster) Restart(ctx context.Context, mode string) error {
+	if _, err := c.run(ctx, "pg_ctl", "restart", "--pgdata", c.dataDir(), "--mode", mode,
+		"--log", c.logFile(), "--wait", "--timeout", "60"); err != nil {
+		return fmt.Errorf("restart cluster in %s: %w", c.Dir, err)
+	}
+	return nil
+}
+
 // Stop stops the server (fast shutdown: sessions are ended, not waited for).
 func (c *Cluster) Stop(ctx context.Context) error {
 	if _, err := c.run(ctx, "pg_ctl", "stop", "--pgdata", c.dataDir(), "--mode", "fast", "--wait"); err != nil {

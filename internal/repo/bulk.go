@@ -202,13 +202,13 @@ var copyLine = regexp.MustCompile(`COPY \w+, line (\d+)`)
 // copyError turns an error from a COPY of table into a RowError naming the
 // input row: owners[i] is the index in the batch of the input row that line
 // i+1 of the COPY came from (nil: line i+1 came from row i).
-func copyError(err error, table string, first int64, owners []int32) error {
+func copyError(ctx context.Context, err error, table string, first int64, owners []int32) error {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		// Not about a row: the context ended, or the connection broke.
-		return fmt.Errorf("copy %s: %w", table, dbError(err))
+		return fmt.Errorf("copy %s: %w", table, dbError(ctx, err))
 	}
-	rowErr := &RowError{Table: table, Err: dbError(err)}
+	rowErr := &RowError{Table: table, Err: dbError(ctx, err)}
 	m := copyLine.FindStringSubmatch(pgErr.Where)
 	if m == nil {
 		return rowErr
@@ -244,7 +244,7 @@ func missingKey(err error) (string, bool) {
 func (r *Repo) Reset(ctx context.Context) error {
 	defer wrote(ctx)
 	if err := r.q.TruncateAll(ctx); err != nil {
-		return fmt.Errorf("reset: %w", dbError(err))
+		return fmt.Errorf("reset: %w", dbError(ctx, err))
 	}
 	return nil
 }

@@ -68,10 +68,15 @@ func invalid(field, value, problem string) *FieldError {
 }
 
 // dbError maps a driver error to the repository's sentinels, keeping the
-// driver's error in the chain. Errors it does not know pass through unchanged.
-func dbError(err error) error {
+// driver's error in the chain; ctx is the context the statement ran with. Errors it does not know pass through unchanged.
+func dbError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
+	}
+	// A query cancelled because ctx ended fails with the server's "canceling
+	// statement" error: say why it was cancelled, keeping both.
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
 	}
 	var pgErr *pgconn.PgError
 	switch {

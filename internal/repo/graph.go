@@ -118,7 +118,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 	if len(names) > 0 {
 		tags, err := q.UpsertTags(ctx, slices.Sorted(maps.Keys(names)))
 		if err != nil {
-			return BulkResult{}, dbError(err)
+			return BulkResult{}, dbError(ctx, err)
 		}
 		for _, t := range tags {
 			tagIDs[t.Name] = t.ID
@@ -134,7 +134,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 		Users: int32(len(graphs)), Addresses: int32(nAddresses), Posts: int32(nPosts),
 	})
 	if err != nil {
-		return BulkResult{}, dbError(err)
+		return BulkResult{}, dbError(ctx, err)
 	}
 
 	// The rows of each table, and for each row the index of its graph, to
@@ -191,7 +191,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 		}
 		n, err := s.copy()
 		if err != nil {
-			return BulkResult{}, copyError(err, s.table, first, s.owners)
+			return BulkResult{}, copyError(ctx, err, s.table, first, s.owners)
 		}
 		*s.count = n
 	}
@@ -226,7 +226,7 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 			}
 			n, err := tx.q.CopyPostsOfUsers(ctx, params)
 			if err != nil {
-				err = copyError(err, "posts", first, nil)
+				err = copyError(ctx, err, "posts", first, nil)
 				// Foreign keys are checked after the COPY, which so cannot say
 				// the line; the detail names the missing user.
 				var rowErr *RowError

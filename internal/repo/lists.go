@@ -17,7 +17,7 @@ func (r *Repo) ListUsers(ctx context.Context, q UserQuery) (Page[User], error) {
 		}
 		rows, err := r.userRows(ctx, p)
 		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users: %w", dbError(err))
+			return Page[User]{}, fmt.Errorf("list users: %w", dbError(ctx, err))
 		}
 		return p.pageOf(convert(rows, userFromDB)), nil
 	})
@@ -63,11 +63,11 @@ func (r *Repo) listWith(ctx context.Context, q UserQuery, s Strategy,
 	}
 	if s == Joined {
 		users, err := joined(ctx, p)
-		return users, p, dbError(err)
+		return users, p, dbError(ctx, err)
 	}
 	rows, err := r.userRows(ctx, p)
 	if err != nil {
-		return nil, p, dbError(err)
+		return nil, p, dbError(ctx, err)
 	}
 	users := convert(rows, userFromDB)
 	return users, p, attach(ctx, users)
@@ -196,7 +196,7 @@ func (r *Repo) attachAddresses(ctx context.Context, users []User) error {
 	}
 	rows, err := r.q.ListAddressesByUserIDs(ctx, userIDs(users))
 	if err != nil {
-		return dbError(err)
+		return dbError(ctx, err)
 	}
 	byUser := groupByParent(rows, func(a dbgen.Address) int64 { return a.UserID }, addressFromDB)
 	for i := range users {
@@ -212,7 +212,7 @@ func (r *Repo) attachPosts(ctx context.Context, users []User) error {
 	}
 	rows, err := r.q.ListPostsByUserIDs(ctx, userIDs(users))
 	if err != nil {
-		return dbError(err)
+		return dbError(ctx, err)
 	}
 	byUser := groupByParent(rows, func(p dbgen.Post) int64 { return p.UserID }, postFromDB)
 	for i := range users {

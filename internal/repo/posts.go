@@ -33,7 +33,7 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 		UserID: p.UserID, Title: p.Title, Content: p.Content, Published: p.Published, Rating: p.Rating,
 	})
 	if err != nil {
-		return Post{}, fmt.Errorf("create post %q for user %d: %w", p.Title, p.UserID, dbError(err))
+		return Post{}, fmt.Errorf("create post %q for user %d: %w", p.Title, p.UserID, dbError(ctx, err))
 	}
 	return postFromDB(row), nil
 }
@@ -49,7 +49,7 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 		if s == Joined {
 			rows, err := r.q.GetPostWithAuthorAndTags(ctx, id)
 			if err != nil {
-				return fail(dbError(err))
+				return fail(dbError(ctx, err))
 			}
 			posts := groupTags(rows)
 			if len(posts) == 0 {
@@ -59,7 +59,7 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 		}
 		row, err := r.q.GetPostWithAuthor(ctx, id)
 		if err != nil {
-			return fail(dbError(err))
+			return fail(dbError(ctx, err))
 		}
 		posts := []Post{postWithAuthor(row.Post, row.User)}
 		if err := r.attachTags(ctx, posts); err != nil {
@@ -93,7 +93,7 @@ func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Pos
 		if s == Joined {
 			rows, err := r.q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
 			if err != nil {
-				return fail(dbError(err))
+				return fail(dbError(ctx, err))
 			}
 			posts = groupTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
 				return dbgen.GetPostWithAuthorAndTagsRow(r)
@@ -101,7 +101,7 @@ func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Pos
 		} else {
 			rows, err := r.q.ListPostsWithAuthor(ctx, params)
 			if err != nil {
-				return fail(dbError(err))
+				return fail(dbError(ctx, err))
 			}
 			posts = convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
 			if err := r.attachTags(ctx, posts); err != nil {
@@ -142,7 +142,7 @@ func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post,
 		ID: id, Title: patch.Title, Content: patch.Content, Published: patch.Published, Rating: patch.Rating,
 	})
 	if err != nil {
-		return fail(dbError(err))
+		return fail(dbError(ctx, err))
 	}
 	return postFromDB(row), nil
 }
@@ -156,7 +156,7 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete post %d: %w", id, dbError(err))
+		return fmt.Errorf("delete post %d: %w", id, dbError(ctx, err))
 	}
 	return nil
 }
@@ -179,14 +179,14 @@ func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Ta
 	err = r.inTx(ctx, func(q *dbgen.Queries) error {
 		rows, err := q.UpsertTags(ctx, norm)
 		if err != nil {
-			return dbError(err)
+			return dbError(ctx, err)
 		}
 		tags = convert(rows, tagFromDB)
 		ids := make([]int64, len(tags))
 		for i, t := range tags {
 			ids[i] = t.ID
 		}
-		return dbError(q.AddPostTags(ctx, dbgen.AddPostTagsParams{PostID: postID, TagIds: ids}))
+		return dbError(ctx, q.AddPostTags(ctx, dbgen.AddPostTagsParams{PostID: postID, TagIds: ids}))
 	})
 	if err != nil {
 		return fail(err)
@@ -206,7 +206,7 @@ func (r *Repo) UntagPost(ctx context.Context, postID int64, names ...string) (in
 		if err == nil {
 			return n, nil
 		}
-		err = dbError(err)
+		err = dbError(ctx, err)
 	}
 	return 0, fmt.Errorf("untag post %d from %q: %w", postID, names, err)
 }
@@ -262,7 +262,7 @@ func (r *Repo) attachTags(ctx context.Context, posts []Post) error {
 	}
 	rows, err := r.q.ListTagsByPostIDs(ctx, ids)
 	if err != nil {
-		return dbError(err)
+		return dbError(ctx, err)
 	}
 	byPost := groupByParent(rows, func(r dbgen.ListTagsByPostIDsRow) int64 { return r.PostID },
 		func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) })

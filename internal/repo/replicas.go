@@ -108,8 +108,15 @@ func (r *Repo) read(ctx context.Context) *Repo {
 // safe to repeat, and a replica that died since its last check is so
 // skipped at once.
 func reading[T any](ctx context.Context, r *Repo, body func(r *Repo) (T, error)) (T, error) {
-	v, err := body(r.read(ctx))
+	served := r.read(ctx)
+	v, err := body(served)
 	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+		if served == r {
+			// What broke one connection (a restart, pg_terminate_backend, a
+			// network cut) has usually broken its idle siblings too: have
+			// the pool replace them rather than hand out the next dead one.
+			r.pool.Reset()
+		}
 		return body(r)
 	}
 	return v, err

@@ -83,7 +83,7 @@ func (r *Repo) runTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) erro
 	}
 	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: opts.Isolation, AccessMode: mode})
 	if err != nil {
-		return fmt.Errorf("begin: %w", dbError(err))
+		return fmt.Errorf("begin: %w", dbError(ctx, err))
 	}
 	return finish(ctx, tx, fn)
 }
@@ -91,7 +91,7 @@ func (r *Repo) runTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) erro
 func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {
 	sp, err := r.tx.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("savepoint: %w", dbError(err))
+		return fmt.Errorf("savepoint: %w", dbError(ctx, err))
 	}
 	return finish(ctx, sp, fn)
 }
@@ -113,7 +113,7 @@ func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", dbError(err))
+		return fmt.Errorf("commit: %w", dbError(ctx, err))
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func (b *importBatch) check(position int64, row UserImport) error {
 
 func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []UserImport) (BulkResult, error) {
 	if _, err := tx.tx.Exec(ctx, db.UserImportsTable); err != nil {
-		return BulkResult{}, dbError(err)
+		return BulkResult{}, dbError(ctx, err)
 	}
 	params := make([]dbgen.CopyUserImportsParams, len(rows))
 	for i, row := range rows {
@@ -71,20 +71,20 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 	}
 	q := tx.q
 	if _, err := q.CopyUserImports(ctx, params); err != nil {
-		return BulkResult{}, copyError(err, "user_imports", first, nil)
+		return BulkResult{}, copyError(ctx, err, "user_imports", first, nil)
 	}
 	updated, err := q.UpdateImportedUsers(ctx)
 	if err != nil {
-		return BulkResult{}, b.mergeError(err, "users")
+		return BulkResult{}, b.mergeError(ctx, err, "users")
 	}
 	inserted, err := q.InsertImportedUsers(ctx)
 	if err != nil {
-		return BulkResult{}, b.mergeError(err, "addresses")
+		return BulkResult{}, b.mergeError(ctx, err, "addresses")
 	}
 	// Dropped now, not at commit, so that the next batch of a one-transaction
 	// import can create it again.
 	if err := q.DropUserImports(ctx); err != nil {
-		return BulkResult{}, dbError(err)
+		return BulkResult{}, dbError(ctx, err)
 	}
 	return BulkResult{
 		Users: inserted, Addresses: inserted, Updated: updated,
@@ -98,8 +98,8 @@ var takenKey = regexp.MustCompile(`\)=\((.*)\) already exists`)
 
 // mergeError names the import row that a merge statement failed on, when
 // the database says which email it was.
-func (b *importBatch) mergeError(err error, table string) error {
-	rowErr := &RowError{Table: table, Err: dbError(err)}
+func (b *importBatch) mergeError(ctx context.Context, err error, table string) error {
+	rowErr := &RowError{Table: table, Err: dbError(ctx, err)}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		if m := takenKey.FindStringSubmatch(pgErr.Detail); m != nil {

@@ -18,7 +18,7 @@ func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
 	}
 	row, err := r.q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
 	if err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", u.Name, dbError(err))
+		return User{}, fmt.Errorf("create user %q: %w", u.Name, dbError(ctx, err))
 	}
 	return userFromDB(row), nil
 }
@@ -49,12 +49,12 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 	err := r.inTx(ctx, func(q *dbgen.Queries) error {
 		row, err := q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
 		if err != nil {
-			return dbError(err)
+			return dbError(ctx, err)
 		}
 		user = userFromDB(row)
 		addrs, err := q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: row.ID, Emails: emails})
 		if err != nil {
-			return dbError(err)
+			return dbError(ctx, err)
 		}
 		user.Addresses = convert(addrs, addressFromDB)
 		return nil
@@ -70,7 +70,7 @@ func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
 	return reading(ctx, r, func(r *Repo) (User, error) {
 		row, err := r.q.GetUser(ctx, id)
 		if err != nil {
-			return User{}, fmt.Errorf("get user %d: %w", id, dbError(err))
+			return User{}, fmt.Errorf("get user %d: %w", id, dbError(ctx, err))
 		}
 		return userFromDB(row), nil
 	})
@@ -124,7 +124,7 @@ func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
 	if s == Joined {
 		rows, err := joined()
 		if err != nil {
-			return User{}, dbError(err)
+			return User{}, dbError(ctx, err)
 		}
 		users := groupAddresses(rows)
 		if len(users) == 0 {
@@ -134,7 +134,7 @@ func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
 	}
 	row, err := user()
 	if err != nil {
-		return User{}, dbError(err)
+		return User{}, dbError(ctx, err)
 	}
 	users := []User{userFromDB(row)}
 	if err := r.attachAddresses(ctx, users); err != nil {
@@ -160,7 +160,7 @@ func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User,
 	}
 	row, err := r.q.UpdateUser(ctx, dbgen.UpdateUserParams{ID: id, Name: patch.Name, Age: patch.Age})
 	if err != nil {
-		return fail(dbError(err))
+		return fail(dbError(ctx, err))
 	}
 	return userFromDB(row), nil
 }
@@ -174,7 +174,7 @@ func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete user %d: %w", id, dbError(err))
+		return fmt.Errorf("delete user %d: %w", id, dbError(ctx, err))
 	}
 	return nil
 }
@@ -192,7 +192,7 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 	}
 	rows, err := r.q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
 	if err != nil {
-		return fail(dbError(err))
+		return fail(dbError(ctx, err))
 	}
 	return addressFromDB(rows[0]), nil
 }
@@ -205,7 +205,7 @@ func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete address %d: %w", id, dbError(err))
+		return fmt.Errorf("delete address %d: %w", id, dbError(ctx, err))
 	}
 	return nil
 }
@@ -226,7 +226,7 @@ func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
 	}
 	row, err := r.q.UpsertProfile(ctx, dbgen.UpsertProfileParams{UserID: p.UserID, Bio: p.Bio, Website: p.Website})
 	if err != nil {
-		return fail(dbError(err))
+		return fail(dbError(ctx, err))
 	}
 	return profileFromDB(row), nil
 }
@@ -236,7 +236,7 @@ func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
 	return reading(ctx, r, func(r *Repo) (Profile, error) {
 		row, err := r.q.GetProfile(ctx, userID)
 		if err != nil {
-			return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(err))
+			return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(ctx, err))
 		}
 		return profileFromDB(row), nil
 	})
@@ -258,7 +258,7 @@ func (r *Repo) BulkCreateUsers(ctx context.Context, users []NewUser) (int64, err
 	err := r.inTx(ctx, func(q *dbgen.Queries) error {
 		var err error
 		n, err = q.CopyUsers(ctx, params)
-		return dbError(err)
+		return dbError(ctx, err)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("bulk create %d users: %w", len(users), err)
