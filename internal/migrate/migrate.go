@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -21,13 +22,18 @@ import (
 // NewProvider returns a goose provider over the embedded migrations that holds
 // a session lock while it migrates.
 func NewProvider(conn *sql.DB) (*goose.Provider, error) {
+	return NewProviderFS(conn, db.Migrations())
+}
+
+// NewProviderFS is NewProvider over the migrations in fsys.
+func NewProviderFS(conn *sql.DB, fsys fs.FS) (*goose.Provider, error) {
 	// Poll for the lock every second (goose's default is every 5 s), for up to
 	// 5 minutes, so that a migrator waiting behind another starts promptly.
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: session locker: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, conn, db.Migrations(), goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, conn, fsys, goose.WithSessionLocker(locker))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
