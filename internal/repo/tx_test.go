@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -298,5 +299,50 @@ func TestPool(t *testing.T) {
 			}
 			require.NotContains(t, err.Error(), secret)
 		})
+	}
+}
+
+// TestWriteSkew: a rule across rows ("a user keeps at least one address")
+// checked by two concurrent transactions that each delete a different
+// address. At SERIALIZABLE one of them fails, is retried, sees the other's
+// delete, and refuses: the rule holds.
+func TestWriteSkew(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	errLastAddress := errors.New("cannot remove a user's last address")
+	const users = 5
+	for i := range users {
+		u := e.mustRegister(t, fmt.Sprint("Skew ", i), 30, fmt.Sprintf("a%d@example.com", i), fmt.Sprintf("b%d@example.com", i))
+		var wg sync.WaitGroup
+		read := make(chan struct{}, 2)
+		results := make([]error, 2)
+		for k := range 2 {
+			wg.Go(func() {
+				first := true
+				results[k] = e.InTx(e.ctx, repo.TxOptions{Isolation: repo.Serializable}, func(tx *repo.Repo) error {
+					got, err := tx.GetUserWithAddresses(e.ctx, u.ID, repo.Joined)
+					if err != nil {
+						return err
+					}
+					if first { // both read before either writes
+						first = false
+						read <- struct{}{}
+						for len(read) < 2 {
+							time.Sleep(time.Millisecond)
+						}
+					}
+					if len(got.Addresses) < 2 {
+						return errLastAddress
+					}
+					return tx.DeleteAddress(e.ctx, u.Addresses[k].ID)
+				})
+			})
+		}
+		wg.Wait()
+		require.Len(t, slices.DeleteFunc(slices.Clone(results), func(err error) bool { return err != nil }), 1, "one delete wins")
+		require.True(t, errors.Is(results[0], errLastAddress) || errors.Is(results[1], errLastAddress), "the other refuses: %v", results)
+		got, err := e.GetUserWithAddresses(e.ctx, u.ID, repo.Joined)
+		require.NoError(t, err)
+		require.Len(t, got.Addresses, 1, "the rule holds")
 	}
 }
