@@ -54,7 +54,7 @@ func main() {
 }
 
 func addFlags(flags *flag.FlagSet, cfg *config) {
-	flags.StringVar(&cfg.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "server to use (default $DATABASE_URL)")
+	flags.StringVar(&cfg.databaseURL, "database-url", "", "server to use (default $DATABASE_URL)")
 	flags.IntVar(&cfg.users, "users", 1_000_000, "generated users to load")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses per user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts per user")
@@ -72,6 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags.IntVar(&cfg.rounds, "rounds", 1, "rounds; each loads both databases once")
 	if err := flags.Parse(args); err != nil {
 		return 2
+	}
+	if cfg.databaseURL == "" {
+		cfg.databaseURL = os.Getenv("DATABASE_URL")
 	}
 	if cfg.databaseURL == "" {
 		fmt.Fprintln(stderr, "benchseed: no database: set DATABASE_URL or pass -database-url")

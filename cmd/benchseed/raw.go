@@ -21,6 +21,9 @@ func rawMain(ctx context.Context, args []string) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
+	if cfg.databaseURL == "" {
+		cfg.databaseURL = os.Getenv("DATABASE_URL")
+	}
 	if err := rawLoad(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "benchseed raw:", err)
 		return 1

@@ -44,9 +44,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() { fmt.Fprint(stderr, usage) }
-	url := flags.String("database-url", os.Getenv("DATABASE_URL"), "database to migrate")
+	url := flags.String("database-url", "", "database to migrate (default $DATABASE_URL)")
 	if err := flags.Parse(args); err != nil {
 		return 2
+	}
+	if *url == "" {
+		*url = os.Getenv("DATABASE_URL")
 	}
 	err := command(ctx, *url, flags.Args(), stdout)
 	if errors.Is(err, errUsage) {

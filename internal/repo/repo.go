@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,6 +63,13 @@ type PoolConfig struct {
 	Logger *slog.Logger
 	Log    LogOptions
 }
+
+// singleLine shows an error on one line: pgx lists each address it tried
+// on lines of their own, and a command's error should be one line.
+type singleLine struct{ err error }
+
+func (e singleLine) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e singleLine) Unwrap() error { return e.err }
 
 // Stats describes a Repo's pools, for dashboards and health endpoints.
 type Stats struct {
@@ -157,7 +165,7 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, fmt.Errorf("connect: %w", singleLine{dbError(ctx, err)})
 	}
 	return pool, nil
 }
