@@ -287,7 +287,7 @@ func TestPool(t *testing.T) {
 	}{
 		"ErrMalformedURL": {"postgres://bob:" + secret + "@localhost:notaport/db", repo.PoolConfig{}, repo.ErrInvalid},
 		"ErrPoolSize":     {"postgres://bob:" + secret + "@localhost/db", repo.PoolConfig{MaxConns: 2, MinConns: 3}, repo.ErrInvalid},
-		"ErrUnreachable":  {"postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2", repo.PoolConfig{}, nil},
+		"ErrUnreachable":  {"postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2", repo.PoolConfig{}, repo.ErrUnavailable},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
