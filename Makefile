@@ -7,8 +7,13 @@
 
 GO ?= go
 
-# The shell expression for the database URL of the targets that need one.
+# Shell expressions for the URLs of the targets that need a database: the
+# application's (DATABASE_URL, or the development cluster's app role, starting
+# it when needed), the schema owner's for migrations (MIGRATE_URL, else
+# DATABASE_URL, else the owner role), and a superuser's (benchmarks make databases).
 DB_URL := $${DATABASE_URL:-$$($(GO) run ./cmd/devdb start)}
+OWNER_URL := $${MIGRATE_URL:-$${DATABASE_URL:-$$($(GO) run ./cmd/devdb start >/dev/null && $(GO) run ./cmd/devdb url owner)}}
+ADMIN_URL := $${DATABASE_URL:-$$($(GO) run ./cmd/devdb start >/dev/null && $(GO) run ./cmd/devdb url admin)}
 
 .DEFAULT_GOAL := help
 
@@ -39,8 +44,8 @@ db-stop: ## Stop the development PostgreSQL (its data stays in .pgdata/)
 	@$(GO) run ./cmd/devdb stop
 
 .PHONY: migrate
-migrate: ## Apply pending migrations
-	@url="$(DB_URL)" && $(GO) run ./cmd/migrate -database-url "$$url" up
+migrate: ## Apply pending migrations (as the schema owner)
+	@url="$(OWNER_URL)" && $(GO) run ./cmd/migrate -database-url "$$url" up
 
 .PHONY: migration
 migration: ## Create a migration: make migration name=add_things
@@ -49,11 +54,11 @@ migration: ## Create a migration: make migration name=add_things
 
 .PHONY: seed
 seed: ## Migrate and seed, then print the tutorials' output (ARGS="--users 100000" for more)
-	@url="$(DB_URL)" && DATABASE_URL="$$url" $(GO) run ./cmd/seed $(ARGS)
+	@url="$(DB_URL)" && owner="$(OWNER_URL)" && DATABASE_URL="$$url" MIGRATE_URL="$$owner" $(GO) run ./cmd/seed $(ARGS)
 
 .PHONY: psql
-psql: ## Open psql on the database
-	@url="$(DB_URL)" && psql "$$url"
+psql: ## Open psql on the database, as the schema owner
+	@url="$(OWNER_URL)" && psql "$$url"
 
 .PHONY: bench
 bench: ## Run the benchmarks (inkwell against hand-written pgx and the N+1 loop)
@@ -66,7 +71,7 @@ ROUNDS ?= 1
 bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx COPY; compare rows/s and memory
 	$(GO) build -o bin/seed ./cmd/seed
 	$(GO) build -o bin/benchseed ./cmd/benchseed
-	@url="$(DB_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
+	@url="$(ADMIN_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
 
 .PHONY: lint
 lint: ## go vet and staticcheck (pinned in go.mod as a tool)

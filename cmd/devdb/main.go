@@ -1,9 +1,10 @@
 // Command devdb runs the development PostgreSQL cluster kept in .pgdata/,
-// started from the server binaries installed on this machine.
+// started from the server binaries installed on this machine, with a
+// database "inkwell" and its least-privilege roles (see migrate.SetupRoles).
 //
-//	devdb start   create the cluster if needed, start it, print its URL
-//	devdb stop    stop it (the data stays)
-//	devdb url     print the URL of the running cluster
+//	devdb start          create the cluster if needed, start it, print the app URL
+//	devdb stop           stop it (the data stays)
+//	devdb url [ROLE]     print the URL for ROLE: app (default), owner or admin
 package main
 
 import (
@@ -14,15 +15,21 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgcluster"
 )
 
-const usage = `usage: devdb [-dir DIR] start|stop|url
+const usage = `usage: devdb [-dir DIR] start|stop|url [app|owner|admin]
 
 Runs the development PostgreSQL in DIR (default .pgdata), listening on
-127.0.0.1 and on a Unix socket in DIR. Local connections are trusted: it is
-for development on your own machine, not for anything shared.
+127.0.0.1 and on a Unix socket in DIR, with a database "inkwell" owned by the
+role inkwell_owner (migrations) and used by inkwell_app (rows only). The URLs
+are for the app role, the owner, or the superuser (admin). Local connections
+are trusted: it is for development on your own machine, not for anything shared.
 `
 
 func main() {
@@ -39,13 +46,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if flags.NArg() != 1 {
+	if flags.NArg() < 1 || flags.NArg() > 2 || (flags.NArg() == 2 && flags.Arg(0) != "url") {
 		flags.Usage()
 		return 2
 	}
 	c, err := pgcluster.New(*dir)
 	if err == nil {
-		err = command(ctx, c, flags.Arg(0), stdout)
+		err = command(ctx, c, flags.Arg(0), flags.Arg(1), stdout)
 	}
 	if errors.Is(err, errUsage) {
 		flags.Usage()
@@ -60,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-func command(ctx context.Context, c *pgcluster.Cluster, name string, stdout io.Writer) error {
+func command(ctx context.Context, c *pgcluster.Cluster, name, role string, stdout io.Writer) error {
 	switch name {
 	case "start":
 		if !c.Initialized() {
@@ -73,6 +80,9 @@ func command(ctx context.Context, c *pgcluster.Cluster, name string, stdout io.W
 				return err
 			}
 		}
+		if err := prepareDatabase(ctx, c); err != nil {
+			return err
+		}
 	case "stop":
 		if !c.Running(ctx) {
 			return nil
@@ -82,10 +92,55 @@ func command(ctx context.Context, c *pgcluster.Cluster, name string, stdout io.W
 	default:
 		return errUsage
 	}
-	url, err := c.URL("postgres")
+	user, database := migrate.AppRole, devDatabase
+	switch role {
+	case "", "app":
+	case "owner":
+		user = migrate.OwnerRole
+	case "admin":
+		user, database = pgcluster.Superuser, "postgres"
+	default:
+		return errUsage
+	}
+	url, err := c.URL(database)
 	if err != nil {
 		return fmt.Errorf("%w (run make db)", err)
 	}
-	fmt.Fprintln(stdout, url)
+	fmt.Fprintln(stdout, strings.Replace(url, pgcluster.Superuser+"@", user+"@", 1))
 	return nil
+}
+
+const devDatabase = "inkwell"
+
+// prepareDatabase creates the database if it is missing and sets up its
+// roles; both are idempotent.
+func prepareDatabase(ctx context.Context, c *pgcluster.Cluster) error {
+	admin, err := c.URL("postgres")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", devDatabase).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+devDatabase); err != nil {
+			return err
+		}
+	}
+	url, err := c.URL(devDatabase)
+	if err != nil {
+		return err
+	}
+	db, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	return migrate.SetupRoles(ctx, db)
 }

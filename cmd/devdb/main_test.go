@@ -37,13 +37,23 @@ func TestLifecycle(t *testing.T) {
 	code, url, errOut := devdb(t, "-dir", dir, "start")
 	require.Equal(t, 0, code, errOut)
 	url = strings.TrimSpace(url)
-	require.True(t, strings.HasPrefix(url, "postgres://postgres@127.0.0.1:"), url)
+	require.True(t, strings.HasPrefix(url, "postgres://inkwell_app@127.0.0.1:"), url)
+	require.True(t, strings.HasSuffix(url, "/inkwell?sslmode=disable"), url)
 
-	conn, err := pgx.Connect(context.Background(), url)
+	// The app role uses rows; the owner changes the schema.
+	ctx := context.Background()
+	app, err := pgx.Connect(ctx, url)
 	require.NoError(t, err)
-	var one int
-	require.NoError(t, conn.QueryRow(context.Background(), "SELECT 1").Scan(&one))
-	require.NoError(t, conn.Close(context.Background()))
+	_, err = app.Exec(ctx, "CREATE TABLE nope (id int)")
+	require.ErrorContains(t, err, "permission denied for schema public")
+	require.NoError(t, app.Close(ctx))
+	code, ownerURL, _ := devdb(t, "-dir", dir, "url", "owner")
+	require.Equal(t, 0, code)
+	owner, err := pgx.Connect(ctx, strings.TrimSpace(ownerURL))
+	require.NoError(t, err)
+	_, err = owner.Exec(ctx, "CREATE TABLE yes (id int)")
+	require.NoError(t, err)
+	require.NoError(t, owner.Close(ctx))
 
 	code, again, _ := devdb(t, "-dir", dir, "start")
 	require.Equal(t, 0, code, "starting a running cluster is fine")
@@ -62,7 +72,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"launch"}, {"start", "extra"}, {"-nope"}} {
+	for _, args := range [][]string{nil, {"launch"}, {"start", "extra"}, {"url", "root"}, {"-nope"}} {
 		code, _, errOut := devdb(t, args...)
 		require.Equal(t, 2, code, "%q", args)
 		require.Contains(t, errOut, "usage: devdb")

@@ -34,6 +34,7 @@ Flags:
 
 type config struct {
 	databaseURL      string
+	migrateURL       string
 	users            int
 	addressesPerUser int
 	postsPerUser     int
@@ -96,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		flags.PrintDefaults()
 	}
 	flags.StringVar(&cfg.databaseURL, "database-url", "", "database to seed (default $DATABASE_URL)")
+	flags.StringVar(&cfg.migrateURL, "migrate-url", "", "the same database as the role that owns the schema, for migrations (default $MIGRATE_URL, else --database-url)")
 	flags.IntVar(&cfg.users, "users", 0, "generated users to add")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses of each generated user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts of each generated user")
@@ -113,6 +115,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.databaseURL == "" {
 		cfg.databaseURL = os.Getenv("DATABASE_URL")
+	}
+	if cfg.migrateURL == "" {
+		cfg.migrateURL = os.Getenv("MIGRATE_URL")
+	}
+	if cfg.migrateURL == "" {
+		cfg.migrateURL = cfg.databaseURL
 	}
 	for _, c := range []struct {
 		name  string

@@ -20,16 +20,14 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		poolCfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		poolCfg.Log.SlowQuery = time.Second
 	}
+	if err := migrateDatabase(ctx, cfg.migrateURL, stderr); err != nil {
+		return err
+	}
 	pool, err := repo.OpenPool(ctx, cfg.databaseURL, poolCfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	results, err := migrate.UpPool(ctx, pool)
-	migrate.Report(stderr, results)
-	if err != nil {
-		return err
-	}
 	r := repo.New(pool)
 	if cfg.verbose {
 		defer func() { fmt.Fprintf(stderr, "pool: %+v\n", r.Stats().Primary) }()
@@ -52,6 +50,18 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 	}
 	return display(ctx, r, stdout)
+}
+
+// migrateDatabase applies pending migrations, as the role the URL names.
+func migrateDatabase(ctx context.Context, url string, stderr io.Writer) error {
+	pool, err := repo.OpenPool(ctx, url, repo.PoolConfig{MaxConns: 2})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer pool.Close()
+	results, err := migrate.UpPool(ctx, pool)
+	migrate.Report(stderr, results)
+	return err
 }
 
 // seedTutorial registers the tutorials' people and their posts in one

@@ -50,6 +50,9 @@ func Up(ctx context.Context, conn *sql.DB) ([]*goose.MigrationResult, error) {
 	if err != nil {
 		return results, fmt.Errorf("migrate up: %w", err)
 	}
+	if _, err := conn.ExecContext(ctx, protectVersions); err != nil {
+		return results, fmt.Errorf("migrate up: %w", err)
+	}
 	return results, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
 // DefaultBatchSize is how many input rows (users) a bulk load sends per batch
@@ -243,8 +245,14 @@ func missingKey(err error) (string, bool) {
 // time it runs.
 func (r *Repo) Reset(ctx context.Context) error {
 	defer wrote(ctx)
-	if err := r.q.TruncateAll(ctx); err != nil {
-		return fmt.Errorf("reset: %w", dbError(ctx, err))
+	err := r.inTx(ctx, func(q *dbgen.Queries) error {
+		if err := q.TruncateAll(ctx); err != nil {
+			return dbError(ctx, err)
+		}
+		return dbError(ctx, q.RestartIDs(ctx))
+	})
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
 	}
 	return nil
 }
