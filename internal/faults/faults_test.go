@@ -49,10 +49,18 @@ func TestTerminatedBackends(t *testing.T) {
 	r, pool := open(t, url, repo.PoolConfig{MaxConns: conns, MinConns: conns})
 	u, err := r.CreateUser(ctx, repo.NewUser{Name: "Survivor", Age: 30})
 	require.NoError(t, err)
+	adminConn := admin(t, c)
 	kill := func() {
-		require.Eventually(t, func() bool { return pool.Stat().TotalConns() == conns }, 10*time.Second, 10*time.Millisecond)
+		// Wait until the pool's connections are all up on the server (MinConns
+		// refills it in the background), then kill every one.
+		require.Eventually(t, func() bool {
+			var sessions int
+			require.NoError(t, adminConn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = 'inkwell' AND pid <> pg_backend_pid()`).Scan(&sessions))
+			return sessions == conns && pool.Stat().TotalConns() == conns
+		}, 10*time.Second, 10*time.Millisecond)
 		var killed int
-		require.NoError(t, admin(t, c).QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		require.NoError(t, adminConn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 			WHERE datname = 'inkwell' AND pid <> pg_backend_pid()`).Scan(&killed))
 		require.Equal(t, conns, killed)
 	}
