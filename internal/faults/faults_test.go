@@ -187,4 +187,3 @@ func TestQueryDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorContains(t, err, "get user 1: context deadline exceeded")
 }
-

@@ -135,7 +135,10 @@ func TestNetworkStall(t *testing.T) {
 	proxy.stalled.Store(true)
 	for _, call := range []func(context.Context) error{
 		func(ctx context.Context) error { _, err := r.GetUser(ctx, user.ID); return err },
-		func(ctx context.Context) error { _, err := r.CreateUser(ctx, repo.NewUser{Name: "Lost", Age: 1}); return err },
+		func(ctx context.Context) error {
+			_, err := r.CreateUser(ctx, repo.NewUser{Name: "Lost", Age: 1})
+			return err
+		},
 		func(ctx context.Context) error {
 			return r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error { _, err := tx.GetUser(ctx, user.ID); return err })
 		},
