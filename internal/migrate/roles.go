@@ -26,8 +26,14 @@ const (
 // protectVersions keeps the app role off goose's version table, which the
 // default privileges above would otherwise open to it. Up runs it too, since
 // goose creates the table at the first migration.
+//
+// Migrators may run at once, and concurrent REVOKEs on one table fail ("tuple
+// concurrently updated"): a transaction-level advisory lock serialises them,
+// and a table already closed is left alone.
 const protectVersions = `DO $$ BEGIN
-	IF EXISTS (SELECT FROM pg_roles WHERE rolname = '` + AppRole + `') AND to_regclass('goose_db_version') IS NOT NULL THEN
+	PERFORM pg_advisory_xact_lock(hashtext('inkwell: protect goose_db_version'));
+	IF EXISTS (SELECT FROM pg_roles WHERE rolname = '` + AppRole + `') AND to_regclass('goose_db_version') IS NOT NULL
+		AND has_table_privilege('` + AppRole + `', 'goose_db_version', 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE') THEN
 		REVOKE ALL ON goose_db_version FROM ` + AppRole + `;
 	END IF;
 END $$`
