@@ -61,7 +61,15 @@ psql: ## Open psql on the database, as the schema owner
 	@url="$(OWNER_URL)" && psql "$$url"
 
 .PHONY: bench
-bench: ## Run the benchmarks (inkwell against hand-written pgx and the N+1 loop)
+bench: ## Compare inkwell with pgx, GORM and bun (a few minutes); writes BENCHMARKS.md and docs/bench.svg
+	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -database-url "$$url" -out ../BENCHMARKS.md -chart ../docs/bench.svg
+
+.PHONY: bench-full
+bench-full: ## The same with loads of 1M users and 10 rounds (long)
+	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -full -database-url "$$url" -out ../BENCHMARKS.md -chart ../docs/bench.svg
+
+.PHONY: bench-repo
+bench-repo: ## Go benchmarks of the repository against hand-written pgx and the N+1 loop
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/repo/
 
 USERS ?= 1000000

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/inkwell-dev/inkwell/internal/migrate"
+)
+
+// server makes databases for the runs: each a copy of a migrated template.
+type server struct {
+	admin    string // a superuser's URL
+	poolSize int
+}
+
+const template = "inkwell_bench_template"
+
+func (s *server) exec(ctx context.Context, stmts ...string) error {
+	conn, err := pgx.Connect(ctx, s.admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range stmts {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+func (s *server) urlOf(name string) (string, error) {
+	u, err := url.Parse(s.admin)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// prepare makes the template: a database migrated with inkwell's migrations.
+func (s *server) prepare(ctx context.Context) error {
+	ident := pgx.Identifier{template}.Sanitize()
+	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)", "CREATE DATABASE "+ident); err != nil {
+		return err
+	}
+	u, err := s.urlOf(template)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = migrate.UpPool(ctx, pool)
+	return err
+}
+
+// fresh returns a new database copied from the template; drop removes it.
+func (s *server) fresh(ctx context.Context, name string) (*database, error) {
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)",
+		"CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
+		return nil, err
+	}
+	u, err := s.urlOf(name)
+	if err != nil {
+		return nil, err
+	}
+	return &database{url: u, name: name, poolSize: s.poolSize, counter: &counter{}}, nil
+}
+
+func (s *server) drop(ctx context.Context, db *database) error {
+	return s.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db.name}.Sanitize()+" WITH (FORCE)")
+}
+
+// database is one database of a run, with the statement counter every
+// peer's connections report to.
+type database struct {
+	url, name string
+	poolSize  int
+	counter   *counter
+}
+
+// pgxPool is a pgx pool of the run's size, counted.
+func (d *database) pgxPool(ctx context.Context) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(d.url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = int32(d.poolSize)
+	cfg.ConnConfig.Tracer = d.counter
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// sqlDB is a database/sql pool on pgx's driver, of the same size, counted.
+// mode is pgx's query mode: its statement cache, or for a layer that inlines
+// arguments into the SQL (bun), plain one-round-trip execution, since every
+// statement text is new and caching them would cost a Prepare each.
+func (d *database) sqlDB(mode pgx.QueryExecMode) *sql.DB {
+	cfg, err := pgx.ParseConfig(d.url)
+	if err != nil {
+		panic(err) // the URL was made by server.fresh
+	}
+	cfg.Tracer = d.counter
+	cfg.DefaultQueryExecMode = mode
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(d.poolSize)
+	db.SetMaxIdleConns(d.poolSize)
+	return db
+}
+
+// counter counts the statements and COPYs sent: each is at least one round trip.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *counter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
+func (c *counter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// seedForReads fills a database for the single-row and list operations:
+// users with two addresses and two posts each.
+func seedForReads(ctx context.Context, db *database, users int) error {
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "INSERT INTO users (name, age) SELECT 'Reader ' || g, 18 + g % 70 FROM generate_series(1, $1) g", users); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, `
+		INSERT INTO addresses (user_id, email) SELECT id, 'r' || id || '@example.com' FROM users;
+		INSERT INTO addresses (user_id, email) SELECT id, 'r' || id || '@work.example' FROM users;
+		INSERT INTO posts (user_id, title, content) SELECT id, 'First', 'Hello' FROM users;
+		INSERT INTO posts (user_id, title, content) SELECT id, 'Second', 'Again' FROM users;
+		ANALYZE`)
+	return err
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+const readers = 1000 // users in the databases of the read operations
+
+func operations(full bool) []operation {
+	bulkSizes := []int{10_000, 100_000}
+	graphSize := 20_000
+	if full {
+		bulkSizes = append(bulkSizes, 1_000_000)
+		graphSize = 100_000
+	}
+	ops := []operation{
+		{"insert one user", func(ctx context.Context, s *server, p peer, round int) measurement {
+			return onFresh(ctx, s, p, 0, func(db *database) measurement {
+				return measure(db, 300, func(i int) error {
+					_, err := p.insertUser(ctx, user{Name: fmt.Sprint("One ", i), Age: 30})
+					return err
+				})
+			})
+		}},
+		{"get a user by id", func(ctx context.Context, s *server, p peer, round int) measurement {
+			return onFresh(ctx, s, p, readers, func(db *database) measurement {
+				return measure(db, 500, func(i int) error { return p.getUser(ctx, int64(1+i%readers)) })
+			})
+		}},
+		{"update a user's age", func(ctx context.Context, s *server, p peer, round int) measurement {
+			return onFresh(ctx, s, p, readers, func(db *database) measurement {
+				return measure(db, 300, func(i int) error { return p.updateAge(ctx, int64(1+i%readers), int32(20+i%50)) })
+			})
+		}},
+	}
+	for _, size := range bulkSizes {
+		ops = append(ops, bulk(fmt.Sprintf("bulk insert %s users, best path", count(size)), size,
+			func(ctx context.Context, p peer, users []user) error { return p.bulkUsers(ctx, users) }))
+	}
+	ops = append(ops,
+		bulk("bulk insert 10k users, one INSERT each", 10_000,
+			func(ctx context.Context, p peer, users []user) error { return p.bulkUsersNaive(ctx, users) }),
+		operation{fmt.Sprintf("bulk insert %s users with 2 addresses each (ids needed)", count(graphSize)),
+			func(ctx context.Context, s *server, p peer, round int) measurement {
+				graphs := makeGraphs(graphSize, fmt.Sprint(round))
+				return onFresh(ctx, s, p, 0, func(db *database) measurement {
+					m := measure(db, 1, func(int) error { return p.bulkGraph(ctx, graphs) })
+					m.rows = graphSize * 3
+					return m
+				})
+			}},
+		list("list 100 users with addresses, joined", func(ctx context.Context, p peer) (int, error) { return p.listJoined(ctx, 100) }),
+		list("list 100 users with addresses, select-in", func(ctx context.Context, p peer) (int, error) { return p.listSelectIn(ctx, 100) }),
+		list("list 100 users with addresses, N+1", func(ctx context.Context, p peer) (int, error) { return p.listNaive(ctx, 100) }),
+		list("keyset page of 100 users with posts", func(ctx context.Context, p peer) (int, error) { return p.pageWithPosts(ctx, 0, 100) }),
+		operation{"register a user with 2 emails (one transaction)", func(ctx context.Context, s *server, p peer, round int) measurement {
+			return onFresh(ctx, s, p, 0, func(db *database) measurement {
+				return measure(db, 200, func(i int) error {
+					return p.register(ctx, user{Name: "New", Age: 30}, []string{fmt.Sprintf("n%d@example.com", i), fmt.Sprintf("n%d@work.example", i)})
+				})
+			})
+		}},
+		operation{"register with a taken email (rolled back)", func(ctx context.Context, s *server, p peer, round int) measurement {
+			return onFresh(ctx, s, p, readers, func(db *database) measurement {
+				m := measure(db, 200, func(i int) error {
+					err := p.register(ctx, user{Name: "Dup", Age: 30}, []string{fmt.Sprintf("d%d@example.com", i), "r1@example.com"})
+					if err == nil {
+						return errors.New("a taken email was accepted")
+					}
+					return nil
+				})
+				if m.err == nil {
+					m.err = noneWritten(ctx, db)
+				}
+				return m
+			})
+		}},
+	)
+	return ops
+}
+
+func count(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+func bulk(name string, size int, load func(context.Context, peer, []user) error) operation {
+	return operation{name, func(ctx context.Context, s *server, p peer, round int) measurement {
+		users := makeUsers(size, fmt.Sprint(round))
+		return onFresh(ctx, s, p, 0, func(db *database) measurement {
+			m := measure(db, 1, func(int) error { return load(ctx, p, users) })
+			m.rows = size
+			return m
+		})
+	}}
+}
+
+// list measures a read of 100 users' related rows, checking that all 200
+// arrived.
+func list(name string, load func(context.Context, peer) (int, error)) operation {
+	return operation{name, func(ctx context.Context, s *server, p peer, round int) measurement {
+		return onFresh(ctx, s, p, readers, func(db *database) measurement {
+			return measure(db, 30, func(int) error {
+				n, err := load(ctx, p)
+				if err == nil && n != 200 {
+					err = fmt.Errorf("loaded %d related rows, not 200", n)
+				}
+				return err
+			})
+		})
+	}}
+}
+
+// noneWritten checks that the rolled-back registrations left no user.
+func noneWritten(ctx context.Context, db *database) error {
+	pool, err := db.pgxPool(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM users WHERE name = 'Dup'").Scan(&n); err != nil {
+		return err
+	}
+	if n != 0 {
+		return fmt.Errorf("%d users of failed registrations were left", n)
+	}
+	return nil
+}

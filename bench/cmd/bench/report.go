@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// row is one peer's medians for one operation.
+type row struct {
+	op, peer    string
+	unsupported bool
+	perOp       time.Duration
+	ratio       float64 // to pgx in the same round
+	allocs      float64
+	roundTrips  float64
+	rowsPerSec  float64 // bulk operations only
+}
+
+func median(vals []float64) float64 {
+	if len(vals) == 0 {
+		return math.NaN()
+	}
+	v := slices.Clone(vals)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func summarize(ops []operation, results map[string]map[string][]measurement) []row {
+	var rows []row
+	for _, op := range ops {
+		base := results[op.name]["pgx"]
+		for _, p := range peers() {
+			ms := results[op.name][p.name()]
+			r := row{op: op.name, peer: p.name()}
+			if len(ms) == 0 || errors.Is(ms[0].err, errUnsupported) {
+				r.unsupported = true
+				rows = append(rows, r)
+				continue
+			}
+			var times, ratios, allocs, trips []float64
+			for i, m := range ms {
+				times = append(times, float64(m.perOp))
+				ratios = append(ratios, float64(m.perOp)/float64(base[i].perOp))
+				allocs = append(allocs, m.allocs)
+				trips = append(trips, m.roundTrips)
+			}
+			r.perOp = time.Duration(median(times))
+			r.ratio = median(ratios)
+			r.allocs = median(allocs)
+			r.roundTrips = median(trips)
+			if ms[0].rows > 0 {
+				r.rowsPerSec = float64(ms[0].rows) / r.perOp.Seconds()
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+func human(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}
+
+func writeReport(cfg config, rows []row, env string) error {
+	var b strings.Builder
+	mode := "make bench (quick)"
+	if cfg.full {
+		mode = "make bench-full"
+	}
+	fmt.Fprintf(&b, `# Benchmarks
+
+inkwell against hand-written pgx (the floor), GORM and bun, on the same schema
+(inkwell's migrations), data, server and pool size. Written by `+"`%s`"+`
+(`+"`bench/cmd/bench`"+`); %s.
+
+Every round runs every peer, in a rotating order; each peer's time is divided
+by pgx's in the same round, and the tables show medians over the rounds. Bulk
+operations run on a fresh copy of a migrated template database each time.
+Allocations are per operation, in the Go process; round trips are the
+statements (and COPYs) the peer sent, per operation, counted by a pgx tracer
+under every peer (GORM and bun run on pgx's database/sql driver). Statement
+caching: pgx's default (prepared statements cached per connection) for pgx,
+inkwell and bun; GORM with PrepareStmt on.
+
+![inkwell and its peers against pgx](docs/bench.svg)
+
+| operation | peer | time per op | rows/s | vs pgx | allocs/op | round trips/op |
+| --- | --- | --- | --- | --- | --- | --- |
+`, mode, env)
+	for _, r := range rows {
+		if r.unsupported {
+			fmt.Fprintf(&b, "| %s | %s | not possible | | | | |\n", r.op, r.peer)
+			continue
+		}
+		rate := ""
+		if r.rowsPerSec > 0 {
+			rate = fmt.Sprintf("%.0f", r.rowsPerSec)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2fx | %.0f | %.1f |\n",
+			r.op, r.peer, human(r.perOp), rate, r.ratio, r.allocs, r.roundTrips)
+	}
+	b.WriteString(`
+"Not possible": GORM and bun load has-many relations only with a second query
+(Preload, Relation), never with a JOIN.
+
+SQLAlchemy and ent are not measured yet.
+`)
+	return os.WriteFile(cfg.out, []byte(b.String()), 0o644)
+}
+
+// writeChart draws each peer's ratio to pgx per operation, on a log scale.
+func writeChart(path string, rows []row) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	colors := map[string]string{"pgx": "#888888", "inkwell": "#1f77b4", "GORM": "#d62728", "bun": "#2ca02c"}
+	const left, barH, gap, width = 330, 9, 10, 900
+	var ops []string
+	for _, r := range rows {
+		if !slices.Contains(ops, r.op) {
+			ops = append(ops, r.op)
+		}
+	}
+	nPeers := len(rows) / len(ops)
+	height := 60 + len(ops)*(nPeers*barH+gap)
+	lo, hi := math.Log10(0.02), math.Log10(50.0)
+	x := func(ratio float64) float64 {
+		v := math.Max(lo, math.Min(hi, math.Log10(ratio)))
+		return left + (v-lo)/(hi-lo)*(width-left-20)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="10" y="16" font-size="13">Time per operation relative to hand-written pgx (log scale; left of 1x is faster)</text>`+"\n")
+	for _, tick := range []float64{0.02, 0.1, 0.5, 1, 2, 10, 50} {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="30" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%gx</text>`+"\n",
+			x(tick), x(tick), height-20, x(tick), height-6, tick)
+	}
+	y := 36
+	for _, op := range ops {
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-6, y+nPeers*barH/2+4, op)
+		for _, r := range rows {
+			if r.op != op {
+				continue
+			}
+			if !r.unsupported {
+				fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %.2fx</title></rect>`+"\n",
+					left, y, x(r.ratio)-left, barH-1, colors[r.peer], r.peer, r.ratio)
+			}
+			y += barH
+		}
+		y += gap
+	}
+	lx := left
+	for _, p := range []string{"pgx", "inkwell", "GORM", "bun"} {
+		fmt.Fprintf(&b, `<rect x="%d" y="22" width="10" height="8" fill="%s"/><text x="%d" y="30">%s</text>`+"\n", lx+420, colors[p], lx+433, p)
+		lx += 70
+	}
+	b.WriteString("</svg>\n")
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
