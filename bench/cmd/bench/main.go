@@ -60,7 +60,7 @@ func main() {
 }
 
 func peers() []peer {
-	return []peer{&pgxPeer{}, &inkwellPeer{}, &gormPeer{}, &bunPeer{}}
+	return []peer{&pgxPeer{}, &inkwellPeer{}, &gormPeer{}, &bunPeer{}, newSQLAlchemyPeer()}
 }
 
 // measurement is one peer's run of one operation in one round.
@@ -72,10 +72,16 @@ type measurement struct {
 	err        error   // errUnsupported, or what went wrong
 }
 
-// operation is one line of the report.
+// operation is one line of the report. key, n, size, seed and rows say the
+// same as run, for peers that run operations whole (externalPeer).
 type operation struct {
 	name string
 	run  func(ctx context.Context, s *server, p peer, round int) measurement
+	key  string
+	n    int // times the operation runs in a measurement
+	size int // users per operation, for bulk operations
+	seed int // users in the database beforehand
+	rows int // rows an operation writes, for rows/s
 }
 
 func run(ctx context.Context, cfg config) error {

@@ -16,7 +16,7 @@ func operations(full bool) []operation {
 		graphSize = 100_000
 	}
 	ops := []operation{
-		{"insert one user", func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "insert one user", key: "insert", n: 300, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, 0, func(db *database) measurement {
 				return measure(db, 300, func(i int) error {
 					_, err := p.insertUser(ctx, user{Name: fmt.Sprint("One ", i), Age: 30})
@@ -24,26 +24,27 @@ func operations(full bool) []operation {
 				})
 			})
 		}},
-		{"get a user by id", func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "get a user by id", key: "get", n: 500, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
 				return measure(db, 500, func(i int) error { return p.getUser(ctx, int64(1+i%readers)) })
 			})
 		}},
-		{"update a user's age", func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "update a user's age", key: "update", n: 300, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
 				return measure(db, 300, func(i int) error { return p.updateAge(ctx, int64(1+i%readers), int32(20+i%50)) })
 			})
 		}},
 	}
 	for _, size := range bulkSizes {
-		ops = append(ops, bulk(fmt.Sprintf("bulk insert %s users, best path", count(size)), size,
+		ops = append(ops, bulk(fmt.Sprintf("bulk insert %s users, best path", count(size)), "bulk", size,
 			func(ctx context.Context, p peer, users []user) error { return p.bulkUsers(ctx, users) }))
 	}
 	ops = append(ops,
-		bulk("bulk insert 10k users, one INSERT each", 10_000,
+		bulk("bulk insert 10k users, one INSERT each", "bulk-naive", 10_000,
 			func(ctx context.Context, p peer, users []user) error { return p.bulkUsersNaive(ctx, users) }),
-		operation{fmt.Sprintf("bulk insert %s users with 2 addresses each (ids needed)", count(graphSize)),
-			func(ctx context.Context, s *server, p peer, round int) measurement {
+		operation{name: fmt.Sprintf("bulk insert %s users with 2 addresses each (ids needed)", count(graphSize)),
+			key: "graph", n: 1, size: graphSize, rows: 3 * graphSize,
+			run: func(ctx context.Context, s *server, p peer, round int) measurement {
 				graphs := makeGraphs(graphSize, fmt.Sprint(round))
 				return onFresh(ctx, s, p, 0, func(db *database) measurement {
 					m := measure(db, 1, func(int) error { return p.bulkGraph(ctx, graphs) })
@@ -51,18 +52,18 @@ func operations(full bool) []operation {
 					return m
 				})
 			}},
-		list("list 100 users with addresses, joined", func(ctx context.Context, p peer) (int, error) { return p.listJoined(ctx, 100) }),
-		list("list 100 users with addresses, select-in", func(ctx context.Context, p peer) (int, error) { return p.listSelectIn(ctx, 100) }),
-		list("list 100 users with addresses, N+1", func(ctx context.Context, p peer) (int, error) { return p.listNaive(ctx, 100) }),
-		list("keyset page of 100 users with posts", func(ctx context.Context, p peer) (int, error) { return p.pageWithPosts(ctx, 0, 100) }),
-		operation{"register a user with 2 emails (one transaction)", func(ctx context.Context, s *server, p peer, round int) measurement {
+		list("list 100 users with addresses, joined", "list-joined", func(ctx context.Context, p peer) (int, error) { return p.listJoined(ctx, 100) }),
+		list("list 100 users with addresses, select-in", "list-selectin", func(ctx context.Context, p peer) (int, error) { return p.listSelectIn(ctx, 100) }),
+		list("list 100 users with addresses, N+1", "list-naive", func(ctx context.Context, p peer) (int, error) { return p.listNaive(ctx, 100) }),
+		list("keyset page of 100 users with posts", "page-posts", func(ctx context.Context, p peer) (int, error) { return p.pageWithPosts(ctx, 0, 100) }),
+		operation{name: "register a user with 2 emails (one transaction)", key: "register", n: 200, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, 0, func(db *database) measurement {
 				return measure(db, 200, func(i int) error {
 					return p.register(ctx, user{Name: "New", Age: 30}, []string{fmt.Sprintf("n%d@example.com", i), fmt.Sprintf("n%d@work.example", i)})
 				})
 			})
 		}},
-		operation{"register with a taken email (rolled back)", func(ctx context.Context, s *server, p peer, round int) measurement {
+		operation{name: "register with a taken email (rolled back)", key: "register-taken", n: 200, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
 				m := measure(db, 200, func(i int) error {
 					err := p.register(ctx, user{Name: "Dup", Age: 30}, []string{fmt.Sprintf("d%d@example.com", i), "r1@example.com"})
@@ -78,6 +79,15 @@ func operations(full bool) []operation {
 			})
 		}},
 	)
+	for i := range ops {
+		op := ops[i]
+		ops[i].run = func(ctx context.Context, s *server, p peer, round int) measurement {
+			if ext, ok := p.(externalPeer); ok {
+				return onFresh(ctx, s, p, op.seed, func(db *database) measurement { return ext.runOp(ctx, db, op, round) })
+			}
+			return op.run(ctx, s, p, round)
+		}
+	}
 	return ops
 }
 
@@ -91,8 +101,8 @@ func count(n int) string {
 	return fmt.Sprint(n)
 }
 
-func bulk(name string, size int, load func(context.Context, peer, []user) error) operation {
-	return operation{name, func(ctx context.Context, s *server, p peer, round int) measurement {
+func bulk(name, key string, size int, load func(context.Context, peer, []user) error) operation {
+	return operation{name: name, key: key, n: 1, size: size, rows: size, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 		users := makeUsers(size, fmt.Sprint(round))
 		return onFresh(ctx, s, p, 0, func(db *database) measurement {
 			m := measure(db, 1, func(int) error { return load(ctx, p, users) })
@@ -104,8 +114,8 @@ func bulk(name string, size int, load func(context.Context, peer, []user) error)
 
 // list measures a read of 100 users' related rows, checking that all 200
 // arrived.
-func list(name string, load func(context.Context, peer) (int, error)) operation {
-	return operation{name, func(ctx context.Context, s *server, p peer, round int) measurement {
+func list(name, key string, load func(context.Context, peer) (int, error)) operation {
+	return operation{name: name, key: key, n: 30, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 		return onFresh(ctx, s, p, readers, func(db *database) measurement {
 			return measure(db, 30, func(int) error {
 				n, err := load(ctx, p)
