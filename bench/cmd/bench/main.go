@@ -1,4 +1,5 @@
-// Command bench measures inkwell against hand-written pgx, GORM and bun on
+// Command bench measures inkwell against hand-written pgx, GORM, bun, ent and
+// SQLAlchemy 1.4 on
 // the same schema (inkwell's migrations), data, pool size and server, and
 // writes BENCHMARKS.md and a chart.
 //
@@ -60,7 +61,7 @@ func main() {
 }
 
 func peers() []peer {
-	return []peer{&pgxPeer{}, &inkwellPeer{}, &gormPeer{}, &bunPeer{}, newSQLAlchemyPeer()}
+	return []peer{&pgxPeer{}, &inkwellPeer{}, &gormPeer{}, &bunPeer{}, &entPeer{}, newSQLAlchemyPeer()}
 }
 
 // measurement is one peer's run of one operation in one round.
