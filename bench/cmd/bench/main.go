@@ -36,19 +36,13 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.databaseURL, "database-url", "", "a superuser's URL on the server to use (default $DATABASE_URL)")
 	flag.BoolVar(&cfg.full, "full", false, "the full run: bulk loads of 1M users, more rounds")
-	flag.IntVar(&cfg.rounds, "rounds", 0, "rounds (default 3, or 10 with -full)")
+	flag.IntVar(&cfg.rounds, "rounds", 10, "rounds; each runs every operation on every peer")
 	flag.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write")
 	flag.StringVar(&cfg.chart, "chart", "docs/bench.svg", "the chart to write")
 	flag.Parse()
 	if cfg.databaseURL == "" {
 		cfg.databaseURL = os.Getenv("DATABASE_URL")
-	}
-	if cfg.rounds == 0 {
-		cfg.rounds = 3
-		if cfg.full {
-			cfg.rounds = 10
-		}
 	}
 	if cfg.databaseURL == "" {
 		fmt.Fprintln(os.Stderr, "bench: no database: set DATABASE_URL or pass -database-url")

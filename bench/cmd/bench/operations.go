@@ -8,30 +8,30 @@ import (
 
 const readers = 1000 // users in the databases of the read operations
 
+// operations are the quick pass's (a few minutes), or with full the sizes
+// the targets name: bulk loads of 10k, 100k and 1M users, a 100k-user graph.
 func operations(full bool) []operation {
-	bulkSizes := []int{10_000, 100_000}
-	graphSize := 20_000
+	bulkSizes, naiveSize, graphSize, reps := []int{10_000}, 2_000, 10_000, 1
 	if full {
-		bulkSizes = append(bulkSizes, 1_000_000)
-		graphSize = 100_000
+		bulkSizes, naiveSize, graphSize, reps = []int{10_000, 100_000, 1_000_000}, 10_000, 100_000, 2
 	}
 	ops := []operation{
-		{name: "insert one user", key: "insert", n: 300, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "insert one user", key: "insert", n: 100 * reps, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, 0, func(db *database) measurement {
-				return measure(db, 300, func(i int) error {
+				return measure(db, 100*reps, func(i int) error {
 					_, err := p.insertUser(ctx, user{Name: fmt.Sprint("One ", i), Age: 30})
 					return err
 				})
 			})
 		}},
-		{name: "get a user by id", key: "get", n: 500, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "get a user by id", key: "get", n: 200 * reps, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
-				return measure(db, 500, func(i int) error { return p.getUser(ctx, int64(1+i%readers)) })
+				return measure(db, 200*reps, func(i int) error { return p.getUser(ctx, int64(1+i%readers)) })
 			})
 		}},
-		{name: "update a user's age", key: "update", n: 300, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "update a user's age", key: "update", n: 100 * reps, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
-				return measure(db, 300, func(i int) error { return p.updateAge(ctx, int64(1+i%readers), int32(20+i%50)) })
+				return measure(db, 100*reps, func(i int) error { return p.updateAge(ctx, int64(1+i%readers), int32(20+i%50)) })
 			})
 		}},
 	}
@@ -40,7 +40,7 @@ func operations(full bool) []operation {
 			func(ctx context.Context, p peer, users []user) error { return p.bulkUsers(ctx, users) }))
 	}
 	ops = append(ops,
-		bulk("bulk insert 10k users, one INSERT each", "bulk-naive", 10_000,
+		bulk(fmt.Sprintf("bulk insert %s users, one INSERT each", count(naiveSize)), "bulk-naive", naiveSize,
 			func(ctx context.Context, p peer, users []user) error { return p.bulkUsersNaive(ctx, users) }),
 		operation{name: fmt.Sprintf("bulk insert %s users with 2 addresses each (ids needed)", count(graphSize)),
 			key: "graph", n: 1, size: graphSize, rows: 3 * graphSize,
@@ -56,16 +56,16 @@ func operations(full bool) []operation {
 		list("list 100 users with addresses, select-in", "list-selectin", func(ctx context.Context, p peer) (int, error) { return p.listSelectIn(ctx, 100) }),
 		list("list 100 users with addresses, N+1", "list-naive", func(ctx context.Context, p peer) (int, error) { return p.listNaive(ctx, 100) }),
 		list("keyset page of 100 users with posts", "page-posts", func(ctx context.Context, p peer) (int, error) { return p.pageWithPosts(ctx, 0, 100) }),
-		operation{name: "register a user with 2 emails (one transaction)", key: "register", n: 200, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		operation{name: "register a user with 2 emails (one transaction)", key: "register", n: 100 * reps, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, 0, func(db *database) measurement {
-				return measure(db, 200, func(i int) error {
+				return measure(db, 100*reps, func(i int) error {
 					return p.register(ctx, user{Name: "New", Age: 30}, []string{fmt.Sprintf("n%d@example.com", i), fmt.Sprintf("n%d@work.example", i)})
 				})
 			})
 		}},
-		operation{name: "register with a taken email (rolled back)", key: "register-taken", n: 200, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		operation{name: "register with a taken email (rolled back)", key: "register-taken", n: 100 * reps, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
-				m := measure(db, 200, func(i int) error {
+				m := measure(db, 100*reps, func(i int) error {
 					err := p.register(ctx, user{Name: "Dup", Age: 30}, []string{fmt.Sprintf("d%d@example.com", i), "r1@example.com"})
 					if err == nil {
 						return errors.New("a taken email was accepted")
