@@ -60,12 +60,18 @@ seed: ## Migrate and seed, then print the tutorials' output (ARGS="--users 10000
 psql: ## Open psql on the database, as the schema owner
 	@url="$(OWNER_URL)" && psql "$$url"
 
+.PHONY: bench-deps
+bench-deps: # SQLAlchemy 1.4 and psycopg2 for the Python peer, from Debian's packages
+	@/usr/bin/python3 -c 'import sqlalchemy, psycopg2' 2>/dev/null || { \
+		echo "installing python3-sqlalchemy and python3-psycopg2"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sqlalchemy python3-psycopg2; }
+
 .PHONY: bench
-bench: ## Compare inkwell with pgx, GORM and bun (a few minutes); writes BENCHMARKS.md and docs/bench.svg
+bench: bench-deps ## Compare inkwell with pgx, GORM, bun, ent and SQLAlchemy (a few minutes); writes BENCHMARKS.md and docs/bench.svg
 	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -database-url "$$url" -out ../BENCHMARKS.md -chart ../docs/bench.svg
 
 .PHONY: bench-full
-bench-full: ## The same with loads of 1M users and 10 rounds (long)
+bench-full: bench-deps ## The same at the targets' sizes (loads of 100k and 1M users; about half an hour)
 	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -full -database-url "$$url" -out ../BENCHMARKS.md -chart ../docs/bench.svg
 
 .PHONY: bench-repo

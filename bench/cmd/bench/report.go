@@ -147,7 +147,7 @@ func writeChart(path string, rows []row) error {
 		}
 	}
 	nPeers := len(rows) / len(ops)
-	height := 60 + len(ops)*(nPeers*barH+gap)
+	height := 80 + len(ops)*(nPeers*barH+gap)
 	lo, hi := math.Log10(0.02), math.Log10(50.0)
 	x := func(ratio float64) float64 {
 		v := math.Max(lo, math.Min(hi, math.Log10(ratio)))
@@ -157,10 +157,10 @@ func writeChart(path string, rows []row) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="10" y="16" font-size="13">Time per operation relative to hand-written pgx (log scale; left of 1x is faster)</text>`+"\n")
 	for _, tick := range []float64{0.02, 0.1, 0.5, 1, 2, 10, 50} {
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="30" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%gx</text>`+"\n",
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="50" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%gx</text>`+"\n",
 			x(tick), x(tick), height-20, x(tick), height-6, tick)
 	}
-	y := 36
+	y := 56
 	for _, op := range ops {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-6, y+nPeers*barH/2+4, op)
 		for _, r := range rows {
@@ -175,10 +175,10 @@ func writeChart(path string, rows []row) error {
 		}
 		y += gap
 	}
-	lx := left
+	lx := 10
 	for _, p := range []string{"pgx", "inkwell", "GORM", "bun", "ent", "SQLAlchemy 1.4"} {
-		fmt.Fprintf(&b, `<rect x="%d" y="22" width="10" height="8" fill="%s"/><text x="%d" y="30">%s</text>`+"\n", lx+130, colors[p], lx+143, p)
-		lx += 75
+		fmt.Fprintf(&b, `<rect x="%d" y="30" width="10" height="8" fill="%s"/><text x="%d" y="38">%s</text>`+"\n", lx, colors[p], lx+13, p)
+		lx += 110
 	}
 	b.WriteString("</svg>\n")
 	return os.WriteFile(path, []byte(b.String()), 0o644)
