@@ -67,7 +67,7 @@ bench-deps: # SQLAlchemy 1.4 and psycopg2 for the Python peer, from Debian's pac
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sqlalchemy python3-psycopg2; }
 
 .PHONY: bench
-bench: bench-deps ## Compare inkwell with pgx, GORM, bun, ent and SQLAlchemy (a few minutes); writes BENCHMARKS.md and docs/bench.svg
+bench: bench-deps ## Compare inkwell with pgx, GORM, bun, ent and SQLAlchemy (about six minutes); writes BENCHMARKS.md and docs/bench.svg
 	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -database-url "$$url" -out ../BENCHMARKS.md -chart ../docs/bench.svg
 
 .PHONY: bench-full

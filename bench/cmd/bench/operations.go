@@ -15,23 +15,26 @@ func operations(full bool) []operation {
 	if full {
 		bulkSizes, naiveSize, graphSize, reps = []int{10_000, 100_000, 1_000_000}, 10_000, 100_000, 2
 	}
+	// Times each single-row operation runs per measurement: the same numbers
+	// feed the Go peers' loops and the external peers' n.
+	few, many := 100*reps, 200*reps
 	ops := []operation{
-		{name: "insert one user", key: "insert", n: 100 * reps, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "insert one user", key: "insert", n: few, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, 0, func(db *database) measurement {
-				return measure(db, 100*reps, func(i int) error {
+				return measure(db, few, func(i int) error {
 					_, err := p.insertUser(ctx, user{Name: fmt.Sprint("One ", i), Age: 30})
 					return err
 				})
 			})
 		}},
-		{name: "get a user by id", key: "get", n: 200 * reps, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "get a user by id", key: "get", n: many, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
-				return measure(db, 200*reps, func(i int) error { return p.getUser(ctx, int64(1+i%readers)) })
+				return measure(db, many, func(i int) error { return p.getUser(ctx, int64(1+i%readers)) })
 			})
 		}},
-		{name: "update a user's age", key: "update", n: 100 * reps, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		{name: "update a user's age", key: "update", n: few, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
-				return measure(db, 100*reps, func(i int) error { return p.updateAge(ctx, int64(1+i%readers), int32(20+i%50)) })
+				return measure(db, few, func(i int) error { return p.updateAge(ctx, int64(1+i%readers), int32(20+i%50)) })
 			})
 		}},
 	}
@@ -56,16 +59,16 @@ func operations(full bool) []operation {
 		list("list 100 users with addresses, select-in", "list-selectin", func(ctx context.Context, p peer) (int, error) { return p.listSelectIn(ctx, 100) }),
 		list("list 100 users with addresses, N+1", "list-naive", func(ctx context.Context, p peer) (int, error) { return p.listNaive(ctx, 100) }),
 		list("keyset page of 100 users with posts", "page-posts", func(ctx context.Context, p peer) (int, error) { return p.pageWithPosts(ctx, 0, 100) }),
-		operation{name: "register a user with 2 emails (one transaction)", key: "register", n: 100 * reps, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		operation{name: "register a user with 2 emails (one transaction)", key: "register", n: few, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, 0, func(db *database) measurement {
-				return measure(db, 100*reps, func(i int) error {
+				return measure(db, few, func(i int) error {
 					return p.register(ctx, user{Name: "New", Age: 30}, []string{fmt.Sprintf("n%d@example.com", i), fmt.Sprintf("n%d@work.example", i)})
 				})
 			})
 		}},
-		operation{name: "register with a taken email (rolled back)", key: "register-taken", n: 100 * reps, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+		operation{name: "register with a taken email (rolled back)", key: "register-taken", n: few, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 			return onFresh(ctx, s, p, readers, func(db *database) measurement {
-				m := measure(db, 100*reps, func(i int) error {
+				m := measure(db, few, func(i int) error {
 					err := p.register(ctx, user{Name: "Dup", Age: 30}, []string{fmt.Sprintf("d%d@example.com", i), "r1@example.com"})
 					if err == nil {
 						return errors.New("a taken email was accepted")
@@ -114,10 +117,13 @@ func bulk(name, key string, size int, load func(context.Context, peer, []user) e
 
 // list measures a read of 100 users' related rows, checking that all 200
 // arrived.
+// listRuns is how many times a list operation runs per measurement.
+const listRuns = 30
+
 func list(name, key string, load func(context.Context, peer) (int, error)) operation {
-	return operation{name: name, key: key, n: 30, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
+	return operation{name: name, key: key, n: listRuns, seed: readers, run: func(ctx context.Context, s *server, p peer, round int) measurement {
 		return onFresh(ctx, s, p, readers, func(db *database) measurement {
-			return measure(db, 30, func(int) error {
+			return measure(db, listRuns, func(int) error {
 				n, err := load(ctx, p)
 				if err == nil && n != 200 {
 					err = fmt.Errorf("loaded %d related rows, not 200", n)
