@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -20,7 +19,10 @@ var (
 	// ErrNotFound: the row asked for does not exist, or a row refers to one
 	// that does not (a foreign key violation).
 	ErrNotFound = errors.New("not found")
-	// ErrConflict: a unique rule is broken, such as an email already registered.
+	// ErrConflict: a unique rule is broken, such as an email already
+	// registered; or a row cannot be deleted (or its key changed) because rows
+	// of another table still refer to it through a foreign key that does not
+	// cascade: the message names that table.
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: the input breaks a rule, caught by validation before the
 	// database (see FieldError) or by a constraint of the schema.
@@ -34,6 +36,18 @@ var (
 	// ErrTxAborted: an earlier statement of the transaction failed, so
 	// PostgreSQL rolled it back; nothing of it was committed.
 	ErrTxAborted = errors.New("transaction aborted by an earlier error")
+	// ErrTimeout: the server gave up on a statement while the caller's
+	// context was still live: lock_timeout (SQLSTATE 55P03, also a NOWAIT
+	// lock) or statement_timeout (57014; a cancel sent by someone else, such
+	// as pg_cancel_backend, looks the same). The statement did nothing; in a
+	// transaction, the transaction is aborted. A context that ends gives its
+	// own error (context.DeadlineExceeded or context.Canceled) instead.
+	ErrTimeout = errors.New("timed out on the server")
+	// ErrReadOnly: a write was sent where only reads are allowed: in a
+	// transaction with TxOptions.ReadOnly, or to a server that accepts only
+	// reads (a hot standby, default_transaction_read_only); SQLSTATE 25006.
+	// Nothing was written.
+	ErrReadOnly = errors.New("read-only transaction")
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("connection pool is closed")
 	// ErrUnavailable: the server could not be reached, went away (restart,
@@ -105,7 +119,7 @@ func connectionLost(err error) bool {
 	var connectErr *pgconn.ConnectError
 	return pgconn.SafeToRetry(err) || errors.As(err, &netErr) || errors.As(err, &connectErr) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		strings.Contains(err.Error(), "conn closed")
+		errors.Is(err, pgconn.ErrConnClosed) // the connection was closed by an earlier failure
 }
 
 func pgError(pgErr *pgconn.PgError, err error) error {
@@ -114,6 +128,11 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 	case pgerrcode.UniqueViolation:
 		sentinel = ErrConflict
 	case pgerrcode.ForeignKeyViolation:
+		if stillReferenced(err, pgErr) {
+			// The server names the referencing table in TableName.
+			return fmt.Errorf("%w: still referenced from table %s (%s): %w",
+				ErrConflict, pgErr.TableName, pgErr.ConstraintName, err)
+		}
 		sentinel = ErrNotFound
 	case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.StringDataRightTruncationDataException,
 		pgerrcode.InvalidTextRepresentation, pgerrcode.CharacterNotInRepertoire,
@@ -123,6 +142,11 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		sentinel = ErrSerialization
 	case pgerrcode.InFailedSQLTransaction:
 		sentinel = ErrTxAborted
+	case pgerrcode.LockNotAvailable, pgerrcode.QueryCanceled:
+		// dbError has already told a cancel of ours (ctx ended) apart.
+		sentinel = ErrTimeout
+	case pgerrcode.ReadOnlySQLTransaction:
+		sentinel = ErrReadOnly
 	case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow,
 		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure:
 		sentinel = ErrUnavailable

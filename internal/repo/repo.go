@@ -37,7 +37,7 @@ type Repo struct {
 // New returns a Repo on pool, the primary. The caller keeps ownership of the
 // pool (and of any replica pools).
 func New(pool *pgxpool.Pool, opts ...Option) *Repo {
-	r := &Repo{pool: pool, q: dbgen.New(pool)}
+	r := &Repo{pool: pool, q: newQueries(pool)}
 	for _, o := range opts {
 		o(r)
 	}
