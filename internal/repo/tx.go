@@ -23,11 +23,18 @@ const (
 // failing with a serialization failure or deadlock, when TxOptions does not say.
 const DefaultMaxAttempts = 4
 
-// TxOptions shape a transaction. The zero value is a read-write READ COMMITTED
-// transaction retried up to DefaultMaxAttempts times.
+// TxOptions shape a transaction. The zero value is a read-write transaction
+// at the server's default isolation level (READ COMMITTED unless the server's
+// default_transaction_isolation says otherwise), retried up to
+// DefaultMaxAttempts times.
 type TxOptions struct {
-	Isolation pgx.TxIsoLevel // ReadCommitted (default), RepeatableRead or Serializable
-	ReadOnly  bool
+	// Isolation is ReadCommitted, RepeatableRead, Serializable, or empty for
+	// the server's default. Anything else is refused with ErrInvalid before
+	// anything is sent.
+	Isolation pgx.TxIsoLevel
+	// ReadOnly makes the transaction READ ONLY: a write in it fails with
+	// ErrReadOnly.
+	ReadOnly bool
 	// MaxAttempts bounds the runs of a transaction that fails with a
 	// serialization failure (SQLSTATE 40001) or deadlock (40P01). 1 turns
 	// retries off; 0 means DefaultMaxAttempts.
@@ -41,8 +48,25 @@ func (o TxOptions) attempts() int {
 	return DefaultMaxAttempts
 }
 
-// InTx runs fn in one transaction and commits if fn returns nil. If fn returns
-// an error or panics, the transaction is rolled back (the panic goes on).
+// pgx checks o and converts it. pgx splices IsoLevel, a string, into the
+// BEGIN statement as it is: only the known levels may reach it.
+func (o TxOptions) pgx() (pgx.TxOptions, error) {
+	switch o.Isolation {
+	case "", ReadCommitted, RepeatableRead, Serializable:
+	default:
+		return pgx.TxOptions{}, invalid("isolation level", string(o.Isolation),
+			"must be ReadCommitted, RepeatableRead, Serializable or empty")
+	}
+	mode := pgx.ReadWrite
+	if o.ReadOnly {
+		mode = pgx.ReadOnly
+	}
+	return pgx.TxOptions{IsoLevel: o.Isolation, AccessMode: mode}, nil
+}
+
+// InTx runs fn in one transaction and commits if fn returns nil. However else
+// fn ends (an error, a panic, runtime.Goexit as in t.FailNow), the transaction
+// is rolled back and its connection goes back to the pool; a panic goes on.
 // Everything fn does through tx is part of the transaction, all or nothing.
 //
 // fn may be run more than once: a transaction that fails with a serialization
@@ -50,17 +74,33 @@ func (o TxOptions) attempts() int {
 // InTx returns an error matching ErrSerialization. So fn must not have effects
 // outside the database, or must tolerate repeating them.
 //
-// Called on a transaction's Repo, InTx nests: it opens a savepoint, and an
-// error rolls back to it, undoing only what fn did; opts are then ignored
-// (retries happen at the outermost transaction).
+// Called on a transaction's Repo, InTx nests: it opens a savepoint, and
+// however the nested fn fails (an error, a statement that failed even if fn
+// swallowed its error, a panic, Goexit), the transaction is rolled back to
+// the savepoint, undoing only what fn did, and the outer transaction goes on.
+// A nested fn that returns nil after a failed statement makes InTx return
+// ErrTxAborted. opts are then checked but otherwise ignored (retries happen
+// at the outermost transaction).
 //
-// tx is valid only until InTx returns: using it later fails with ErrTxDone.
+// Inside fn, use tx, not the Repo InTx was called on: a call on the outer
+// Repo runs outside the transaction, on a second connection of the pool, and
+// when none is free it waits until its context ends (a deadlock if the pool
+// has one connection, or all are held by such transactions).
+//
+// Errors: ErrInvalid for opts that are not valid (nothing is sent);
+// otherwise what fn returned, or the failure of BEGIN or COMMIT mapped like
+// every error of this package. tx is valid only until InTx returns: using it
+// later fails with ErrTxDone.
 func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error) error {
+	txOpts, err := opts.pgx()
+	if err != nil {
+		return err
+	}
 	if r.tx != nil {
 		return r.savepoint(ctx, fn)
 	}
 	for attempt := 1; ; attempt++ {
-		err := r.runTx(ctx, opts, fn)
+		err := r.runTx(ctx, txOpts, fn)
 		if err == nil && !opts.ReadOnly {
 			wrote(ctx)
 		}
@@ -76,12 +116,8 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	}
 }
 
-func (r *Repo) runTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error) error {
-	mode := pgx.ReadWrite
-	if opts.ReadOnly {
-		mode = pgx.ReadOnly
-	}
-	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: opts.Isolation, AccessMode: mode})
+func (r *Repo) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Repo) error) error {
+	tx, err := r.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", dbError(ctx, err))
 	}
@@ -89,24 +125,28 @@ func (r *Repo) runTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) erro
 }
 
 func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {
-	sp, err := r.tx.Begin(ctx)
+	sp, err := beginSavepoint(ctx, r.tx)
 	if err != nil {
 		return fmt.Errorf("savepoint: %w", dbError(ctx, err))
 	}
 	return finish(ctx, sp, fn)
 }
 
-// finish runs fn on tx, then commits or rolls back. Rollback runs even when
+// finish runs fn on tx, then commits (or releases the savepoint) or rolls
+// back. Whatever way fn ends, tx ends too: a deferred rollback covers a panic
+// and runtime.Goexit, where recover() says nothing. Rollback runs even when
 // ctx is done, so that the connection goes back to the pool clean.
 func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
 	rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
+	returned := false
 	defer func() {
-		if p := recover(); p != nil {
+		if !returned { // a panic (which goes on) or runtime.Goexit
 			_ = rollback()
-			panic(p)
 		}
 	}()
-	if err := fn(&Repo{tx: tx, q: dbgen.New(tx)}); err != nil {
+	err := fn(&Repo{tx: tx, q: newQueries(tx)})
+	returned = true
+	if err != nil {
 		if rbErr := rollback(); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
