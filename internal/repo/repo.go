@@ -121,20 +121,33 @@ const DefaultConnectTimeout = 10 * time.Second
 
 // OpenPool connects to the database at url (a postgres:// URL or key=value
 // string) and checks that the server answers. Its errors never contain the
-// password.
+// password, nor any part of a url that does not parse.
+//
+// Errors: ErrInvalid for a url that does not parse (see CheckURL) or pool
+// sizes that do not fit (negative, or MinConns above MaxConns, where a zero
+// MaxConns means pgx's default, max(4, CPUs), or the url's pool_max_conns);
+// ErrUnavailable when the server cannot be reached.
 func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		// pgx redacts the password from parse errors.
-		return nil, fmt.Errorf("%w: database URL: %w", ErrInvalid, err)
+		return nil, urlError(err)
 	}
-	if cfg.MaxConns < 0 || cfg.MinConns < 0 || (cfg.MaxConns > 0 && cfg.MinConns > cfg.MaxConns) {
-		return nil, fmt.Errorf("%w: pool size: min %d, max %d", ErrInvalid, cfg.MinConns, cfg.MaxConns)
-	}
+	maxConns, minConns := pc.MaxConns, pc.MinConns // pgx's defaults or the url's
 	if cfg.MaxConns > 0 {
-		pc.MaxConns = cfg.MaxConns
+		maxConns = cfg.MaxConns
 	}
-	pc.MinConns = cfg.MinConns
+	if cfg.MinConns > 0 {
+		minConns = cfg.MinConns
+	}
+	if cfg.MaxConns < 0 || cfg.MinConns < 0 || minConns > maxConns {
+		which := ""
+		if cfg.MaxConns == 0 {
+			which = " (the default)"
+		}
+		return nil, fmt.Errorf("%w: pool size: MinConns %d, MaxConns %d%s: want 0 <= MinConns <= MaxConns",
+			ErrInvalid, minConns, maxConns, which)
+	}
+	pc.MaxConns, pc.MinConns = maxConns, minConns
 	if cfg.Pooler {
 		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}

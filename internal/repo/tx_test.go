@@ -285,9 +285,13 @@ func TestPool(t *testing.T) {
 		cfg repo.PoolConfig
 		is  error
 	}{
-		"ErrMalformedURL": {"postgres://bob:" + secret + "@localhost:notaport/db", repo.PoolConfig{}, repo.ErrInvalid},
-		"ErrPoolSize":     {"postgres://bob:" + secret + "@localhost/db", repo.PoolConfig{MaxConns: 2, MinConns: 3}, repo.ErrInvalid},
-		"ErrUnreachable":  {"postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2", repo.PoolConfig{}, repo.ErrUnavailable},
+		"ErrMalformedURL":       {"postgres://bob:" + secret + "@localhost:notaport/db", repo.PoolConfig{}, repo.ErrInvalid},
+		"ErrPoolSize":           {"postgres://bob:" + secret + "@localhost/db", repo.PoolConfig{MaxConns: 2, MinConns: 3}, repo.ErrInvalid},
+		"ErrMinAboveDefaultMax": {"postgres://bob:" + secret + "@localhost/db", repo.PoolConfig{MinConns: 500}, repo.ErrInvalid},
+		"ErrMinAboveURLMax":     {"postgres://bob:" + secret + "@localhost/db?pool_max_conns=2", repo.PoolConfig{MinConns: 3}, repo.ErrInvalid},
+		"ErrURLMinAboveMax":     {"postgres://bob:" + secret + "@localhost/db?pool_min_conns=3", repo.PoolConfig{MaxConns: 2}, repo.ErrInvalid},
+		"ErrNegativeMax":        {"postgres://bob:" + secret + "@localhost/db", repo.PoolConfig{MaxConns: -1}, repo.ErrInvalid},
+		"ErrUnreachable":        {"postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2", repo.PoolConfig{}, repo.ErrUnavailable},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -297,8 +301,51 @@ func TestPool(t *testing.T) {
 			if tc.is != nil {
 				require.ErrorIs(t, err, tc.is)
 			}
-			require.NotContains(t, err.Error(), secret)
+			requireNoFragment(t, err.Error(), secret)
 		})
+	}
+
+	// Malformed connection strings: no fragment of the password shows, and
+	// the error says which part is wrong when it can.
+	malformed := map[string]struct {
+		url       string
+		passwords []string // as written, and as meant
+		says      string
+	}{
+		"ErrPasswordWithAt":        {"postgres://bob:hunter2@s3cr3tpart@localhost:notaport/db", []string{"hunter2@s3cr3tpart"}, "port"},
+		"ErrPasswordWithColons":    {"postgres://bob:pa55:w0rd:xyz@localhost:notaport/db", []string{"pa55:w0rd:xyz"}, "port"},
+		"ErrPasswordWithSlash":     {"postgres://bob:s3cr/3tw0rd@localhost/db", []string{"s3cr/3tw0rd"}, "port"},
+		"ErrPasswordWithSpaces":    {"postgres://bob:my s3cr3t phr4se@localhost:x/db", []string{"my s3cr3t phr4se"}, "URL"},
+		"ErrPercentEscaped":        {"postgres://bob:s3cr%403t%20w0rd@localhost:notaport/db", []string{"s3cr%403t%20w0rd", "s3cr@3t w0rd"}, "port"},
+		"ErrBadPercentEscape":      {"postgres://bob:s3cr%zz3tw0rd@localhost/db", []string{"s3cr%zz3tw0rd"}, "percent"},
+		"ErrKeyValueEscapedSpace":  {`host=localhost port=notaport password=s3cr3t\ phr4se`, []string{`s3cr3t\ phr4se`, "s3cr3t phr4se"}, "port"},
+		"ErrKeyValueUnquotedSpace": {"host=localhost password=my s3cr3t phr4se dbname=db", []string{"my s3cr3t phr4se"}, "keyword/value"},
+		"ErrKeyValueUnterminated":  {"host=localhost password='s3cr3t phr4se dbname=db", []string{"s3cr3t phr4se dbname=db"}, "unterminated"},
+		"ErrKeyValueQuoted":        {"host=localhost port=notaport password='s3cr3t phr4se'", []string{"s3cr3t phr4se"}, "port"},
+	}
+	for name, tc := range malformed {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := repo.OpenPool(context.Background(), tc.url, repo.PoolConfig{})
+			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorContains(t, err, tc.says)
+			require.Equal(t, err.Error(), repo.CheckURL(tc.url).Error(), "CheckURL says the same")
+			for _, pw := range tc.passwords {
+				requireNoFragment(t, err.Error(), pw)
+			}
+		})
+	}
+}
+
+// requireNoFragment fails if msg contains any four or more consecutive
+// characters of secret.
+func requireNoFragment(t *testing.T, msg, secret string) {
+	t.Helper()
+	r := []rune(secret)
+	for i := range r {
+		for j := i + 4; j <= len(r); j++ {
+			require.NotContains(t, msg, string(r[i:j]), "a fragment of the password shows")
+		}
 	}
 }
 
