@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.databaseURL == "" {
 		fmt.Fprintln(stderr, "benchseed: no database: set DATABASE_URL or pass -database-url")
+		return 2
+	}
+	if err := repo.CheckURL(cfg.databaseURL); err != nil { // its errors quote no part of the url
+		fmt.Fprintln(stderr, "benchseed:", err)
 		return 2
 	}
 	if err := bench(ctx, cfg, stdout, stderr); err != nil {
@@ -193,8 +198,8 @@ func freshDatabase(ctx context.Context, admin, name string) (string, error) {
 		}
 	}
 	u, err := url.Parse(admin)
-	if err != nil {
-		return "", err
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("database URL: want a postgres:// URL") // url.Parse's error quotes it
 	}
 	u.Path = "/" + name
 	pool, err := repo.OpenPool(ctx, u.String(), repo.PoolConfig{MaxConns: 1})

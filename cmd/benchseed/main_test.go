@@ -83,3 +83,17 @@ func TestBaselineLoadsWhatSeedLoads(t *testing.T) {
 		rows(t, raw, fmt.Sprintf(tagsOfPosts, "")),
 		rows(t, seeded, fmt.Sprintf(tagsOfPosts, "WHERE p.id > 4")))
 }
+
+// TestMalformedURL: a database URL that does not parse is refused before
+// anything runs, and no fragment of its password is printed.
+func TestMalformedURL(t *testing.T) {
+	t.Parallel()
+	const password = "hunter2@s3cr3tpart"
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), []string{"-database-url", "postgres://bob:" + password + "@localhost:notaport/db"}, &stdout, &stderr)
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr.String(), "invalid input: database URL: invalid port")
+	for i := range len(password) - 3 {
+		require.NotContains(t, stderr.String(), password[i:i+4])
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/inkwell-dev/inkwell/internal/migrate"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 const usage = `usage: migrate [-database-url URL] up|down|status
@@ -78,6 +79,11 @@ func command(ctx context.Context, url string, args []string, stdout io.Writer) e
 	}
 	if url == "" {
 		return errors.New("no database: set DATABASE_URL or pass -database-url")
+	}
+	// database/sql would report a malformed url with it (masked, not always
+	// well): check it first, with an error that quotes none of it.
+	if err := repo.CheckURL(url); err != nil {
+		return err
 	}
 	db, err := sql.Open("pgx", url)
 	if err != nil {

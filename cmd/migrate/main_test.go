@@ -53,6 +53,8 @@ func TestBadInput(t *testing.T) {
 		"ErrUnknown":       {[]string{"-database-url", "postgres://x@localhost/db", "sideways"}, 2, "usage: migrate"},
 		"ErrNoDatabase":    {[]string{"up"}, 1, "no database: set DATABASE_URL or pass -database-url"},
 		"ErrMigrationName": {[]string{"create", "Drop Table"}, 1, `migration name "Drop Table"`},
+		"ErrMalformedURL": {[]string{"-database-url", "postgres://bob:" + secret + "@" + secret + "@localhost:port/db", "up"},
+			1, "invalid input: database URL: invalid port"},
 		"ErrUnreachable": {[]string{"-database-url", "postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2", "up"},
 			1, "connection refused"},
 	}

@@ -109,7 +109,10 @@ func TestSeedBadInput(t *testing.T) {
 		"ErrBatchSize":     {[]string{"--database-url", "postgres://x@localhost/db", "--batch-size", "0"}, 2, "--batch-size 0: must be at least 1"},
 		"ErrExtraArg":      {[]string{"--database-url", "postgres://x@localhost/db", "extra"}, 2, `unexpected argument "extra"`},
 		"ErrMalformedURL":  {[]string{"--database-url", "postgres://bob:" + secret + "@localhost:port/db"}, 1, "invalid input: database URL"},
-		"ErrUnreachable":   {[]string{"--database-url", "postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2"}, 1, "connect: "},
+		"ErrAtInPassword":  {[]string{"--database-url", "postgres://bob:x@" + secret + "@localhost:port/db"}, 1, "invalid input: database URL: invalid port"},
+		"ErrSpaceInPassword": {[]string{"--database-url", `host=localhost port=port password=x\ ` + secret}, 1,
+			"invalid input: database URL: invalid port"},
+		"ErrUnreachable": {[]string{"--database-url", "postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2"}, 1, "connect: "},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

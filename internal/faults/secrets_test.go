@@ -44,6 +44,11 @@ func TestPasswordsStayOutOfErrors(t *testing.T) {
 		"Unreachable":   fmt.Sprintf("postgres://careful:%s@127.0.0.1:1/inkwell?connect_timeout=2", secret),
 		"Malformed":     fmt.Sprintf("postgres://careful:%s@127.0.0.1:port/inkwell", secret),
 		"KeyValue":      fmt.Sprintf("host=127.0.0.1 port=%d user=careful password=%s dbname=inkwell sslmode=disable", port, secret),
+		// Malformed strings fool pgx's masking: what follows an @ or an
+		// escaped space in the password was shown.
+		"MalformedAtInPassword":  fmt.Sprintf("postgres://careful:x@%s@127.0.0.1:port/inkwell", secret),
+		"MalformedEscapedSpace":  fmt.Sprintf(`host=127.0.0.1 port=port user=careful password=x\ %s dbname=inkwell`, secret),
+		"MalformedUnquotedSpace": fmt.Sprintf("host=127.0.0.1 user=careful password=x %s dbname=inkwell", secret),
 	}
 	seed := filepath.Join(t.TempDir(), "seed")
 	out, err := exec.Command("go", "build", "-o", seed, "../../cmd/seed").CombinedOutput()
