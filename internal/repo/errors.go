@@ -34,7 +34,8 @@ var (
 	// the *Repo handed to an InTx function is kept and used after it returns.
 	ErrTxDone = errors.New("transaction already committed or rolled back")
 	// ErrTxAborted: an earlier statement of the transaction failed, so
-	// PostgreSQL rolled it back; nothing of it was committed.
+	// PostgreSQL rolled it back; nothing of it was committed. From a nested
+	// InTx, only its savepoint was rolled back: the outer transaction goes on.
 	ErrTxAborted = errors.New("transaction aborted by an earlier error")
 	// ErrTimeout: the server gave up on a statement while the caller's
 	// context was still live: lock_timeout (SQLSTATE 55P03, also a NOWAIT

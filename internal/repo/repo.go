@@ -44,12 +44,13 @@ func New(pool *pgxpool.Pool, opts ...Option) *Repo {
 	return r
 }
 
-// PoolConfig sizes the connection pool; zero values keep pgx's defaults.
+// PoolConfig sizes the connection pool; zero values keep pgx's defaults, or
+// what the URL says (pool_max_conns, pool_min_conns).
 // It answers SQLAlchemy's create_engine(pool_size=..., max_overflow=...):
 // pgx has no overflow, so MaxConns is the hard limit.
 type PoolConfig struct {
 	MaxConns        int32         // most connections open at once (pgx default: max(4, CPUs))
-	MinConns        int32         // connections kept open even when idle
+	MinConns        int32         // connections kept open even when idle; at most MaxConns (or its default)
 	MaxConnLifetime time.Duration // close connections older than this
 	MaxConnIdleTime time.Duration // close connections idle longer than this
 	// Pooler says the URL leads to PgBouncer in transaction pooling mode (or a

@@ -228,3 +228,29 @@ func TestTxOptions(t *testing.T) {
 		require.Equal(t, 0, e.rows(t, "users"))
 	})
 }
+
+// TestOuterRepoInsideInTx: a call on the outer Repo inside fn needs a
+// connection of its own; with none free it waits until its context ends
+// (documented on InTx), and the transaction is unharmed.
+func TestOuterRepoInsideInTx(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pool, err := repo.OpenPool(e.ctx, e.pool.Config().ConnString(), repo.PoolConfig{MaxConns: 1})
+	require.NoError(t, err)
+	defer pool.Close()
+	r := repo.New(pool)
+	err = r.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+		u, err := tx.CreateUser(e.ctx, repo.NewUser{Name: "Inside", Age: 1})
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(e.ctx, 200*time.Millisecond)
+		defer cancel()
+		_, err = r.GetUser(ctx, u.ID) // the outer Repo: wrong, and it waits
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		_, err = tx.GetUser(e.ctx, u.ID) // the tx Repo: right
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, e.rows(t, "users"))
+}
