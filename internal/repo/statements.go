@@ -50,16 +50,31 @@ func (s statements) Exec(ctx context.Context, sql string, args ...any) (pgconn.C
 	return tag, withStatement(sql, err)
 }
 
+// Query and QueryRow wrap their results only for the statements that can
+// block on a reference (DELETE, UPDATE): reads stay free of the allocation.
+
 func (s statements) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	rows, err := s.db.Query(ctx, sql, args...)
 	if err != nil {
 		return rows, withStatement(sql, err)
 	}
+	if !deletesOrUpdates(sql) {
+		return rows, nil
+	}
 	return stmtRows{Rows: rows, sql: sql}, nil
 }
 
 func (s statements) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return stmtRow{row: s.db.QueryRow(ctx, sql, args...), sql: sql}
+	row := s.db.QueryRow(ctx, sql, args...)
+	if !deletesOrUpdates(sql) {
+		return row
+	}
+	return stmtRow{row: row, sql: sql}
+}
+
+func deletesOrUpdates(sql string) bool {
+	w, _ := nextWord(sql)
+	return strings.EqualFold(w, "delete") || strings.EqualFold(w, "update")
 }
 
 func (s statements) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
@@ -110,15 +125,26 @@ func stillReferenced(err error, pgErr *pgconn.PgError) bool {
 	return false
 }
 
-// sqlWords returns up to n leading words of sql, lowercased, skipping
-// comments (sqlc starts each query with "-- name: ...").
+// sqlWords returns up to n leading words of sql, lowercased.
 func sqlWords(sql string, n int) []string {
 	var words []string
 	for len(words) < n {
+		var w string
+		if w, sql = nextWord(sql); w == "" {
+			break
+		}
+		words = append(words, strings.ToLower(w))
+	}
+	return words
+}
+
+// nextWord returns the first word of sql and what follows it, skipping
+// spaces and comments (sqlc starts each query with "-- name: ..."); the word
+// is "" at the end or before punctuation.
+func nextWord(sql string) (word, rest string) {
+	for {
 		sql = strings.TrimLeftFunc(sql, unicode.IsSpace)
 		switch {
-		case sql == "":
-			return words
 		case strings.HasPrefix(sql, "--"):
 			_, sql, _ = strings.Cut(sql, "\n")
 		case strings.HasPrefix(sql, "/*"):
@@ -128,12 +154,7 @@ func sqlWords(sql string, n int) []string {
 			if end < 0 {
 				end = len(sql)
 			}
-			if end == 0 {
-				return words
-			}
-			words = append(words, strings.ToLower(sql[:end]))
-			sql = sql[end:]
+			return sql[:end], sql[end:]
 		}
 	}
-	return words
 }
