@@ -18,10 +18,18 @@ import (
 // when BulkOptions does not say.
 const DefaultBatchSize = 10_000
 
+// MaxBatchSize is the largest BatchSize a bulk load accepts; a larger one
+// fails the load with ErrInvalid before anything is read or sent. A batch is
+// one transaction held in memory until it commits: past this size it only
+// costs memory, lock time and work lost to a failure.
+const MaxBatchSize = 1_000_000
+
 // BulkOptions shape a bulk load.
 type BulkOptions struct {
 	// BatchSize is the number of input rows per batch; 0 means
-	// DefaultBatchSize. Memory grows with the batch, not with the load.
+	// DefaultBatchSize. Negative or above MaxBatchSize fails the load with
+	// ErrInvalid before anything is sent. Memory grows with the rows of a
+	// batch as they arrive, not with the load, nor with BatchSize itself.
 	BatchSize int
 	// OneTransaction makes the whole load one transaction: all of it or none.
 	// By default each batch commits on its own, so a failure keeps the
@@ -32,12 +40,17 @@ type BulkOptions struct {
 	Progress func(BulkResult)
 }
 
+// batchSize is the one place a bulk load's batch size is checked: every bulk
+// method asks it before reading a row.
 func (o BulkOptions) batchSize() (int, error) {
 	switch {
 	case o.BatchSize == 0:
 		return DefaultBatchSize, nil
 	case o.BatchSize < 0:
 		return 0, invalid("batch size", strconv.Itoa(o.BatchSize), "must be positive")
+	case o.BatchSize > MaxBatchSize:
+		return 0, invalid("batch size", strconv.Itoa(o.BatchSize),
+			"must be at most MaxBatchSize ("+strconv.Itoa(MaxBatchSize)+")")
 	}
 	return o.BatchSize, nil
 }
@@ -107,21 +120,23 @@ func batches[T any](ctx context.Context, r *Repo, seq iter.Seq2[T, error], opts 
 	}
 	var done BulkResult // written by flushed batches
 	load := func(run func(batch func(tx *Repo) error) error) error {
-		batch := make([]T, 0, size)
+		// Grown by append as rows arrive, never made with cap size: a big
+		// BatchSize with few rows costs only the rows.
+		var batch []T
 		var position int64
 		send := func() error {
 			first := position - int64(len(batch)) + 1
-			var wrote BulkResult
+			var sent BulkResult
 			err := run(func(tx *Repo) error {
 				var err error
-				wrote, err = flush(ctx, tx, first, batch)
+				sent, err = flush(ctx, tx, first, batch)
 				return err
 			})
 			if err != nil {
 				return err
 			}
-			wrote.Batches = 1
-			done.add(wrote)
+			sent.Batches = 1
+			done.add(sent)
 			if opts.Progress != nil {
 				opts.Progress(done)
 			}
@@ -174,8 +189,10 @@ type batchEmails struct {
 	first map[string]int64 // lower-cased email -> position of its row
 }
 
+// newBatchEmails starts an empty map that grows with the emails seen, not
+// with size (see batches).
 func newBatchEmails(size int) batchEmails {
-	return batchEmails{size: int64(size), first: make(map[string]int64, size)}
+	return batchEmails{size: int64(size), first: map[string]int64{}}
 }
 
 // row is called before the emails of each row: a row that starts a batch
