@@ -229,19 +229,19 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 			}
 			n, err := tx.q.CopyPostsOfUsers(ctx, params)
 			if err != nil {
-				err = copyError(ctx, err, "posts", first, nil)
-				// Foreign keys are checked after the COPY, which so cannot say
-				// the line; the detail names the missing user.
+				copyErr := copyError(ctx, err, "posts", first, nil)
+				// Foreign keys are checked at the end of the COPY, so the
+				// error has no line; find the first post whose user it names.
 				var rowErr *RowError
-				if missing, ok := missingKey(err); ok && errors.As(err, &rowErr) && rowErr.Position == 0 {
-					for i, p := range posts {
-						if strconv.FormatInt(p.UserID, 10) == missing {
-							rowErr.Position = first + int64(i)
-							break
-						}
+				if errors.As(copyErr, &rowErr) && rowErr.Position == 0 {
+					i := keyRow(err, len(posts), func(i int) string {
+						return "(user_id)=(" + strconv.FormatInt(posts[i].UserID, 10) + ")"
+					})
+					if i >= 0 {
+						rowErr.Position = first + int64(i)
 					}
 				}
-				return BulkResult{}, err
+				return BulkResult{}, copyErr
 			}
 			return BulkResult{Posts: n}, nil
 		})
