@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -18,10 +18,18 @@ import (
 // when BulkOptions does not say.
 const DefaultBatchSize = 10_000
 
+// MaxBatchSize is the largest BatchSize a bulk load accepts; a larger one
+// fails the load with ErrInvalid before anything is read or sent. A batch is
+// one transaction held in memory until it commits: past this size it only
+// costs memory, lock time and work lost to a failure.
+const MaxBatchSize = 1_000_000
+
 // BulkOptions shape a bulk load.
 type BulkOptions struct {
 	// BatchSize is the number of input rows per batch; 0 means
-	// DefaultBatchSize. Memory grows with the batch, not with the load.
+	// DefaultBatchSize. Negative or above MaxBatchSize fails the load with
+	// ErrInvalid before anything is sent. Memory grows with the rows of a
+	// batch as they arrive, not with the load, nor with BatchSize itself.
 	BatchSize int
 	// OneTransaction makes the whole load one transaction: all of it or none.
 	// By default each batch commits on its own, so a failure keeps the
@@ -32,12 +40,17 @@ type BulkOptions struct {
 	Progress func(BulkResult)
 }
 
+// batchSize is the one place a bulk load's batch size is checked: every bulk
+// method asks it before reading a row.
 func (o BulkOptions) batchSize() (int, error) {
 	switch {
 	case o.BatchSize == 0:
 		return DefaultBatchSize, nil
 	case o.BatchSize < 0:
 		return 0, invalid("batch size", strconv.Itoa(o.BatchSize), "must be positive")
+	case o.BatchSize > MaxBatchSize:
+		return 0, invalid("batch size", strconv.Itoa(o.BatchSize),
+			"must be at most MaxBatchSize ("+strconv.Itoa(MaxBatchSize)+")")
 	}
 	return o.BatchSize, nil
 }
@@ -107,21 +120,23 @@ func batches[T any](ctx context.Context, r *Repo, seq iter.Seq2[T, error], opts 
 	}
 	var done BulkResult // written by flushed batches
 	load := func(run func(batch func(tx *Repo) error) error) error {
-		batch := make([]T, 0, size)
+		// Grown by append as rows arrive, never made with cap size: a big
+		// BatchSize with few rows costs only the rows.
+		var batch []T
 		var position int64
 		send := func() error {
 			first := position - int64(len(batch)) + 1
-			var wrote BulkResult
+			var sent BulkResult
 			err := run(func(tx *Repo) error {
 				var err error
-				wrote, err = flush(ctx, tx, first, batch)
+				sent, err = flush(ctx, tx, first, batch)
 				return err
 			})
 			if err != nil {
 				return err
 			}
-			wrote.Batches = 1
-			done.add(wrote)
+			sent.Batches = 1
+			done.add(sent)
 			if opts.Progress != nil {
 				opts.Progress(done)
 			}
@@ -174,8 +189,10 @@ type batchEmails struct {
 	first map[string]int64 // lower-cased email -> position of its row
 }
 
+// newBatchEmails starts an empty map that grows with the emails seen, not
+// with size (see batches).
 func newBatchEmails(size int) batchEmails {
-	return batchEmails{size: int64(size), first: make(map[string]int64, size)}
+	return batchEmails{size: int64(size), first: map[string]int64{}}
 }
 
 // row is called before the emails of each row: a row that starts a batch
@@ -198,12 +215,11 @@ func (b *batchEmails) add(position int64, email string) error {
 // position returns the row of the batch that has email, or 0.
 func (b *batchEmails) position(email string) int64 { return b.first[strings.ToLower(email)] }
 
-// copyLine matches the context PostgreSQL gives an error raised during COPY.
-var copyLine = regexp.MustCompile(`COPY \w+, line (\d+)`)
-
 // copyError turns an error from a COPY of table into a RowError naming the
 // input row: owners[i] is the index in the batch of the input row that line
-// i+1 of the COPY came from (nil: line i+1 came from row i).
+// i+1 of the COPY came from (nil: line i+1 came from row i). The sentinel
+// comes from the SQLSTATE (dbError) and the table from the caller; when the
+// line is not known, Position is 0.
 func copyError(ctx context.Context, err error, table string, first int64, owners []int32) error {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
@@ -211,33 +227,89 @@ func copyError(ctx context.Context, err error, table string, first int64, owners
 		return fmt.Errorf("copy %s: %w", table, dbError(ctx, err))
 	}
 	rowErr := &RowError{Table: table, Err: dbError(ctx, err)}
-	m := copyLine.FindStringSubmatch(pgErr.Where)
-	if m == nil {
+	line := copyLine(pgErr.Where, table)
+	if line == 0 {
 		return rowErr
 	}
-	line, _ := strconv.Atoi(m[1])
 	idx := line - 1
-	if owners != nil && idx >= 0 && idx < len(owners) {
-		idx = int(owners[idx])
+	if owners != nil {
+		if idx >= int64(len(owners)) {
+			return rowErr // not a line we sent: say nothing rather than a wrong row
+		}
+		idx = int64(owners[idx])
 	}
-	rowErr.Position = first + int64(idx)
+	rowErr.Position = first + idx
 	return rowErr
 }
 
-// missingKeyDetail finds the value in a foreign key violation's detail:
-// `Key (user_id)=(42) is not present in table "users".`
-var missingKeyDetail = regexp.MustCompile(`\)=\((.*)\) is not present in table`)
+// copyLine returns the line of a COPY into table that an error was raised
+// at, or 0 when where does not say. No field of the error has it: only the
+// Where context does, worded in the server's lc_messages language ("COPY
+// posts, line 3", "COPY posts, Zeile 3", "postsのCOPY、行 3", "posts 복사,
+// 3번째 줄"). In every translation PostgreSQL 15 ships (de es fr it ja ka ko
+// ru sv uk; zh_CN keeps the English), the number is the first one after the
+// table name, so it is read that way rather than by the English words; a
+// wording without that shape gives 0, and the error keeps its sentinel and
+// table.
+func copyLine(where, table string) int64 {
+	// COPY is the statement itself, so its context is the outermost: the
+	// last line (a trigger's or function's would come before it).
+	ctxLine := where[strings.LastIndexByte(where, '\n')+1:]
+	for i := 0; ; {
+		j := strings.Index(ctxLine[i:], table)
+		if j < 0 {
+			return 0
+		}
+		start, end := i+j, i+j+len(table)
+		i = end
+		// The table's name as a word, not part of a longer name.
+		if start > 0 && isNameByte(ctxLine[start-1]) || end < len(ctxLine) && isNameByte(ctxLine[end]) {
+			continue
+		}
+		rest := ctxLine[end:]
+		from := strings.IndexFunc(rest, isDigit)
+		if from < 0 {
+			return 0
+		}
+		rest = rest[from:]
+		if to := strings.IndexFunc(rest, func(r rune) bool { return !isDigit(r) }); to >= 0 {
+			rest = rest[:to]
+		}
+		line, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || line < 1 {
+			return 0
+		}
+		return line
+	}
+}
 
-func missingKey(err error) (string, bool) {
+func isDigit(r rune) bool { return '0' <= r && r <= '9' }
+
+// isNameByte: ASCII only, as a translation may write a letter right after
+// the name ("postsのCOPY").
+func isNameByte(b byte) bool {
+	return b == '_' || b == '$' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+}
+
+// keyRow returns the index of the first of n rows that a foreign key
+// violation is about, or -1. The error names the constraint (a field), but
+// the offending value only in its detail, worded in the server's lc_messages
+// language: "Key (user_id)=(42) is not present in table "users"." Every
+// translation that shows the value keeps the "(%s)=(%s)" of the key, so
+// keyRow looks there for the key of each row, as key(i) gives it
+// ("(user_id)=(42)"), not for English words. A server that does not show the
+// value (the Georgian translation does not) gives -1.
+func keyRow(err error, n int, key func(i int) string) int {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return "", false
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ForeignKeyViolation {
+		return -1
 	}
-	m := missingKeyDetail.FindStringSubmatch(pgErr.Detail)
-	if m == nil {
-		return "", false
+	for i := range n {
+		if strings.Contains(pgErr.Detail, key(i)) {
+			return i
+		}
 	}
-	return m[1], true
+	return -1
 }
 
 // Reset deletes every row of every table and restarts the ids at 1, as a

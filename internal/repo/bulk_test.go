@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -347,4 +349,70 @@ func TestUpsertUsersByEmail(t *testing.T) {
 			require.Equal(t, before, e.tableCounts(t))
 		})
 	}
+}
+
+// copyCounter counts the COPYs sent, per table.
+type copyCounter struct {
+	mu     sync.Mutex
+	copies map[string]int
+}
+
+func (c *copyCounter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.copies[strings.Join(data.TableName, ".")]++
+	return ctx
+}
+
+func (c *copyCounter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
+
+func (c *copyCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (c *copyCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// counts returns the COPYs per table that fn sent.
+func (c *copyCounter) counts(fn func()) map[string]int {
+	c.mu.Lock()
+	c.copies = map[string]int{}
+	c.mu.Unlock()
+	fn()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.copies
+}
+
+// A table with no rows in a batch gets no COPY: an empty one is a round trip
+// that writes nothing.
+func TestBulkInsertGraphsCopiesOnlyTablesWithRows(t *testing.T) {
+	t.Parallel()
+	tracer := &copyCounter{}
+	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = tracer })
+	e := env{Repo: repo.New(pool), pool: pool, ctx: context.Background()}
+
+	// 20 users in two batches: emails, no profile, posts without tags in
+	// the first batch only.
+	in := make([]repo.UserGraph, 20)
+	for i := range in {
+		in[i] = repo.UserGraph{User: repo.NewUser{Name: "U", Age: 1}, Emails: []string{fmt.Sprintf("u%d@example.com", i)}}
+		if i < 10 {
+			in[i].Posts = []repo.GraphPost{{Title: "No tags", Rating: 1}}
+		}
+	}
+	var res repo.BulkResult
+	copies := tracer.counts(func() {
+		var err error
+		res, err = e.BulkInsertGraphs(e.ctx, seqOf(in, 0), repo.BulkOptions{BatchSize: 10})
+		require.NoError(t, err)
+	})
+	require.Equal(t, repo.BulkResult{Batches: 2, Users: 20, Addresses: 20, Posts: 10}, res)
+	require.Equal(t, map[string]int{"users": 2, "addresses": 2, "posts": 1}, copies)
+
+	// With tags and profiles, their tables get a COPY per batch.
+	copies = tracer.counts(func() {
+		_, err := e.BulkInsertGraphs(e.ctx, seqOf(graphs(20), 0), repo.BulkOptions{BatchSize: 10})
+		require.NoError(t, err)
+	})
+	require.Equal(t, map[string]int{"users": 2, "addresses": 2, "profiles": 2, "posts": 2, "post_tags": 2}, copies)
 }

@@ -172,22 +172,25 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 		}
 	}
 
+	// Every table's COPY is a step; a table with no rows in this batch is
+	// skipped, since an empty COPY is a round trip that writes nothing.
 	var res BulkResult
 	steps := []struct {
 		table  string
-		owners []int32
+		rows   int
+		owners []int32 // nil: line i of the COPY is row i of the batch
 		count  *int64
 		copy   func() (int64, error)
 	}{
-		{"users", nil, &res.Users, func() (int64, error) { return q.CopyUsersWithIDs(ctx, users) }},
-		{"addresses", addressOwners, &res.Addresses, func() (int64, error) { return q.CopyAddresses(ctx, addresses) }},
-		{"profiles", profileOwners, &res.Profiles, func() (int64, error) { return q.CopyProfiles(ctx, profiles) }},
-		{"posts", postOwners, &res.Posts, func() (int64, error) { return q.CopyPosts(ctx, posts) }},
-		{"post_tags", postTagOwners, &res.PostTags, func() (int64, error) { return q.CopyPostTags(ctx, postTags) }},
+		{"users", len(users), nil, &res.Users, func() (int64, error) { return q.CopyUsersWithIDs(ctx, users) }},
+		{"addresses", len(addresses), addressOwners, &res.Addresses, func() (int64, error) { return q.CopyAddresses(ctx, addresses) }},
+		{"profiles", len(profiles), profileOwners, &res.Profiles, func() (int64, error) { return q.CopyProfiles(ctx, profiles) }},
+		{"posts", len(posts), postOwners, &res.Posts, func() (int64, error) { return q.CopyPosts(ctx, posts) }},
+		{"post_tags", len(postTags), postTagOwners, &res.PostTags, func() (int64, error) { return q.CopyPostTags(ctx, postTags) }},
 	}
 	for _, s := range steps {
-		if s.owners != nil && len(s.owners) == 0 {
-			continue // nothing to send
+		if s.rows == 0 {
+			continue
 		}
 		n, err := s.copy()
 		if err != nil {
@@ -226,19 +229,19 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 			}
 			n, err := tx.q.CopyPostsOfUsers(ctx, params)
 			if err != nil {
-				err = copyError(ctx, err, "posts", first, nil)
-				// Foreign keys are checked after the COPY, which so cannot say
-				// the line; the detail names the missing user.
+				copyErr := copyError(ctx, err, "posts", first, nil)
+				// Foreign keys are checked at the end of the COPY, so the
+				// error has no line; find the first post whose user it names.
 				var rowErr *RowError
-				if missing, ok := missingKey(err); ok && errors.As(err, &rowErr) && rowErr.Position == 0 {
-					for i, p := range posts {
-						if strconv.FormatInt(p.UserID, 10) == missing {
-							rowErr.Position = first + int64(i)
-							break
-						}
+				if errors.As(copyErr, &rowErr) && rowErr.Position == 0 {
+					i := keyRow(err, len(posts), func(i int) string {
+						return "(user_id)=(" + strconv.FormatInt(posts[i].UserID, 10) + ")"
+					})
+					if i >= 0 {
+						rowErr.Position = first + int64(i)
 					}
 				}
-				return BulkResult{}, err
+				return BulkResult{}, copyErr
 			}
 			return BulkResult{Posts: n}, nil
 		})
