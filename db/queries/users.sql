@@ -50,10 +50,11 @@ WHERE id = @id;
 -- is planned (or skipped by its one-time filter in a generic plan). A NULL
 -- after_id asks for the first page; otherwise the page starts after the row
 -- (after_age or after_name, after_id). pos numbers the page's rows in order.
--- ListUsersWithAddresses and ListUsersWithPosts choose the same page.
-SELECT sqlc.embed(u)
+-- ListUsersWithAddresses and ListUsersWithPosts choose the same page (and
+-- join users back, to embed the whole row; this one has the row's columns).
+SELECT page.id, page.name, page.age, page.created_at
 FROM (
-    (SELECT p.id, row_number() OVER (ORDER BY p.id) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id) AS pos
      FROM users p
      WHERE @order_by::text = 'id' AND NOT @descending::boolean
        AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
@@ -62,7 +63,7 @@ FROM (
      ORDER BY p.id
      LIMIT @max_rows)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.id DESC) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id DESC) AS pos
      FROM users p
      WHERE @order_by::text = 'id' AND @descending::boolean
        AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
@@ -71,7 +72,7 @@ FROM (
      ORDER BY p.id DESC
      LIMIT @max_rows)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age, p.id) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age, p.id) AS pos
      FROM users p
      WHERE @order_by::text = 'age' AND NOT @descending::boolean
        AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
@@ -80,7 +81,7 @@ FROM (
      ORDER BY p.age, p.id
      LIMIT @max_rows)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
      FROM users p
      WHERE @order_by::text = 'age' AND @descending::boolean
        AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
@@ -89,7 +90,7 @@ FROM (
      ORDER BY p.age DESC, p.id DESC
      LIMIT @max_rows)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name, p.id) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name, p.id) AS pos
      FROM users p
      WHERE @order_by::text = 'name' AND NOT @descending::boolean
        AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
@@ -98,7 +99,7 @@ FROM (
      ORDER BY p.name, p.id
      LIMIT @max_rows)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
      FROM users p
      WHERE @order_by::text = 'name' AND @descending::boolean
        AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
@@ -107,7 +108,6 @@ FROM (
      ORDER BY p.name DESC, p.id DESC
      LIMIT @max_rows)
 ) page
-JOIN users u ON u.id = page.id
 ORDER BY page.pos;
 
 -- name: ListUsersWithAddresses :many

@@ -172,9 +172,9 @@ func (q *Queries) GetUserWithAddresses(ctx context.Context, id int64) ([]GetUser
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT u.id, u.name, u.age, u.created_at
+SELECT page.id, page.name, page.age, page.created_at
 FROM (
-    (SELECT p.id, row_number() OVER (ORDER BY p.id) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id) AS pos
      FROM users p
      WHERE $1::text = 'id' AND NOT $2::boolean
        AND ($3::integer IS NULL OR p.age >= $3)
@@ -183,7 +183,7 @@ FROM (
      ORDER BY p.id
      LIMIT $6)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.id DESC) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id DESC) AS pos
      FROM users p
      WHERE $1::text = 'id' AND $2::boolean
        AND ($3::integer IS NULL OR p.age >= $3)
@@ -192,7 +192,7 @@ FROM (
      ORDER BY p.id DESC
      LIMIT $6)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age, p.id) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age, p.id) AS pos
      FROM users p
      WHERE $1::text = 'age' AND NOT $2::boolean
        AND ($3::integer IS NULL OR p.age >= $3)
@@ -201,7 +201,7 @@ FROM (
      ORDER BY p.age, p.id
      LIMIT $6)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
      FROM users p
      WHERE $1::text = 'age' AND $2::boolean
        AND ($3::integer IS NULL OR p.age >= $3)
@@ -210,7 +210,7 @@ FROM (
      ORDER BY p.age DESC, p.id DESC
      LIMIT $6)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name, p.id) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name, p.id) AS pos
      FROM users p
      WHERE $1::text = 'name' AND NOT $2::boolean
        AND ($3::integer IS NULL OR p.age >= $3)
@@ -219,7 +219,7 @@ FROM (
      ORDER BY p.name, p.id
      LIMIT $6)
     UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
      FROM users p
      WHERE $1::text = 'name' AND $2::boolean
        AND ($3::integer IS NULL OR p.age >= $3)
@@ -228,7 +228,6 @@ FROM (
      ORDER BY p.name DESC, p.id DESC
      LIMIT $6)
 ) page
-JOIN users u ON u.id = page.id
 ORDER BY page.pos
 `
 
@@ -243,10 +242,6 @@ type ListUsersParams struct {
 	AfterName  *string
 }
 
-type ListUsersRow struct {
-	User User
-}
-
 // A keyset page of users, ordered by @order_by ('id', 'age' or 'name') then
 // id, ascending or @descending, filtered by age. Each order and direction is
 // a UNION ALL branch of its own, so that the (key, id) index serves it
@@ -255,8 +250,9 @@ type ListUsersRow struct {
 // is planned (or skipped by its one-time filter in a generic plan). A NULL
 // after_id asks for the first page; otherwise the page starts after the row
 // (after_age or after_name, after_id). pos numbers the page's rows in order.
-// ListUsersWithAddresses and ListUsersWithPosts choose the same page.
-func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUsersRow, error) {
+// ListUsersWithAddresses and ListUsersWithPosts choose the same page (and
+// join users back, to embed the whole row; this one has the row's columns).
+func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error) {
 	rows, err := q.db.Query(ctx, listUsers,
 		arg.OrderBy,
 		arg.Descending,
@@ -271,14 +267,14 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListUsersRow{}
+	items := []User{}
 	for rows.Next() {
-		var i ListUsersRow
+		var i User
 		if err := rows.Scan(
-			&i.User.ID,
-			&i.User.Name,
-			&i.User.Age,
-			&i.User.CreatedAt,
+			&i.ID,
+			&i.Name,
+			&i.Age,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
