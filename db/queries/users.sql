@@ -41,116 +41,200 @@ RETURNING *;
 DELETE FROM users
 WHERE id = @id;
 
--- name: ListUsersByID :many
--- Keyset pages come from one query per sort key, so that the (key, id) index
--- serves each. The first page passes after_id 0 (and after_age -1, or an empty
--- after_name).
-SELECT * FROM users
-WHERE (sqlc.narg(min_age)::integer IS NULL OR age >= sqlc.narg(min_age))
-  AND (sqlc.narg(max_age)::integer IS NULL OR age <= sqlc.narg(max_age))
-  AND id > @after_id
-ORDER BY id
-LIMIT @max_rows;
+-- name: ListUsers :many
+-- A keyset page of users, ordered by @order_by ('id', 'age' or 'name') then
+-- id, ascending or @descending, filtered by age. Each order and direction is
+-- a UNION ALL branch of its own, so that the (key, id) index serves it
+-- (scanned backwards when descending) and LIMIT stops the scan; a branch
+-- whose order and direction were not asked for is pruned when the statement
+-- is planned (or skipped by its one-time filter in a generic plan). A NULL
+-- after_id asks for the first page; otherwise the page starts after the row
+-- (after_age or after_name, after_id). pos numbers the page's rows in order.
+-- ListUsersWithAddresses and ListUsersWithPosts choose the same page (and
+-- join users back, to embed the whole row; this one has the row's columns).
+SELECT page.id, page.name, page.age, page.created_at
+FROM (
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id) AS pos
+     FROM users p
+     WHERE @order_by::text = 'id' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id > sqlc.narg(after_id))
+     ORDER BY p.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id DESC) AS pos
+     FROM users p
+     WHERE @order_by::text = 'id' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id < sqlc.narg(after_id))
+     ORDER BY p.id DESC
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age, p.id) AS pos
+     FROM users p
+     WHERE @order_by::text = 'age' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) > (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
+     ORDER BY p.age, p.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE @order_by::text = 'age' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) < (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
+     ORDER BY p.age DESC, p.id DESC
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name, p.id) AS pos
+     FROM users p
+     WHERE @order_by::text = 'name' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
+     ORDER BY p.name, p.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE @order_by::text = 'name' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
+     ORDER BY p.name DESC, p.id DESC
+     LIMIT @max_rows)
+) page
+ORDER BY page.pos;
 
--- name: ListUsersByAge :many
-SELECT * FROM users
-WHERE (sqlc.narg(min_age)::integer IS NULL OR age >= sqlc.narg(min_age))
-  AND (sqlc.narg(max_age)::integer IS NULL OR age <= sqlc.narg(max_age))
-  AND (age, id) > (@after_age::integer, @after_id::bigint)
-ORDER BY age, id
-LIMIT @max_rows;
-
--- name: ListUsersByName :many
-SELECT * FROM users
-WHERE (sqlc.narg(min_age)::integer IS NULL OR age >= sqlc.narg(min_age))
-  AND (sqlc.narg(max_age)::integer IS NULL OR age <= sqlc.narg(max_age))
-  AND (name, id) > (@after_name::text, @after_id::bigint)
-ORDER BY name, id
-LIMIT @max_rows;
-
--- name: ListUsersWithAddressesByID :many
--- Joined load of a page of users with their addresses: the subquery chooses
--- the page exactly as ListUsersByID does, the join adds a row per address.
+-- name: ListUsersWithAddresses :many
+-- Joined load of a ListUsers page with the users' addresses: one row per
+-- address, or one row with NULL address columns.
 SELECT sqlc.embed(u), a.id AS address_id, a.email AS address_email
-FROM users u
+FROM (
+    (SELECT p.id, row_number() OVER (ORDER BY p.id) AS pos
+     FROM users p
+     WHERE @order_by::text = 'id' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id > sqlc.narg(after_id))
+     ORDER BY p.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.id DESC) AS pos
+     FROM users p
+     WHERE @order_by::text = 'id' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id < sqlc.narg(after_id))
+     ORDER BY p.id DESC
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.age, p.id) AS pos
+     FROM users p
+     WHERE @order_by::text = 'age' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) > (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
+     ORDER BY p.age, p.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE @order_by::text = 'age' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) < (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
+     ORDER BY p.age DESC, p.id DESC
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.name, p.id) AS pos
+     FROM users p
+     WHERE @order_by::text = 'name' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
+     ORDER BY p.name, p.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE @order_by::text = 'name' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
+     ORDER BY p.name DESC, p.id DESC
+     LIMIT @max_rows)
+) page
+JOIN users u ON u.id = page.id
 LEFT JOIN addresses a ON a.user_id = u.id
-WHERE u.id IN (
-    SELECT p.id FROM users p
-    WHERE (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-      AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-      AND p.id > @after_id
-    ORDER BY p.id
-    LIMIT @max_rows)
-ORDER BY u.id, a.id;
+ORDER BY page.pos, a.id;
 
--- name: ListUsersWithAddressesByAge :many
-SELECT sqlc.embed(u), a.id AS address_id, a.email AS address_email
-FROM users u
-LEFT JOIN addresses a ON a.user_id = u.id
-WHERE u.id IN (
-    SELECT p.id FROM users p
-    WHERE (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-      AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-      AND (p.age, p.id) > (@after_age::integer, @after_id::bigint)
-    ORDER BY p.age, p.id
-    LIMIT @max_rows)
-ORDER BY u.age, u.id, a.id;
-
--- name: ListUsersWithAddressesByName :many
-SELECT sqlc.embed(u), a.id AS address_id, a.email AS address_email
-FROM users u
-LEFT JOIN addresses a ON a.user_id = u.id
-WHERE u.id IN (
-    SELECT p.id FROM users p
-    WHERE (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-      AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-      AND (p.name, p.id) > (@after_name::text, @after_id::bigint)
-    ORDER BY p.name, p.id
-    LIMIT @max_rows)
-ORDER BY u.name, u.id, a.id;
-
--- name: ListUsersWithPostsByID :many
--- Joined load of a page of users with their posts, one row per post.
+-- name: ListUsersWithPosts :many
+-- Joined load of a ListUsers page with the users' posts, one row per post.
 SELECT sqlc.embed(u), p.id AS post_id, p.title AS post_title, p.content AS post_content,
        p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM users u
+FROM (
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
+     FROM users pg
+     WHERE @order_by::text = 'id' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id > sqlc.narg(after_id))
+     ORDER BY pg.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
+     FROM users pg
+     WHERE @order_by::text = 'id' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id < sqlc.narg(after_id))
+     ORDER BY pg.id DESC
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.age, pg.id) AS pos
+     FROM users pg
+     WHERE @order_by::text = 'age' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.age, pg.id) > (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
+     ORDER BY pg.age, pg.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.age DESC, pg.id DESC) AS pos
+     FROM users pg
+     WHERE @order_by::text = 'age' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.age, pg.id) < (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
+     ORDER BY pg.age DESC, pg.id DESC
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.name, pg.id) AS pos
+     FROM users pg
+     WHERE @order_by::text = 'name' AND NOT @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.name, pg.id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
+     ORDER BY pg.name, pg.id
+     LIMIT @max_rows)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.name DESC, pg.id DESC) AS pos
+     FROM users pg
+     WHERE @order_by::text = 'name' AND @descending::boolean
+       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
+       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
+       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.name, pg.id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
+     ORDER BY pg.name DESC, pg.id DESC
+     LIMIT @max_rows)
+) page
+JOIN users u ON u.id = page.id
 LEFT JOIN posts p ON p.user_id = u.id
-WHERE u.id IN (
-    SELECT pg.id FROM users pg
-    WHERE (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-      AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-      AND pg.id > @after_id
-    ORDER BY pg.id
-    LIMIT @max_rows)
-ORDER BY u.id, p.id;
-
--- name: ListUsersWithPostsByAge :many
-SELECT sqlc.embed(u), p.id AS post_id, p.title AS post_title, p.content AS post_content,
-       p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM users u
-LEFT JOIN posts p ON p.user_id = u.id
-WHERE u.id IN (
-    SELECT pg.id FROM users pg
-    WHERE (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-      AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-      AND (pg.age, pg.id) > (@after_age::integer, @after_id::bigint)
-    ORDER BY pg.age, pg.id
-    LIMIT @max_rows)
-ORDER BY u.age, u.id, p.id;
-
--- name: ListUsersWithPostsByName :many
-SELECT sqlc.embed(u), p.id AS post_id, p.title AS post_title, p.content AS post_content,
-       p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM users u
-LEFT JOIN posts p ON p.user_id = u.id
-WHERE u.id IN (
-    SELECT pg.id FROM users pg
-    WHERE (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-      AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-      AND (pg.name, pg.id) > (@after_name::text, @after_id::bigint)
-    ORDER BY pg.name, pg.id
-    LIMIT @max_rows)
-ORDER BY u.name, u.id, p.id;
+ORDER BY page.pos, p.id;
 
 -- name: CopyUsers :copyfrom
 INSERT INTO users (name, age)

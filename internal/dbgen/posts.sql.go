@@ -177,20 +177,36 @@ func (q *Queries) ListPostsByUserIDs(ctx context.Context, userIds []int64) ([]Po
 
 const listPostsWithAuthor = `-- name: ListPostsWithAuthor :many
 SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at, u.id, u.name, u.age, u.created_at
-FROM posts p
+FROM (
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
+     FROM posts pg
+     WHERE NOT $1::boolean
+       AND ($2::bigint IS NULL OR pg.user_id = $2)
+       AND ($3::boolean IS NULL OR pg.published = $3)
+       AND ($4::bigint IS NULL OR pg.id > $4)
+     ORDER BY pg.id
+     LIMIT $5)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
+     FROM posts pg
+     WHERE $1::boolean
+       AND ($2::bigint IS NULL OR pg.user_id = $2)
+       AND ($3::boolean IS NULL OR pg.published = $3)
+       AND ($4::bigint IS NULL OR pg.id < $4)
+     ORDER BY pg.id DESC
+     LIMIT $5)
+) page
+JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
-WHERE ($1::bigint IS NULL OR p.user_id = $1)
-  AND ($2::boolean IS NULL OR p.published = $2)
-  AND p.id > $3
-ORDER BY p.id
-LIMIT $4
+ORDER BY page.pos
 `
 
 type ListPostsWithAuthorParams struct {
-	UserID    *int64
-	Published *bool
-	AfterID   int64
-	MaxRows   int32
+	Descending bool
+	UserID     *int64
+	Published  *bool
+	AfterID    *int64
+	MaxRows    int32
 }
 
 type ListPostsWithAuthorRow struct {
@@ -198,9 +214,12 @@ type ListPostsWithAuthorRow struct {
 	User User
 }
 
-// A keyset page of posts (by id) with their author joined in.
+// A keyset page of posts by id, ascending or @descending (newest first), with
+// their author joined in. As in ListUsers, each direction is a branch of its
+// own so that an index serves it; a NULL after_id asks for the first page.
 func (q *Queries) ListPostsWithAuthor(ctx context.Context, arg ListPostsWithAuthorParams) ([]ListPostsWithAuthorRow, error) {
 	rows, err := q.db.Query(ctx, listPostsWithAuthor,
+		arg.Descending,
 		arg.UserID,
 		arg.Published,
 		arg.AfterID,
@@ -238,25 +257,38 @@ func (q *Queries) ListPostsWithAuthor(ctx context.Context, arg ListPostsWithAuth
 
 const listPostsWithAuthorAndTags = `-- name: ListPostsWithAuthorAndTags :many
 SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at, u.id, u.name, u.age, u.created_at, t.id AS tag_id, t.name AS tag_name
-FROM posts p
+FROM (
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
+     FROM posts pg
+     WHERE NOT $1::boolean
+       AND ($2::bigint IS NULL OR pg.user_id = $2)
+       AND ($3::boolean IS NULL OR pg.published = $3)
+       AND ($4::bigint IS NULL OR pg.id > $4)
+     ORDER BY pg.id
+     LIMIT $5)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
+     FROM posts pg
+     WHERE $1::boolean
+       AND ($2::bigint IS NULL OR pg.user_id = $2)
+       AND ($3::boolean IS NULL OR pg.published = $3)
+       AND ($4::bigint IS NULL OR pg.id < $4)
+     ORDER BY pg.id DESC
+     LIMIT $5)
+) page
+JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
 LEFT JOIN post_tags pt ON pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
-WHERE p.id IN (
-    SELECT pg.id FROM posts pg
-    WHERE ($1::bigint IS NULL OR pg.user_id = $1)
-      AND ($2::boolean IS NULL OR pg.published = $2)
-      AND pg.id > $3
-    ORDER BY pg.id
-    LIMIT $4)
-ORDER BY p.id, t.name COLLATE "C"
+ORDER BY page.pos, t.name COLLATE "C"
 `
 
 type ListPostsWithAuthorAndTagsParams struct {
-	UserID    *int64
-	Published *bool
-	AfterID   int64
-	MaxRows   int32
+	Descending bool
+	UserID     *int64
+	Published  *bool
+	AfterID    *int64
+	MaxRows    int32
 }
 
 type ListPostsWithAuthorAndTagsRow struct {
@@ -269,6 +301,7 @@ type ListPostsWithAuthorAndTagsRow struct {
 // Joined load of the same page, with one row per tag.
 func (q *Queries) ListPostsWithAuthorAndTags(ctx context.Context, arg ListPostsWithAuthorAndTagsParams) ([]ListPostsWithAuthorAndTagsRow, error) {
 	rows, err := q.db.Query(ctx, listPostsWithAuthorAndTags,
+		arg.Descending,
 		arg.UserID,
 		arg.Published,
 		arg.AfterID,

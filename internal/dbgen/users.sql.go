@@ -171,30 +171,97 @@ func (q *Queries) GetUserWithAddresses(ctx context.Context, id int64) ([]GetUser
 	return items, nil
 }
 
-const listUsersByAge = `-- name: ListUsersByAge :many
-SELECT id, name, age, created_at FROM users
-WHERE ($1::integer IS NULL OR age >= $1)
-  AND ($2::integer IS NULL OR age <= $2)
-  AND (age, id) > ($3::integer, $4::bigint)
-ORDER BY age, id
-LIMIT $5
+const listUsers = `-- name: ListUsers :many
+SELECT page.id, page.name, page.age, page.created_at
+FROM (
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id) AS pos
+     FROM users p
+     WHERE $1::text = 'id' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR p.id > $5)
+     ORDER BY p.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id DESC) AS pos
+     FROM users p
+     WHERE $1::text = 'id' AND $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR p.id < $5)
+     ORDER BY p.id DESC
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age, p.id) AS pos
+     FROM users p
+     WHERE $1::text = 'age' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.age, p.id) > ($7::integer, $5::bigint))
+     ORDER BY p.age, p.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE $1::text = 'age' AND $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.age, p.id) < ($7::integer, $5::bigint))
+     ORDER BY p.age DESC, p.id DESC
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name, p.id) AS pos
+     FROM users p
+     WHERE $1::text = 'name' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.name, p.id) > ($8::text, $5::bigint))
+     ORDER BY p.name, p.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE $1::text = 'name' AND $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.name, p.id) < ($8::text, $5::bigint))
+     ORDER BY p.name DESC, p.id DESC
+     LIMIT $6)
+) page
+ORDER BY page.pos
 `
 
-type ListUsersByAgeParams struct {
-	MinAge   *int32
-	MaxAge   *int32
-	AfterAge int32
-	AfterID  int64
-	MaxRows  int32
+type ListUsersParams struct {
+	OrderBy    string
+	Descending bool
+	MinAge     *int32
+	MaxAge     *int32
+	AfterID    *int64
+	MaxRows    int32
+	AfterAge   *int32
+	AfterName  *string
 }
 
-func (q *Queries) ListUsersByAge(ctx context.Context, arg ListUsersByAgeParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, listUsersByAge,
+// A keyset page of users, ordered by @order_by ('id', 'age' or 'name') then
+// id, ascending or @descending, filtered by age. Each order and direction is
+// a UNION ALL branch of its own, so that the (key, id) index serves it
+// (scanned backwards when descending) and LIMIT stops the scan; a branch
+// whose order and direction were not asked for is pruned when the statement
+// is planned (or skipped by its one-time filter in a generic plan). A NULL
+// after_id asks for the first page; otherwise the page starts after the row
+// (after_age or after_name, after_id). pos numbers the page's rows in order.
+// ListUsersWithAddresses and ListUsersWithPosts choose the same page (and
+// join users back, to embed the whole row; this one has the row's columns).
+func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, listUsers,
+		arg.OrderBy,
+		arg.Descending,
 		arg.MinAge,
 		arg.MaxAge,
-		arg.AfterAge,
 		arg.AfterID,
 		arg.MaxRows,
+		arg.AfterAge,
+		arg.AfterName,
 	)
 	if err != nil {
 		return nil, err
@@ -219,268 +286,105 @@ func (q *Queries) ListUsersByAge(ctx context.Context, arg ListUsersByAgeParams) 
 	return items, nil
 }
 
-const listUsersByID = `-- name: ListUsersByID :many
-SELECT id, name, age, created_at FROM users
-WHERE ($1::integer IS NULL OR age >= $1)
-  AND ($2::integer IS NULL OR age <= $2)
-  AND id > $3
-ORDER BY id
-LIMIT $4
-`
-
-type ListUsersByIDParams struct {
-	MinAge  *int32
-	MaxAge  *int32
-	AfterID int64
-	MaxRows int32
-}
-
-// Keyset pages come from one query per sort key, so that the (key, id) index
-// serves each. The first page passes after_id 0 (and after_age -1, or an empty
-// after_name).
-func (q *Queries) ListUsersByID(ctx context.Context, arg ListUsersByIDParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, listUsersByID,
-		arg.MinAge,
-		arg.MaxAge,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []User{}
-	for rows.Next() {
-		var i User
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Age,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUsersByName = `-- name: ListUsersByName :many
-SELECT id, name, age, created_at FROM users
-WHERE ($1::integer IS NULL OR age >= $1)
-  AND ($2::integer IS NULL OR age <= $2)
-  AND (name, id) > ($3::text, $4::bigint)
-ORDER BY name, id
-LIMIT $5
-`
-
-type ListUsersByNameParams struct {
-	MinAge    *int32
-	MaxAge    *int32
-	AfterName string
-	AfterID   int64
-	MaxRows   int32
-}
-
-func (q *Queries) ListUsersByName(ctx context.Context, arg ListUsersByNameParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, listUsersByName,
-		arg.MinAge,
-		arg.MaxAge,
-		arg.AfterName,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []User{}
-	for rows.Next() {
-		var i User
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Age,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUsersWithAddressesByAge = `-- name: ListUsersWithAddressesByAge :many
+const listUsersWithAddresses = `-- name: ListUsersWithAddresses :many
 SELECT u.id, u.name, u.age, u.created_at, a.id AS address_id, a.email AS address_email
-FROM users u
+FROM (
+    (SELECT p.id, row_number() OVER (ORDER BY p.id) AS pos
+     FROM users p
+     WHERE $1::text = 'id' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR p.id > $5)
+     ORDER BY p.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.id DESC) AS pos
+     FROM users p
+     WHERE $1::text = 'id' AND $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR p.id < $5)
+     ORDER BY p.id DESC
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.age, p.id) AS pos
+     FROM users p
+     WHERE $1::text = 'age' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.age, p.id) > ($7::integer, $5::bigint))
+     ORDER BY p.age, p.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE $1::text = 'age' AND $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.age, p.id) < ($7::integer, $5::bigint))
+     ORDER BY p.age DESC, p.id DESC
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.name, p.id) AS pos
+     FROM users p
+     WHERE $1::text = 'name' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.name, p.id) > ($8::text, $5::bigint))
+     ORDER BY p.name, p.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT p.id, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
+     FROM users p
+     WHERE $1::text = 'name' AND $2::boolean
+       AND ($3::integer IS NULL OR p.age >= $3)
+       AND ($4::integer IS NULL OR p.age <= $4)
+       AND ($5::bigint IS NULL OR (p.name, p.id) < ($8::text, $5::bigint))
+     ORDER BY p.name DESC, p.id DESC
+     LIMIT $6)
+) page
+JOIN users u ON u.id = page.id
 LEFT JOIN addresses a ON a.user_id = u.id
-WHERE u.id IN (
-    SELECT p.id FROM users p
-    WHERE ($1::integer IS NULL OR p.age >= $1)
-      AND ($2::integer IS NULL OR p.age <= $2)
-      AND (p.age, p.id) > ($3::integer, $4::bigint)
-    ORDER BY p.age, p.id
-    LIMIT $5)
-ORDER BY u.age, u.id, a.id
+ORDER BY page.pos, a.id
 `
 
-type ListUsersWithAddressesByAgeParams struct {
-	MinAge   *int32
-	MaxAge   *int32
-	AfterAge int32
-	AfterID  int64
-	MaxRows  int32
+type ListUsersWithAddressesParams struct {
+	OrderBy    string
+	Descending bool
+	MinAge     *int32
+	MaxAge     *int32
+	AfterID    *int64
+	MaxRows    int32
+	AfterAge   *int32
+	AfterName  *string
 }
 
-type ListUsersWithAddressesByAgeRow struct {
+type ListUsersWithAddressesRow struct {
 	User         User
 	AddressID    *int64
 	AddressEmail *string
 }
 
-func (q *Queries) ListUsersWithAddressesByAge(ctx context.Context, arg ListUsersWithAddressesByAgeParams) ([]ListUsersWithAddressesByAgeRow, error) {
-	rows, err := q.db.Query(ctx, listUsersWithAddressesByAge,
+// Joined load of a ListUsers page with the users' addresses: one row per
+// address, or one row with NULL address columns.
+func (q *Queries) ListUsersWithAddresses(ctx context.Context, arg ListUsersWithAddressesParams) ([]ListUsersWithAddressesRow, error) {
+	rows, err := q.db.Query(ctx, listUsersWithAddresses,
+		arg.OrderBy,
+		arg.Descending,
 		arg.MinAge,
 		arg.MaxAge,
+		arg.AfterID,
+		arg.MaxRows,
 		arg.AfterAge,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListUsersWithAddressesByAgeRow{}
-	for rows.Next() {
-		var i ListUsersWithAddressesByAgeRow
-		if err := rows.Scan(
-			&i.User.ID,
-			&i.User.Name,
-			&i.User.Age,
-			&i.User.CreatedAt,
-			&i.AddressID,
-			&i.AddressEmail,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUsersWithAddressesByID = `-- name: ListUsersWithAddressesByID :many
-SELECT u.id, u.name, u.age, u.created_at, a.id AS address_id, a.email AS address_email
-FROM users u
-LEFT JOIN addresses a ON a.user_id = u.id
-WHERE u.id IN (
-    SELECT p.id FROM users p
-    WHERE ($1::integer IS NULL OR p.age >= $1)
-      AND ($2::integer IS NULL OR p.age <= $2)
-      AND p.id > $3
-    ORDER BY p.id
-    LIMIT $4)
-ORDER BY u.id, a.id
-`
-
-type ListUsersWithAddressesByIDParams struct {
-	MinAge  *int32
-	MaxAge  *int32
-	AfterID int64
-	MaxRows int32
-}
-
-type ListUsersWithAddressesByIDRow struct {
-	User         User
-	AddressID    *int64
-	AddressEmail *string
-}
-
-// Joined load of a page of users with their addresses: the subquery chooses
-// the page exactly as ListUsersByID does, the join adds a row per address.
-func (q *Queries) ListUsersWithAddressesByID(ctx context.Context, arg ListUsersWithAddressesByIDParams) ([]ListUsersWithAddressesByIDRow, error) {
-	rows, err := q.db.Query(ctx, listUsersWithAddressesByID,
-		arg.MinAge,
-		arg.MaxAge,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListUsersWithAddressesByIDRow{}
-	for rows.Next() {
-		var i ListUsersWithAddressesByIDRow
-		if err := rows.Scan(
-			&i.User.ID,
-			&i.User.Name,
-			&i.User.Age,
-			&i.User.CreatedAt,
-			&i.AddressID,
-			&i.AddressEmail,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUsersWithAddressesByName = `-- name: ListUsersWithAddressesByName :many
-SELECT u.id, u.name, u.age, u.created_at, a.id AS address_id, a.email AS address_email
-FROM users u
-LEFT JOIN addresses a ON a.user_id = u.id
-WHERE u.id IN (
-    SELECT p.id FROM users p
-    WHERE ($1::integer IS NULL OR p.age >= $1)
-      AND ($2::integer IS NULL OR p.age <= $2)
-      AND (p.name, p.id) > ($3::text, $4::bigint)
-    ORDER BY p.name, p.id
-    LIMIT $5)
-ORDER BY u.name, u.id, a.id
-`
-
-type ListUsersWithAddressesByNameParams struct {
-	MinAge    *int32
-	MaxAge    *int32
-	AfterName string
-	AfterID   int64
-	MaxRows   int32
-}
-
-type ListUsersWithAddressesByNameRow struct {
-	User         User
-	AddressID    *int64
-	AddressEmail *string
-}
-
-func (q *Queries) ListUsersWithAddressesByName(ctx context.Context, arg ListUsersWithAddressesByNameParams) ([]ListUsersWithAddressesByNameRow, error) {
-	rows, err := q.db.Query(ctx, listUsersWithAddressesByName,
-		arg.MinAge,
-		arg.MaxAge,
 		arg.AfterName,
-		arg.AfterID,
-		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListUsersWithAddressesByNameRow{}
+	items := []ListUsersWithAddressesRow{}
 	for rows.Next() {
-		var i ListUsersWithAddressesByNameRow
+		var i ListUsersWithAddressesRow
 		if err := rows.Scan(
 			&i.User.ID,
 			&i.User.Name,
@@ -499,30 +403,81 @@ func (q *Queries) ListUsersWithAddressesByName(ctx context.Context, arg ListUser
 	return items, nil
 }
 
-const listUsersWithPostsByAge = `-- name: ListUsersWithPostsByAge :many
+const listUsersWithPosts = `-- name: ListUsersWithPosts :many
 SELECT u.id, u.name, u.age, u.created_at, p.id AS post_id, p.title AS post_title, p.content AS post_content,
        p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM users u
+FROM (
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
+     FROM users pg
+     WHERE $1::text = 'id' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR pg.age >= $3)
+       AND ($4::integer IS NULL OR pg.age <= $4)
+       AND ($5::bigint IS NULL OR pg.id > $5)
+     ORDER BY pg.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
+     FROM users pg
+     WHERE $1::text = 'id' AND $2::boolean
+       AND ($3::integer IS NULL OR pg.age >= $3)
+       AND ($4::integer IS NULL OR pg.age <= $4)
+       AND ($5::bigint IS NULL OR pg.id < $5)
+     ORDER BY pg.id DESC
+     LIMIT $6)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.age, pg.id) AS pos
+     FROM users pg
+     WHERE $1::text = 'age' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR pg.age >= $3)
+       AND ($4::integer IS NULL OR pg.age <= $4)
+       AND ($5::bigint IS NULL OR (pg.age, pg.id) > ($7::integer, $5::bigint))
+     ORDER BY pg.age, pg.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.age DESC, pg.id DESC) AS pos
+     FROM users pg
+     WHERE $1::text = 'age' AND $2::boolean
+       AND ($3::integer IS NULL OR pg.age >= $3)
+       AND ($4::integer IS NULL OR pg.age <= $4)
+       AND ($5::bigint IS NULL OR (pg.age, pg.id) < ($7::integer, $5::bigint))
+     ORDER BY pg.age DESC, pg.id DESC
+     LIMIT $6)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.name, pg.id) AS pos
+     FROM users pg
+     WHERE $1::text = 'name' AND NOT $2::boolean
+       AND ($3::integer IS NULL OR pg.age >= $3)
+       AND ($4::integer IS NULL OR pg.age <= $4)
+       AND ($5::bigint IS NULL OR (pg.name, pg.id) > ($8::text, $5::bigint))
+     ORDER BY pg.name, pg.id
+     LIMIT $6)
+    UNION ALL
+    (SELECT pg.id, row_number() OVER (ORDER BY pg.name DESC, pg.id DESC) AS pos
+     FROM users pg
+     WHERE $1::text = 'name' AND $2::boolean
+       AND ($3::integer IS NULL OR pg.age >= $3)
+       AND ($4::integer IS NULL OR pg.age <= $4)
+       AND ($5::bigint IS NULL OR (pg.name, pg.id) < ($8::text, $5::bigint))
+     ORDER BY pg.name DESC, pg.id DESC
+     LIMIT $6)
+) page
+JOIN users u ON u.id = page.id
 LEFT JOIN posts p ON p.user_id = u.id
-WHERE u.id IN (
-    SELECT pg.id FROM users pg
-    WHERE ($1::integer IS NULL OR pg.age >= $1)
-      AND ($2::integer IS NULL OR pg.age <= $2)
-      AND (pg.age, pg.id) > ($3::integer, $4::bigint)
-    ORDER BY pg.age, pg.id
-    LIMIT $5)
-ORDER BY u.age, u.id, p.id
+ORDER BY page.pos, p.id
 `
 
-type ListUsersWithPostsByAgeParams struct {
-	MinAge   *int32
-	MaxAge   *int32
-	AfterAge int32
-	AfterID  int64
-	MaxRows  int32
+type ListUsersWithPostsParams struct {
+	OrderBy    string
+	Descending bool
+	MinAge     *int32
+	MaxAge     *int32
+	AfterID    *int64
+	MaxRows    int32
+	AfterAge   *int32
+	AfterName  *string
 }
 
-type ListUsersWithPostsByAgeRow struct {
+type ListUsersWithPostsRow struct {
 	User          User
 	PostID        *int64
 	PostTitle     *string
@@ -532,160 +487,25 @@ type ListUsersWithPostsByAgeRow struct {
 	PostCreatedAt *time.Time
 }
 
-func (q *Queries) ListUsersWithPostsByAge(ctx context.Context, arg ListUsersWithPostsByAgeParams) ([]ListUsersWithPostsByAgeRow, error) {
-	rows, err := q.db.Query(ctx, listUsersWithPostsByAge,
+// Joined load of a ListUsers page with the users' posts, one row per post.
+func (q *Queries) ListUsersWithPosts(ctx context.Context, arg ListUsersWithPostsParams) ([]ListUsersWithPostsRow, error) {
+	rows, err := q.db.Query(ctx, listUsersWithPosts,
+		arg.OrderBy,
+		arg.Descending,
 		arg.MinAge,
 		arg.MaxAge,
+		arg.AfterID,
+		arg.MaxRows,
 		arg.AfterAge,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListUsersWithPostsByAgeRow{}
-	for rows.Next() {
-		var i ListUsersWithPostsByAgeRow
-		if err := rows.Scan(
-			&i.User.ID,
-			&i.User.Name,
-			&i.User.Age,
-			&i.User.CreatedAt,
-			&i.PostID,
-			&i.PostTitle,
-			&i.PostContent,
-			&i.PostPublished,
-			&i.PostRating,
-			&i.PostCreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUsersWithPostsByID = `-- name: ListUsersWithPostsByID :many
-SELECT u.id, u.name, u.age, u.created_at, p.id AS post_id, p.title AS post_title, p.content AS post_content,
-       p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM users u
-LEFT JOIN posts p ON p.user_id = u.id
-WHERE u.id IN (
-    SELECT pg.id FROM users pg
-    WHERE ($1::integer IS NULL OR pg.age >= $1)
-      AND ($2::integer IS NULL OR pg.age <= $2)
-      AND pg.id > $3
-    ORDER BY pg.id
-    LIMIT $4)
-ORDER BY u.id, p.id
-`
-
-type ListUsersWithPostsByIDParams struct {
-	MinAge  *int32
-	MaxAge  *int32
-	AfterID int64
-	MaxRows int32
-}
-
-type ListUsersWithPostsByIDRow struct {
-	User          User
-	PostID        *int64
-	PostTitle     *string
-	PostContent   *string
-	PostPublished *bool
-	PostRating    *float64
-	PostCreatedAt *time.Time
-}
-
-// Joined load of a page of users with their posts, one row per post.
-func (q *Queries) ListUsersWithPostsByID(ctx context.Context, arg ListUsersWithPostsByIDParams) ([]ListUsersWithPostsByIDRow, error) {
-	rows, err := q.db.Query(ctx, listUsersWithPostsByID,
-		arg.MinAge,
-		arg.MaxAge,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListUsersWithPostsByIDRow{}
-	for rows.Next() {
-		var i ListUsersWithPostsByIDRow
-		if err := rows.Scan(
-			&i.User.ID,
-			&i.User.Name,
-			&i.User.Age,
-			&i.User.CreatedAt,
-			&i.PostID,
-			&i.PostTitle,
-			&i.PostContent,
-			&i.PostPublished,
-			&i.PostRating,
-			&i.PostCreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUsersWithPostsByName = `-- name: ListUsersWithPostsByName :many
-SELECT u.id, u.name, u.age, u.created_at, p.id AS post_id, p.title AS post_title, p.content AS post_content,
-       p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM users u
-LEFT JOIN posts p ON p.user_id = u.id
-WHERE u.id IN (
-    SELECT pg.id FROM users pg
-    WHERE ($1::integer IS NULL OR pg.age >= $1)
-      AND ($2::integer IS NULL OR pg.age <= $2)
-      AND (pg.name, pg.id) > ($3::text, $4::bigint)
-    ORDER BY pg.name, pg.id
-    LIMIT $5)
-ORDER BY u.name, u.id, p.id
-`
-
-type ListUsersWithPostsByNameParams struct {
-	MinAge    *int32
-	MaxAge    *int32
-	AfterName string
-	AfterID   int64
-	MaxRows   int32
-}
-
-type ListUsersWithPostsByNameRow struct {
-	User          User
-	PostID        *int64
-	PostTitle     *string
-	PostContent   *string
-	PostPublished *bool
-	PostRating    *float64
-	PostCreatedAt *time.Time
-}
-
-func (q *Queries) ListUsersWithPostsByName(ctx context.Context, arg ListUsersWithPostsByNameParams) ([]ListUsersWithPostsByNameRow, error) {
-	rows, err := q.db.Query(ctx, listUsersWithPostsByName,
-		arg.MinAge,
-		arg.MaxAge,
 		arg.AfterName,
-		arg.AfterID,
-		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListUsersWithPostsByNameRow{}
+	items := []ListUsersWithPostsRow{}
 	for rows.Next() {
-		var i ListUsersWithPostsByNameRow
+		var i ListUsersWithPostsRow
 		if err := rows.Scan(
 			&i.User.ID,
 			&i.User.Name,

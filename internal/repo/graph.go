@@ -104,7 +104,7 @@ func (b *graphBatch) check(position int64, g UserGraph) error {
 
 // insert writes one batch; first is the position of graphs[0].
 func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs []UserGraph) (BulkResult, error) {
-	q := tx.q
+	q := tx.queries()
 
 	names := map[string]bool{}
 	for _, g := range graphs {
@@ -227,7 +227,7 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 				params[i] = dbgen.CopyPostsOfUsersParams{UserID: p.UserID, Title: p.Title,
 					Content: p.Content, Published: p.Published, Rating: p.Rating}
 			}
-			n, err := tx.q.CopyPostsOfUsers(ctx, params)
+			n, err := tx.queries().CopyPostsOfUsers(ctx, params)
 			if err != nil {
 				copyErr := copyError(ctx, err, "posts", first, nil)
 				// Foreign keys are checked at the end of the COPY, so the

@@ -65,41 +65,50 @@ func TestListUsers(t *testing.T) {
 		},
 	}
 	for order, cmp := range orders {
-		t.Run("OrderBy_"+string(order), func(t *testing.T) {
-			minAge, maxAge := int32(10), int32(70)
-			var want []repo.User
-			for _, u := range people {
-				if u.Age >= minAge && u.Age <= maxAge {
-					u.Addresses = nil
-					want = append(want, u)
-				}
+		for _, desc := range []bool{false, true} {
+			name := "OrderBy_" + string(order)
+			if desc {
+				name += "_Desc"
 			}
-			slices.SortFunc(want, cmp)
-
-			q := repo.UserQuery{MinAge: &minAge, MaxAge: &maxAge, OrderBy: order, Limit: 4}
-			got, pages := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) { return e.ListUsers(e.ctx, q) })
-			require.Equal(t, want, got, "every matching user once, in order")
-			require.Equal(t, (len(want)+3)/4, pages)
-
-			for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
-				withAddrs, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
-					return e.ListUsersWithAddresses(e.ctx, q, s)
-				})
-				require.Len(t, withAddrs, len(want))
-				for i, u := range withAddrs {
-					require.Equal(t, want[i].ID, u.ID)
-					require.Len(t, u.Addresses, 2)
+			t.Run(name, func(t *testing.T) {
+				minAge, maxAge := int32(10), int32(70)
+				var want []repo.User
+				for _, u := range people {
+					if u.Age >= minAge && u.Age <= maxAge {
+						u.Addresses = nil
+						want = append(want, u)
+					}
 				}
-				withPosts, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
-					return e.ListUsersWithPosts(e.ctx, q, s)
-				})
-				require.Len(t, withPosts, len(want))
-				for i, u := range withPosts {
-					require.Equal(t, want[i].ID, u.ID)
-					require.NotNil(t, u.Posts)
+				slices.SortFunc(want, cmp)
+				if desc {
+					slices.Reverse(want) // ties by id descending too
 				}
-			}
-		})
+
+				q := repo.UserQuery{MinAge: &minAge, MaxAge: &maxAge, OrderBy: order, Desc: desc, Limit: 4}
+				got, pages := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) { return e.ListUsers(e.ctx, q) })
+				require.Equal(t, want, got, "every matching user once, in order")
+				require.Equal(t, (len(want)+3)/4, pages)
+
+				for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+					withAddrs, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
+						return e.ListUsersWithAddresses(e.ctx, q, s)
+					})
+					require.Len(t, withAddrs, len(want))
+					for i, u := range withAddrs {
+						require.Equal(t, want[i].ID, u.ID)
+						require.Len(t, u.Addresses, 2)
+					}
+					withPosts, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
+						return e.ListUsersWithPosts(e.ctx, q, s)
+					})
+					require.Len(t, withPosts, len(want))
+					for i, u := range withPosts {
+						require.Equal(t, want[i].ID, u.ID)
+						require.NotNil(t, u.Posts)
+					}
+				}
+			})
+		}
 	}
 
 	t.Run("Defaults", func(t *testing.T) {
@@ -133,6 +142,8 @@ func TestListUsers(t *testing.T) {
 		"ErrAgeRange":         {repo.UserQuery{MinAge: ptr[int32](50), MaxAge: ptr[int32](10)}, "minimum above its maximum"},
 		"ErrMalformedCursor":  {repo.UserQuery{After: "not a cursor!"}, "is not a cursor this repository made"},
 		"ErrCursorOtherOrder": {repo.UserQuery{OrderBy: repo.ByName, After: firstByAge.Next}, `ordered by "age", not "name"`},
+		"ErrCursorOtherDirection": {repo.UserQuery{OrderBy: repo.ByAge, Desc: true, After: firstByAge.Next},
+			`ordered by "age", not "age" descending`},
 		"ErrBase64ButNotJSON": {repo.UserQuery{After: "aGVsbG8"}, "is not a cursor"},
 	}
 	for name, tc := range bad {
@@ -213,8 +224,10 @@ func TestStrategiesAgree(t *testing.T) {
 	e.mustPost(t, people[1].ID, "Tagged", "zeta", "alpha", "mid-dle")
 	e.mustRegister(t, "No Addresses", 33)
 
-	for _, order := range []repo.UserOrder{repo.ByID, repo.ByAge, repo.ByName} {
-		q := repo.UserQuery{OrderBy: order, Limit: 5}
+	for _, q := range []repo.UserQuery{
+		{OrderBy: repo.ByID, Limit: 5}, {OrderBy: repo.ByAge, Limit: 5}, {OrderBy: repo.ByName, Limit: 5},
+		{OrderBy: repo.ByID, Desc: true, Limit: 5}, {OrderBy: repo.ByName, Desc: true, Limit: 5},
+	} {
 		joined, err := e.ListUsersWithAddresses(e.ctx, q, repo.Joined)
 		require.NoError(t, err)
 		selectIn, err := e.ListUsersWithAddresses(e.ctx, q, repo.SelectIn)
@@ -227,10 +240,11 @@ func TestStrategiesAgree(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, joined, selectIn)
 	}
-	q := repo.PostQuery{Limit: 100}
-	joined, err := e.ListPosts(e.ctx, q, repo.Joined)
-	require.NoError(t, err)
-	selectIn, err := e.ListPosts(e.ctx, q, repo.SelectIn)
-	require.NoError(t, err)
-	require.Equal(t, joined, selectIn)
+	for _, q := range []repo.PostQuery{{Limit: 100}, {Desc: true, Limit: 3}} {
+		joined, err := e.ListPosts(e.ctx, q, repo.Joined)
+		require.NoError(t, err)
+		selectIn, err := e.ListPosts(e.ctx, q, repo.SelectIn)
+		require.NoError(t, err)
+		require.Equal(t, joined, selectIn)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
 // Strategy says how related rows are loaded. Both take a fixed number of
@@ -28,6 +30,7 @@ func (s Strategy) check() error {
 }
 
 // UserOrder is the sort key of a list of users; ties are broken by id.
+// UserQuery.Desc reverses both.
 type UserOrder string
 
 const (
@@ -43,10 +46,11 @@ const (
 )
 
 // UserQuery selects a page of users. The zero value is the first page of
-// all users by id.
+// all users by id, ascending.
 type UserQuery struct {
 	MinAge, MaxAge *int32    // inclusive bounds; nil: no bound
-	OrderBy        UserOrder // ByID (default), ByAge or ByName, ascending
+	OrderBy        UserOrder // ByID (default), ByAge or ByName
+	Desc           bool      // descending (ties by id descending too); ByID and Desc: newest first
 	Limit          int       // 0: DefaultPageSize; at most MaxPageSize
 	After          string    // Page.Next of the previous page; "": first page
 }
@@ -55,22 +59,27 @@ type UserQuery struct {
 type PostQuery struct {
 	UserID    *int64 // only this author's posts
 	Published *bool  // only published (or unpublished) posts
+	Desc      bool   // newest first
 	Limit     int    // 0: DefaultPageSize; at most MaxPageSize
 	After     string // Page.Next of the previous page; "": first page
 }
 
 // Page is one page of a keyset-paginated list.
 type Page[T any] struct {
+	// Items is never nil: an empty page has an empty slice (JSON []), whatever
+	// the method and strategy.
 	Items []T
 	// Next fetches the following page when passed as the query's After;
 	// it is "" on the last page.
 	Next string
 }
 
-// cursor is the last row of a page: its sort key and id. Encoded, it is
-// opaque to callers; decoded, it is checked, since it comes from outside.
+// cursor is the last row of a page: its sort key, direction and id. Encoded,
+// it is opaque to callers; decoded, it is checked, since it comes from
+// outside. A cursor serves only the order and direction that made it.
 type cursor struct {
 	Order string `json:"o"` // a UserOrder, or "post"
+	Desc  bool   `json:"d,omitempty"`
 	ID    int64  `json:"id"`
 	Age   int32  `json:"age,omitempty"`
 	Name  string `json:"name,omitempty"`
@@ -81,13 +90,19 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// firstPage is the cursor before every row: ids start at 1, ages at 0, and
-// no name sorts before "".
-func firstPage(order string) cursor { return cursor{Order: order, Age: -1} }
+// String names the list a cursor belongs to, for errors.
+func (c cursor) String() string {
+	if c.Desc {
+		return strconv.Quote(c.Order) + " descending"
+	}
+	return strconv.Quote(c.Order)
+}
 
-func decodeCursor(s string, order string) (cursor, error) {
+// decodeCursor returns the cursor s, which must be of the list want
+// describes; nil for the first page.
+func decodeCursor(s string, want cursor) (*cursor, error) {
 	if s == "" {
-		return firstPage(order), nil
+		return nil, nil
 	}
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -95,12 +110,12 @@ func decodeCursor(s string, order string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil {
-		return cursor{}, invalid("cursor", s, "is not a cursor this repository made")
+		return nil, invalid("cursor", s, "is not a cursor this repository made")
 	}
-	if c.Order != order {
-		return cursor{}, invalid("cursor", s, fmt.Sprintf("is for a list ordered by %q, not %q", c.Order, order))
+	if c.Order != want.Order || c.Desc != want.Desc {
+		return nil, invalid("cursor", s, fmt.Sprintf("is for a list ordered by %s, not %s", c, want))
 	}
-	return c, nil
+	return &c, nil
 }
 
 // checkLimit returns the page size to use.
@@ -114,10 +129,20 @@ func checkLimit(limit int) (int, error) {
 	return limit, nil
 }
 
+// pageOf cuts the rows of a page query, which asks for limit+1 rows, to
+// limit, and makes the Next cursor from the last row kept.
+func pageOf[T any](items []T, limit int, next func(last T) cursor) Page[T] {
+	if len(items) <= limit {
+		return Page[T]{Items: nonNil(items)}
+	}
+	items = items[:limit]
+	return Page[T]{Items: items, Next: next(items[limit-1]).encode()}
+}
+
 // userPage is a UserQuery checked and decoded.
 type userPage struct {
 	q     UserQuery
-	after cursor
+	after *cursor // nil: the first page
 	limit int
 }
 
@@ -135,30 +160,36 @@ func (q UserQuery) check() (userPage, error) {
 	if err != nil {
 		return userPage{}, err
 	}
-	after, err := decodeCursor(q.After, string(q.OrderBy))
+	after, err := decodeCursor(q.After, cursor{Order: string(q.OrderBy), Desc: q.Desc})
 	if err != nil {
 		return userPage{}, err
 	}
 	return userPage{q: q, after: after, limit: limit}, nil
 }
 
-// fetch is the row count to ask for: one more than the page, to learn
-// whether another page follows.
-func (p userPage) fetch() int32 { return int32(p.limit) + 1 }
+// params are the page query's arguments; the joined queries take the same
+// (their parameter types convert to and from this one).
+func (p userPage) params() dbgen.ListUsersParams {
+	params := dbgen.ListUsersParams{
+		OrderBy: string(p.q.OrderBy), Descending: p.q.Desc,
+		MinAge: p.q.MinAge, MaxAge: p.q.MaxAge, MaxRows: int32(p.limit) + 1, // one more: is there a next page?
+	}
+	if p.after != nil {
+		params.AfterID, params.AfterAge, params.AfterName = &p.after.ID, &p.after.Age, &p.after.Name
+	}
+	return params
+}
 
 // pageOf cuts users to the page size and makes the Next cursor.
 func (p userPage) pageOf(users []User) Page[User] {
-	if len(users) <= p.limit {
-		return Page[User]{Items: users}
-	}
-	users = users[:p.limit]
-	last := users[len(users)-1]
-	next := cursor{Order: string(p.q.OrderBy), ID: last.ID}
-	switch p.q.OrderBy {
-	case ByAge:
-		next.Age = last.Age
-	case ByName:
-		next.Name = last.Name
-	}
-	return Page[User]{Items: users, Next: next.encode()}
+	return pageOf(users, p.limit, func(last User) cursor {
+		next := cursor{Order: string(p.q.OrderBy), Desc: p.q.Desc, ID: last.ID}
+		switch p.q.OrderBy {
+		case ByAge:
+			next.Age = last.Age
+		case ByName:
+			next.Name = last.Name
+		}
+		return next
+	})
 }

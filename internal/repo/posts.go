@@ -25,12 +25,13 @@ func (p NewPost) validate() error {
 // over-long title, bad content or a rating outside 0-5; ErrNotFound if there
 // is no such user.
 func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
-	defer wrote(ctx)
 	if err := p.validate(); err != nil {
 		return Post{}, fmt.Errorf("create post %q: %w", p.Title, err)
 	}
-	row, err := r.q.CreatePost(ctx, dbgen.CreatePostParams{
-		UserID: p.UserID, Title: p.Title, Content: p.Content, Published: p.Published, Rating: p.Rating,
+	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
+		return q.CreatePost(ctx, dbgen.CreatePostParams{
+			UserID: p.UserID, Title: p.Title, Content: p.Content, Published: p.Published, Rating: p.Rating,
+		})
 	})
 	if err != nil {
 		return Post{}, fmt.Errorf("create post %q for user %d: %w", p.Title, p.UserID, dbError(ctx, err))
@@ -41,45 +42,47 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
 // as s says; ErrNotFound if there is no such post.
 func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) {
-	return reading(ctx, r, func(r *Repo) (Post, error) {
+	return reading(ctx, r, func(q *dbgen.Queries) (Post, error) {
 		fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
 		if err := s.check(); err != nil {
 			return fail(err)
 		}
+		var posts []Post
 		if s == Joined {
-			rows, err := r.q.GetPostWithAuthorAndTags(ctx, id)
+			rows, err := q.GetPostWithAuthorAndTags(ctx, id)
 			if err != nil {
 				return fail(dbError(ctx, err))
 			}
-			posts := groupTags(rows)
-			if len(posts) == 0 {
-				return fail(ErrNotFound)
+			posts = foldTags(rows)
+		} else {
+			row, err := q.GetPostWithAuthor(ctx, id)
+			if err != nil {
+				return fail(dbError(ctx, err))
 			}
-			return posts[0], nil
+			posts = []Post{postWithAuthor(row.Post, row.User)}
+			if err := attachTags(ctx, q, posts); err != nil {
+				return fail(err)
+			}
 		}
-		row, err := r.q.GetPostWithAuthor(ctx, id)
-		if err != nil {
-			return fail(dbError(ctx, err))
-		}
-		posts := []Post{postWithAuthor(row.Post, row.User)}
-		if err := r.attachTags(ctx, posts); err != nil {
-			return fail(err)
+		if len(posts) == 0 {
+			return fail(ErrNotFound)
 		}
 		return posts[0], nil
 	})
 }
 
-// ListPosts returns a page of posts, oldest first, each with its Author and
-// Tags, the tags loaded as s says: one round trip (Joined) or two (SelectIn).
-// ErrInvalid for a bad limit or cursor.
-func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Post], error) {
-	return reading(ctx, r, func(r *Repo) (Page[Post], error) {
+// ListPosts returns a page of posts, oldest first (newest first with
+// q.Desc), each with its Author and Tags, the tags loaded as s says: one
+// round trip (Joined) or two (SelectIn). ErrInvalid for a bad limit or cursor.
+func (r *Repo) ListPosts(ctx context.Context, pq PostQuery, s Strategy) (Page[Post], error) {
+	return reading(ctx, r, func(q *dbgen.Queries) (Page[Post], error) {
 		fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
-		limit, err := checkLimit(q.Limit)
+		limit, err := checkLimit(pq.Limit)
 		if err != nil {
 			return fail(err)
 		}
-		after, err := decodeCursor(q.After, postOrder)
+		order := cursor{Order: postOrder, Desc: pq.Desc}
+		after, err := decodeCursor(pq.After, order)
 		if err != nil {
 			return fail(err)
 		}
@@ -87,33 +90,35 @@ func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Pos
 			return fail(err)
 		}
 		params := dbgen.ListPostsWithAuthorParams{
-			UserID: q.UserID, Published: q.Published, AfterID: after.ID, MaxRows: int32(limit) + 1,
+			Descending: pq.Desc, UserID: pq.UserID, Published: pq.Published, MaxRows: int32(limit) + 1,
+		}
+		if after != nil {
+			params.AfterID = &after.ID
 		}
 		var posts []Post
 		if s == Joined {
-			rows, err := r.q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
+			rows, err := q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
 			if err != nil {
 				return fail(dbError(ctx, err))
 			}
-			posts = groupTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
+			posts = foldTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
 				return dbgen.GetPostWithAuthorAndTagsRow(r)
 			}))
 		} else {
-			rows, err := r.q.ListPostsWithAuthor(ctx, params)
+			rows, err := q.ListPostsWithAuthor(ctx, params)
 			if err != nil {
 				return fail(dbError(ctx, err))
 			}
 			posts = convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
-			if err := r.attachTags(ctx, posts); err != nil {
+			if err := attachTags(ctx, q, posts); err != nil {
 				return fail(err)
 			}
 		}
-		if len(posts) <= limit {
-			return Page[Post]{Items: posts}, nil
-		}
-		posts = posts[:limit]
-		next := cursor{Order: postOrder, ID: posts[limit-1].ID}
-		return Page[Post]{Items: posts, Next: next.encode()}, nil
+		return pageOf(posts, limit, func(last Post) cursor {
+			next := order
+			next.ID = last.ID
+			return next
+		}), nil
 	})
 }
 
@@ -121,7 +126,6 @@ func (r *Repo) ListPosts(ctx context.Context, q PostQuery, s Strategy) (Page[Pos
 // stored (without Author or Tags). ErrNotFound if there is no such post;
 // ErrInvalid for a bad value.
 func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post, error) {
-	defer wrote(ctx)
 	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("update post %d: %w", id, err) }
 	if patch.Title != nil {
 		if err := checkRequired("title", *patch.Title, MaxTitleLen); err != nil {
@@ -138,8 +142,10 @@ func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post,
 			return fail(err)
 		}
 	}
-	row, err := r.q.UpdatePost(ctx, dbgen.UpdatePostParams{
-		ID: id, Title: patch.Title, Content: patch.Content, Published: patch.Published, Rating: patch.Rating,
+	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
+		return q.UpdatePost(ctx, dbgen.UpdatePostParams{
+			ID: id, Title: patch.Title, Content: patch.Content, Published: patch.Published, Rating: patch.Rating,
+		})
 	})
 	if err != nil {
 		return fail(dbError(ctx, err))
@@ -150,8 +156,7 @@ func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post,
 // DeletePost deletes a post and its tag links. ErrNotFound if there is no
 // such post.
 func (r *Repo) DeletePost(ctx context.Context, id int64) error {
-	defer wrote(ctx)
-	n, err := r.q.DeletePost(ctx, id)
+	n, err := writing(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeletePost(ctx, id) })
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -166,7 +171,6 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 // are kept. It returns the tags named, sorted by name. ErrInvalid for a bad
 // tag name; ErrNotFound if there is no such post.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
-	defer wrote(ctx)
 	fail := func(err error) ([]Tag, error) { return nil, fmt.Errorf("tag post %d with %q: %w", postID, names, err) }
 	norm, err := normalizeTags(names)
 	if err != nil {
@@ -198,11 +202,12 @@ func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Ta
 // UntagPost takes tags off a post and returns how many it had. Tags
 // themselves stay. ErrInvalid for a bad tag name.
 func (r *Repo) UntagPost(ctx context.Context, postID int64, names ...string) (int64, error) {
-	defer wrote(ctx)
 	norm, err := normalizeTags(names)
 	if err == nil {
 		var n int64
-		n, err = r.q.RemovePostTags(ctx, dbgen.RemovePostTagsParams{PostID: postID, Names: norm})
+		n, err = writing(ctx, r, func(q *dbgen.Queries) (int64, error) {
+			return q.RemovePostTags(ctx, dbgen.RemovePostTagsParams{PostID: postID, Names: norm})
+		})
 		if err == nil {
 			return n, nil
 		}
@@ -233,41 +238,22 @@ func postWithAuthor(p dbgen.Post, author dbgen.User) Post {
 	return post
 }
 
-// groupTags folds joined rows, ordered by post, into posts with their author
-// and tags. A post without tags comes as one row with NULL tag columns.
-func groupTags(rows []dbgen.GetPostWithAuthorAndTagsRow) []Post {
-	var posts []Post
-	for _, row := range rows {
-		if len(posts) == 0 || posts[len(posts)-1].ID != row.Post.ID {
-			p := postWithAuthor(row.Post, row.User)
-			p.Tags = []Tag{}
-			posts = append(posts, p)
-		}
-		if row.TagID != nil {
-			last := &posts[len(posts)-1]
-			last.Tags = append(last.Tags, Tag{ID: *row.TagID, Name: *row.TagName})
-		}
-	}
-	return posts
+// foldTags builds posts with their author and tags from joined rows. A post
+// without tags comes as one row with NULL tag columns.
+func foldTags(rows []dbgen.GetPostWithAuthorAndTagsRow) []Post {
+	return fold(rows, postTags, func(r dbgen.GetPostWithAuthorAndTagsRow) int64 { return r.Post.ID },
+		func(r dbgen.GetPostWithAuthorAndTagsRow) Post { return postWithAuthor(r.Post, r.User) },
+		func(r dbgen.GetPostWithAuthorAndTagsRow) (Tag, bool) {
+			if r.TagID == nil {
+				return Tag{}, false
+			}
+			return Tag{ID: *r.TagID, Name: *r.TagName}, true
+		})
 }
 
-// attachTags loads the tags of all posts in one query.
-func (r *Repo) attachTags(ctx context.Context, posts []Post) error {
-	if len(posts) == 0 {
-		return nil
-	}
-	ids := make([]int64, len(posts))
-	for i, p := range posts {
-		ids[i] = p.ID
-	}
-	rows, err := r.q.ListTagsByPostIDs(ctx, ids)
-	if err != nil {
-		return dbError(ctx, err)
-	}
-	byPost := groupByParent(rows, func(r dbgen.ListTagsByPostIDsRow) int64 { return r.PostID },
+// attachTags loads the tags of posts in one query.
+func attachTags(ctx context.Context, q *dbgen.Queries, posts []Post) error {
+	return selectIn(ctx, postTags, posts, q.ListTagsByPostIDs,
+		func(r dbgen.ListTagsByPostIDsRow) int64 { return r.PostID },
 		func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) })
-	for i := range posts {
-		posts[i].Tags = nonNil(byPost[posts[i].ID])
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,22 +175,28 @@ func TestListPosts(t *testing.T) {
 	}
 
 	for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
-		var ids []int64
-		q := repo.PostQuery{UserID: &alice.ID, Limit: 3}
-		for {
-			page, err := e.ListPosts(e.ctx, q, s)
-			require.NoError(t, err)
-			for _, p := range page.Items {
-				require.Equal(t, "Alice", p.Author.Name)
-				require.Equal(t, []string{"a"}, tagNames(p.Tags))
-				ids = append(ids, p.ID)
+		for _, desc := range []bool{false, true} {
+			var ids []int64
+			q := repo.PostQuery{UserID: &alice.ID, Desc: desc, Limit: 3}
+			for {
+				page, err := e.ListPosts(e.ctx, q, s)
+				require.NoError(t, err)
+				for _, p := range page.Items {
+					require.Equal(t, "Alice", p.Author.Name)
+					require.Equal(t, []string{"a"}, tagNames(p.Tags))
+					ids = append(ids, p.ID)
+				}
+				if page.Next == "" {
+					break
+				}
+				q.After = page.Next
 			}
-			if page.Next == "" {
-				break
+			want := slices.Clone(aliceIDs)
+			if desc {
+				slices.Reverse(want) // newest first
 			}
-			q.After = page.Next
+			require.Equal(t, want, ids, "desc %v", desc)
 		}
-		require.Equal(t, aliceIDs, ids)
 
 		published, err := e.ListPosts(e.ctx, repo.PostQuery{UserID: &alice.ID, Published: ptr(true)}, s)
 		require.NoError(t, err)
@@ -204,6 +211,11 @@ func TestListPosts(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.ListPosts(e.ctx, repo.PostQuery{After: usersPage.Next}, repo.Joined)
 	require.ErrorIs(t, err, repo.ErrInvalid, "a users cursor is not a posts cursor")
+	oldestFirst, err := e.ListPosts(e.ctx, repo.PostQuery{Limit: 1}, repo.Joined)
+	require.NoError(t, err)
+	_, err = e.ListPosts(e.ctx, repo.PostQuery{Desc: true, After: oldestFirst.Next}, repo.Joined)
+	require.ErrorIs(t, err, repo.ErrInvalid, "a cursor serves only its direction")
+	require.ErrorContains(t, err, `is for a list ordered by "post", not "post" descending`)
 	_, err = e.ListPosts(e.ctx, repo.PostQuery{Limit: 5000}, repo.Joined)
 	require.ErrorIs(t, err, repo.ErrInvalid)
 	_, err = e.ListPosts(e.ctx, repo.PostQuery{}, repo.Strategy(-1))

@@ -17,7 +17,7 @@ import (
 )
 
 // sqlcCounter counts the repository's own queries (sqlc's, which start with
-// their name), not the replica health checks.
+// their name, and COPYs), not the replica health checks.
 type sqlcCounter struct{ n atomic.Int64 }
 
 func (c *sqlcCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
@@ -28,6 +28,14 @@ func (c *sqlcCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Tr
 }
 
 func (c *sqlcCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceCopyFromStart counts COPY too (sqlc's :copyfrom queries).
+func (c *sqlcCounter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *sqlcCounter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
 
 // startReplicated starts a primary and a hot standby streaming from it
 // (pg_basebackup -R), with a migrated database, and returns the database's
@@ -196,5 +204,10 @@ func TestReplicas(t *testing.T) {
 			_, err := r.GetUser(ctx, alice.ID)
 			require.NoError(t, err)
 		}))
+	})
+
+	// Last: its Reset empties the tables.
+	t.Run("EveryMethodIsRouted", func(t *testing.T) {
+		testEveryMethodIsRouted(t, primaryPool, replicaPool, onPrimary, onReplica)
 	})
 }

@@ -53,7 +53,7 @@ func WithReplicas(opts ReplicaOptions, replicas ...*pgxpool.Pool) Option {
 		}
 		rs := &replicaSet{opts: opts, primary: r.pool, stop: make(chan struct{})}
 		for _, p := range replicas {
-			rs.replicas = append(rs.replicas, &replica{pool: p, repo: &Repo{pool: p, q: dbgen.New(p)}})
+			rs.replicas = append(rs.replicas, &replica{pool: p, repo: &Repo{pool: p}})
 		}
 		r.replicas = rs
 		go rs.run()
@@ -77,11 +77,25 @@ type writesKey struct{}
 type lastWrite struct{ at atomic.Int64 }
 
 // wrote records, for read-your-writes, that a write made with ctx has
-// returned. Write methods defer it; InTx calls it after the commit.
+// returned. writing and inTx call it; InTx calls it after the commit.
 func wrote(ctx context.Context) {
 	if w, ok := ctx.Value(writesKey{}).(*lastWrite); ok {
 		w.at.Store(time.Now().UnixNano())
 	}
+}
+
+// The methods of Repo reach the database only through reading, writing and
+// inTx (InTx for callers): Repo has no query handle of its own, so a method
+// cannot skip the routing below, and TestEveryMethodIsRouted checks that
+// each exported method lands where its kind says.
+
+// queries returns the generated queries on what r runs on: its transaction,
+// or its pool. Only reading, writing and the transaction helpers call it.
+func (r *Repo) queries() *dbgen.Queries {
+	if r.tx != nil {
+		return newQueries(r.tx)
+	}
+	return newQueries(r.pool)
 }
 
 // read returns the Repo a read-only method should run on: a fresh enough
@@ -102,14 +116,15 @@ func (r *Repo) read(ctx context.Context) *Repo {
 	return r
 }
 
-// reading runs the body of a read-only method on the Repo that should serve
-// it (see read). If that fails because the connection or server went away,
-// it runs it once more on the primary, with a fresh connection: a read is
-// safe to repeat, and a replica that died since its last check is so
-// skipped at once.
-func reading[T any](ctx context.Context, r *Repo, body func(r *Repo) (T, error)) (T, error) {
+// reading runs the body of a read-only method with the queries of the
+// server that should serve it (see read): a replica fresh enough for ctx,
+// else the primary; inside a transaction, the transaction. If that fails
+// because the connection or server went away, it runs it once more on the
+// primary, with a fresh connection: a read is safe to repeat, and a replica
+// that died since its last check is so skipped at once.
+func reading[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
 	served := r.read(ctx)
-	v, err := body(served)
+	v, err := body(served.queries())
 	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 		if served == r {
 			// What broke one connection (a restart, pg_terminate_backend, a
@@ -117,9 +132,18 @@ func reading[T any](ctx context.Context, r *Repo, body func(r *Repo) (T, error))
 			// the pool replace them rather than hand out the next dead one.
 			r.pool.Reset()
 		}
-		return body(r)
+		return body(r.queries())
 	}
 	return v, err
+}
+
+// writing runs the body of a one-statement write with the primary's queries
+// (or the transaction's) and records the write for read-your-writes, even
+// when it fails: an error can come after the server committed. A write of
+// several statements uses inTx instead.
+func writing[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	defer wrote(ctx)
+	return body(r.queries())
 }
 
 // Close stops the replica checks WithReplicas started. It does not close

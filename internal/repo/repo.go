@@ -20,8 +20,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
 // Repo runs queries on a pool, or, inside InTx, on one transaction.
@@ -30,14 +28,15 @@ import (
 type Repo struct {
 	pool     *pgxpool.Pool // nil inside a transaction
 	tx       pgx.Tx        // nil outside one
-	q        *dbgen.Queries
-	replicas *replicaSet // nil without WithReplicas
+	replicas *replicaSet   // nil without WithReplicas
+	// No query handle: methods get their queries from reading, writing or
+	// inTx, which route them (replicas.go).
 }
 
 // New returns a Repo on pool, the primary. The caller keeps ownership of the
 // pool (and of any replica pools).
 func New(pool *pgxpool.Pool, opts ...Option) *Repo {
-	r := &Repo{pool: pool, q: newQueries(pool)}
+	r := &Repo{pool: pool}
 	for _, o := range opts {
 		o(r)
 	}

@@ -15,8 +15,7 @@ import (
 
 // newQueries returns the generated queries on db, whose foreign key
 // violations carry the statement that caused them (see stillReferenced).
-// The primary's Repo and transactions build their queries with it (a
-// replica only reads).
+// Every Repo builds its queries with it (Repo.queries).
 func newQueries(db dbgen.DBTX) *dbgen.Queries { return dbgen.New(statements{db}) }
 
 // A foreign key violation (23503) means "the row referred to is missing"

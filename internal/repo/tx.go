@@ -144,7 +144,7 @@ func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
 			_ = rollback()
 		}
 	}()
-	err := fn(&Repo{tx: tx, q: newQueries(tx)})
+	err := fn(&Repo{tx: tx})
 	returned = true
 	if err != nil {
 		if rbErr := rollback(); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
@@ -158,10 +158,12 @@ func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
 	return nil
 }
 
-// inTx runs a multi-statement method atomically: in a new transaction on the
-// pool, or in a savepoint of the transaction r already is.
+// inTx runs a multi-statement write atomically: in a new transaction on the
+// pool, or in a savepoint of the transaction r already is. Like writing, it
+// records the write for read-your-writes whatever the outcome.
 func (r *Repo) inTx(ctx context.Context, fn func(q *dbgen.Queries) error) error {
-	return r.InTx(ctx, TxOptions{}, func(tx *Repo) error { return fn(tx.q) })
+	defer wrote(ctx)
+	return r.InTx(ctx, TxOptions{}, func(tx *Repo) error { return fn(tx.queries()) })
 }
 
 // backoff grows exponentially from 5ms with full jitter, capped at 500ms.

@@ -69,7 +69,7 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 	for i, row := range rows {
 		params[i] = dbgen.CopyUserImportsParams{Email: row.Email, Name: row.Name, Age: row.Age}
 	}
-	q := tx.q
+	q := tx.queries()
 	if _, err := q.CopyUserImports(ctx, params); err != nil {
 		return BulkResult{}, copyError(ctx, err, "user_imports", first, nil)
 	}

@@ -12,11 +12,12 @@ import (
 // It returns ErrInvalid (a *FieldError) for a blank or over-long name or an
 // age outside 0-150.
 func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
-	defer wrote(ctx)
 	if err := u.validate(); err != nil {
 		return User{}, fmt.Errorf("create user %q: %w", u.Name, err)
 	}
-	row, err := r.q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
+	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.User, error) {
+		return q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
+	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user %q: %w", u.Name, dbError(ctx, err))
 	}
@@ -29,7 +30,6 @@ func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
 // ErrConflict when an email is already registered, to anyone, in any letter
 // case, or is given twice.
 func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (User, error) {
-	defer wrote(ctx)
 	fail := func(err error) (User, error) { return User{}, fmt.Errorf("register user %q: %w", u.Name, err) }
 	if err := u.validate(); err != nil {
 		return fail(err)
@@ -67,8 +67,8 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 
 // GetUser returns the user with that id, or ErrNotFound.
 func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
-	return reading(ctx, r, func(r *Repo) (User, error) {
-		row, err := r.q.GetUser(ctx, id)
+	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
+		row, err := q.GetUser(ctx, id)
 		if err != nil {
 			return User{}, fmt.Errorf("get user %d: %w", id, dbError(ctx, err))
 		}
@@ -79,10 +79,10 @@ func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
 // GetUserWithAddresses returns the user with that id and their addresses
 // (oldest first), loaded as s says; ErrNotFound if there is no such user.
 func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
-	return reading(ctx, r, func(r *Repo) (User, error) {
-		u, err := r.userWithAddresses(ctx, s,
-			func() ([]dbgen.GetUserWithAddressesRow, error) { return r.q.GetUserWithAddresses(ctx, id) },
-			func() (dbgen.User, error) { return r.q.GetUser(ctx, id) })
+	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
+		u, err := userWithAddresses(ctx, q, s,
+			func() ([]dbgen.GetUserWithAddressesRow, error) { return q.GetUserWithAddresses(ctx, id) },
+			func() (dbgen.User, error) { return q.GetUser(ctx, id) })
 		if err != nil {
 			return User{}, fmt.Errorf("get user %d with addresses: %w", id, err)
 		}
@@ -94,18 +94,18 @@ func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (
 // addresses loaded as s says (the tutorials' display_user); ErrNotFound if
 // nobody has that name.
 func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
-	return reading(ctx, r, func(r *Repo) (User, error) {
+	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
 		if err := checkText("name", name); err != nil {
 			return User{}, fmt.Errorf("find user %q: %w", name, err)
 		}
-		u, err := r.userWithAddresses(ctx, s,
+		u, err := userWithAddresses(ctx, q, s,
 			func() ([]dbgen.GetUserWithAddressesRow, error) {
-				rows, err := r.q.GetUserByNameWithAddresses(ctx, name)
+				rows, err := q.GetUserByNameWithAddresses(ctx, name)
 				return convert(rows, func(r dbgen.GetUserByNameWithAddressesRow) dbgen.GetUserWithAddressesRow {
 					return dbgen.GetUserWithAddressesRow(r)
 				}), err
 			},
-			func() (dbgen.User, error) { return r.q.GetUserByName(ctx, name) })
+			func() (dbgen.User, error) { return q.GetUserByName(ctx, name) })
 		if err != nil {
 			return User{}, fmt.Errorf("find user %q: %w", name, err)
 		}
@@ -115,7 +115,7 @@ func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (Use
 
 // userWithAddresses loads one user and their addresses with either strategy:
 // joined runs the join, or selectIn gets the user and then the addresses.
-func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
+func userWithAddresses(ctx context.Context, q *dbgen.Queries, s Strategy,
 	joined func() ([]dbgen.GetUserWithAddressesRow, error), user func() (dbgen.User, error),
 ) (User, error) {
 	if err := s.check(); err != nil {
@@ -126,7 +126,7 @@ func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
 		if err != nil {
 			return User{}, dbError(ctx, err)
 		}
-		users := groupAddresses(rows)
+		users := foldAddresses(rows)
 		if len(users) == 0 {
 			return User{}, ErrNotFound
 		}
@@ -137,7 +137,7 @@ func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
 		return User{}, dbError(ctx, err)
 	}
 	users := []User{userFromDB(row)}
-	if err := r.attachAddresses(ctx, users); err != nil {
+	if err := attachAddresses(ctx, q, users); err != nil {
 		return User{}, err
 	}
 	return users[0], nil
@@ -146,7 +146,6 @@ func (r *Repo) userWithAddresses(ctx context.Context, s Strategy,
 // UpdateUser changes the fields of patch that are set and returns the user as
 // stored. ErrNotFound if there is no such user; ErrInvalid for a bad value.
 func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User, error) {
-	defer wrote(ctx)
 	fail := func(err error) (User, error) { return User{}, fmt.Errorf("update user %d: %w", id, err) }
 	if patch.Name != nil {
 		if err := checkName(*patch.Name); err != nil {
@@ -158,7 +157,9 @@ func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User,
 			return fail(err)
 		}
 	}
-	row, err := r.q.UpdateUser(ctx, dbgen.UpdateUserParams{ID: id, Name: patch.Name, Age: patch.Age})
+	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.User, error) {
+		return q.UpdateUser(ctx, dbgen.UpdateUserParams{ID: id, Name: patch.Name, Age: patch.Age})
+	})
 	if err != nil {
 		return fail(dbError(ctx, err))
 	}
@@ -168,8 +169,7 @@ func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User,
 // DeleteUser deletes the user and, by cascade, their addresses, profile,
 // posts and the posts' tags. ErrNotFound if there is no such user.
 func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
-	defer wrote(ctx)
-	n, err := r.q.DeleteUser(ctx, id)
+	n, err := writing(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeleteUser(ctx, id) })
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -183,14 +183,15 @@ func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
 // email; ErrConflict if it is registered already; ErrNotFound if there is no
 // such user.
 func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Address, error) {
-	defer wrote(ctx)
 	fail := func(err error) (Address, error) {
 		return Address{}, fmt.Errorf("add address %q to user %d: %w", email, userID, err)
 	}
 	if err := checkEmail(email); err != nil {
 		return fail(err)
 	}
-	rows, err := r.q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
+	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.Address, error) {
+		return q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
+	})
 	if err != nil {
 		return fail(dbError(ctx, err))
 	}
@@ -199,8 +200,7 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 
 // DeleteAddress deletes one address. ErrNotFound if there is no such address.
 func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
-	defer wrote(ctx)
-	n, err := r.q.DeleteAddress(ctx, id)
+	n, err := writing(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeleteAddress(ctx, id) })
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -214,7 +214,6 @@ func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
 // over-long bio or a website that is not an http(s) URL; ErrNotFound if there
 // is no such user.
 func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
-	defer wrote(ctx)
 	fail := func(err error) (Profile, error) {
 		return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err)
 	}
@@ -224,7 +223,9 @@ func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
 	if err := checkWebsite(p.Website); err != nil {
 		return fail(err)
 	}
-	row, err := r.q.UpsertProfile(ctx, dbgen.UpsertProfileParams{UserID: p.UserID, Bio: p.Bio, Website: p.Website})
+	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Profile, error) {
+		return q.UpsertProfile(ctx, dbgen.UpsertProfileParams{UserID: p.UserID, Bio: p.Bio, Website: p.Website})
+	})
 	if err != nil {
 		return fail(dbError(ctx, err))
 	}
@@ -233,8 +234,8 @@ func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
 
 // GetProfile returns a user's profile; ErrNotFound if they have none.
 func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
-	return reading(ctx, r, func(r *Repo) (Profile, error) {
-		row, err := r.q.GetProfile(ctx, userID)
+	return reading(ctx, r, func(q *dbgen.Queries) (Profile, error) {
+		row, err := q.GetProfile(ctx, userID)
 		if err != nil {
 			return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(ctx, err))
 		}
@@ -246,7 +247,6 @@ func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
 // on any error, none. Every user is validated before anything is sent, and an
 // invalid one is named by its position. It returns the number inserted.
 func (r *Repo) BulkCreateUsers(ctx context.Context, users []NewUser) (int64, error) {
-	defer wrote(ctx)
 	params := make([]dbgen.CopyUsersParams, len(users))
 	for i, u := range users {
 		if err := u.validate(); err != nil {

@@ -1,0 +1,115 @@
+package repo
+
+import (
+	"context"
+	"iter"
+	"slices"
+)
+
+// Loading related rows. A relation says where parents keep their children;
+// the two strategies fill it the same way:
+//
+//   - SelectIn: selectIn collects the parents' keys, runs one
+//     `= ANY(@ids::bigint[])` query, groups the rows by parent and attaches them.
+//   - Joined: fold walks the rows of one JOIN query, ordered by parent, and
+//     builds each parent with its children.
+//
+// A new relation (say a post's comments) is a relation value, a fromDB
+// function and one call of either; see CONTRIBUTING.md.
+
+// relation is a one-to-many (or many-to-many) link from parents P to
+// children C.
+type relation[P, C any] struct {
+	key func(P) int64 // the parent's id, which the children's rows refer to
+	set func(*P, []C) // attaches the children, never nil: loaded, none is []
+}
+
+var (
+	userAddresses = relation[User, Address]{
+		key: func(u User) int64 { return u.ID },
+		set: func(u *User, as []Address) { u.Addresses = as },
+	}
+	userPosts = relation[User, Post]{
+		key: func(u User) int64 { return u.ID },
+		set: func(u *User, ps []Post) { u.Posts = ps },
+	}
+	postTags = relation[Post, Tag]{
+		key: func(p Post) int64 { return p.ID },
+		set: func(p *Post, ts []Tag) { p.Tags = ts },
+	}
+)
+
+// selectIn loads the children of parents with one query and attaches them.
+// load gets the parents' distinct keys, sorted; parent says which parent a
+// row belongs to, fromDB converts it. Parents sharing a key share its
+// children.
+func selectIn[P, C, R any](ctx context.Context, rel relation[P, C], parents []P,
+	load func(context.Context, []int64) ([]R, error), parent func(R) int64, fromDB func(R) C,
+) error {
+	if len(parents) == 0 {
+		return nil
+	}
+	keys := slices.Compact(slices.Sorted(mapSeq(slices.Values(parents), rel.key)))
+	rows, err := load(ctx, keys)
+	if err != nil {
+		return dbError(ctx, err)
+	}
+	children := make(map[int64][]C, len(keys))
+	for _, row := range rows {
+		k := parent(row)
+		children[k] = append(children[k], fromDB(row))
+	}
+	for i := range parents {
+		rel.set(&parents[i], nonNil(children[rel.key(parents[i])]))
+	}
+	return nil
+}
+
+// fold builds parents with their children from the rows of a joined load,
+// ordered by parent: a parent comes on one row per child, or on one row
+// whose child columns are NULL (child returns false) when it has none.
+// key is the parent's id on the row, parent and child convert the row's
+// two sides. The result is never nil.
+func fold[R, P, C any](rows []R, rel relation[P, C],
+	key func(R) int64, parent func(R) P, child func(R) (C, bool),
+) []P {
+	parents := []P{}
+	var children []C
+	attach := func() {
+		if len(parents) > 0 {
+			rel.set(&parents[len(parents)-1], nonNil(children))
+		}
+	}
+	for i, row := range rows {
+		if i == 0 || key(row) != key(rows[i-1]) {
+			attach()
+			parents = append(parents, parent(row))
+			children = nil
+		}
+		if c, ok := child(row); ok {
+			children = append(children, c)
+		}
+	}
+	attach()
+	return parents
+}
+
+// mapSeq yields f of each value of seq.
+func mapSeq[T, U any](seq iter.Seq[T], f func(T) U) iter.Seq[U] {
+	return func(yield func(U) bool) {
+		for v := range seq {
+			if !yield(f(v)) {
+				return
+			}
+		}
+	}
+}
+
+// nonNil makes a loaded relation, or a page, with no rows an empty slice,
+// not nil (JSON [], not null).
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
