@@ -92,8 +92,12 @@ lint: ## go vet and staticcheck (pinned in go.mod as a tool)
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+.PHONY: prereqs
+prereqs: ## Check for the PostgreSQL server binaries, PgBouncer and a C compiler; install what is missing (Debian/Ubuntu) or say how
+	@.ci/prereqs
+
 .PHONY: test
-test: ## Lint, check the generated code, run every test with the race detector, then the repo's through PgBouncer
+test: prereqs ## Check the prerequisites, lint, check the generated code, run every test with the race detector, then the repo's through PgBouncer
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory check-generated
 	$(GO) test -race -count=1 ./...

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -42,6 +44,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runFS(ctx, db.Migrations(), args, stdout, stderr)
+}
+
+// runFS is run with the migrations in fsys (the tests add one).
+func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() { fmt.Fprint(stderr, usage) }
@@ -52,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *url == "" {
 		*url = os.Getenv("DATABASE_URL")
 	}
-	err := command(ctx, *url, flags.Args(), stdout)
+	err := command(ctx, fsys, *url, flags.Args(), stdout)
 	if errors.Is(err, errUsage) {
 		flags.Usage()
 		return 2
@@ -66,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-func command(ctx context.Context, url string, args []string, stdout io.Writer) error {
+func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout io.Writer) error {
 	if len(args) == 2 && args[0] == "create" {
 		if !migrationName.MatchString(args[1]) {
 			return fmt.Errorf("migration name %q: use lower-case letters, digits and underscores", args[1])
@@ -85,12 +92,12 @@ func command(ctx context.Context, url string, args []string, stdout io.Writer) e
 	if err := repo.CheckURL(url); err != nil {
 		return err
 	}
-	db, err := sql.Open("pgx", url)
+	conn, err := sql.Open("pgx", url)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	p, err := migrate.NewProvider(db)
+	defer conn.Close()
+	p, err := migrate.NewProviderFS(conn, fsys)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func TestInterrupt(t *testing.T) {
 
 			log := stderr.String()
 			require.Contains(t, log, "seed: interrupted; the batch in progress was rolled back")
-			m := regexp.MustCompile(`committed (\d+) batches: users (\d+), addresses (\d+)`).FindStringSubmatch(log)
+			m := regexp.MustCompile(`committed (\d+) batch(?:es)?: users (\d+), addresses (\d+)`).FindStringSubmatch(log)
 			require.NotNil(t, m, log)
 			batches, _ := strconv.Atoi(m[1])
 			committed, _ := strconv.Atoi(m[2])

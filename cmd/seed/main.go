@@ -91,11 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
 	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		flags.PrintDefaults()
-	}
+	// The flag package prints a parse error and the usage itself, and run
+	// prints the error: only run speaks, and the usage is for --help.
+	flags.SetOutput(io.Discard)
+	flags.Usage = func() {}
 	flags.StringVar(&cfg.databaseURL, "database-url", "", "database to seed (default $DATABASE_URL)")
 	flags.StringVar(&cfg.migrateURL, "migrate-url", "", "the same database as the role that owns the schema, for migrations (default $MIGRATE_URL, else --database-url)")
 	flags.IntVar(&cfg.users, "users", 0, "generated users to add")
@@ -108,7 +107,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.BoolVar(&cfg.reset, "reset", false, "empty every table first")
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
 	if err := flags.Parse(args); err != nil {
-		return cfg, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			flags.SetOutput(stderr)
+			flags.PrintDefaults()
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w (seed --help lists the flags)", err)
 	}
 	if flags.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", flags.Arg(0))

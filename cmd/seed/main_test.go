@@ -113,6 +113,8 @@ func TestSeedBadInput(t *testing.T) {
 		"ErrSpaceInPassword": {[]string{"--database-url", `host=localhost port=port password=x\ ` + secret}, 1,
 			"invalid input: database URL: invalid port"},
 		"ErrUnreachable": {[]string{"--database-url", "postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2"}, 1, "connect: "},
+		"ErrUsersNotANumber": {[]string{"--database-url", "postgres://x@localhost/db", "--users", "abc"}, 2,
+			`seed: invalid value "abc" for flag -users: parse error (seed --help lists the flags)`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -121,8 +123,14 @@ func TestSeedBadInput(t *testing.T) {
 			require.Empty(t, out)
 			require.Contains(t, errOut, tc.message)
 			require.NotContains(t, errOut, secret)
+			require.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "one line:\n%s", errOut)
+			require.NotContains(t, errOut, "usage:", "the usage is for --help")
 		})
 	}
+	t.Run("ErrUnreachableSaidOnce", func(t *testing.T) {
+		_, _, errOut := seedRun(t, "--database-url", "postgres://bob@127.0.0.1:1/db?connect_timeout=2")
+		require.Equal(t, 1, strings.Count(errOut, "connection refused"), errOut)
+	})
 }
 
 func TestSeedHelp(t *testing.T) {

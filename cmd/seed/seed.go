@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
@@ -65,13 +66,22 @@ func migrateDatabase(ctx context.Context, url string, stderr io.Writer) error {
 }
 
 // seedTutorial registers the tutorials' people and their posts in one
-// transaction. A person whose email is registered already was seeded by an
-// earlier run: their registration fails alone (it runs in a savepoint) and
-// is skipped.
+// transaction. A person an earlier run seeded (the oldest user of that name
+// has their first email) is skipped: looked up first, so that an ordinary
+// second run sends no statement that fails (each would be a WARN line with
+// --verbose). Should someone else hold their email, their registration fails
+// alone (it runs in a savepoint) and is skipped too.
 func seedTutorial(ctx context.Context, r *repo.Repo) (added int, err error) {
 	err = r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
 		added = 0
 		for _, p := range tutorialPeople {
+			seeded, err := seededAlready(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			if seeded {
+				continue
+			}
 			u, err := tx.RegisterUser(ctx, p.user, p.emails...)
 			if errors.Is(err, repo.ErrConflict) {
 				continue
@@ -94,6 +104,24 @@ func seedTutorial(ctx context.Context, r *repo.Repo) (added int, err error) {
 		return nil
 	})
 	return added, err
+}
+
+// seededAlready reports whether p is in the database: the oldest user of
+// p's name has p's first email (in any case).
+func seededAlready(ctx context.Context, r *repo.Repo, p person) (bool, error) {
+	u, err := r.FindUserByName(ctx, p.user.Name, repo.Joined)
+	if errors.Is(err, repo.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, a := range u.Addresses {
+		if strings.EqualFold(a.Email, p.emails[0]) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // seedGenerated adds cfg.users generated user graphs in batches, each its
@@ -120,10 +148,18 @@ func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writ
 }
 
 func summary(res repo.BulkResult, elapsed time.Duration) string {
-	return fmt.Sprintf("committed %d batches: users %d, addresses %d, profiles %d, posts %d, post_tags %d; "+
+	return fmt.Sprintf("committed %s: users %d, addresses %d, profiles %d, posts %d, post_tags %d; "+
 		"%d rows in %v, %.0f rows/s",
-		res.Batches, res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags,
+		plural(res.Batches, "batch", "batches"), res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags,
 		res.Rows(), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds())
+}
+
+// plural says "1 batch", "2 batches".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // displayedUsers is how many users display prints the posts of: the

@@ -36,15 +36,3 @@ VALUES (@post_id, @tag_id);
 -- Posts of users who exist already; ids from the sequence.
 INSERT INTO posts (user_id, title, content, published, rating)
 VALUES (@user_id, @title, @content, @published, @rating);
-
--- name: TruncateAll :exec
--- Empties every table, for a seed from scratch.
-TRUNCATE users, addresses, profiles, posts, tags, post_tags;
-
--- name: RestartIDs :exec
--- Restarts the ids at 1. setval needs only UPDATE on the sequences, where
--- TRUNCATE ... RESTART IDENTITY needs to own them, which the app role does not.
-SELECT setval('users_id_seq'::regclass, 1, false),
-       setval('addresses_id_seq'::regclass, 1, false),
-       setval('posts_id_seq'::regclass, 1, false),
-       setval('tags_id_seq'::regclass, 1, false);

@@ -79,27 +79,3 @@ func (q *Queries) ReserveIDs(ctx context.Context, arg ReserveIDsParams) (Reserve
 	err := row.Scan(&i.UserIds, &i.AddressIds, &i.PostIds)
 	return i, err
 }
-
-const restartIDs = `-- name: RestartIDs :exec
-SELECT setval('users_id_seq'::regclass, 1, false),
-       setval('addresses_id_seq'::regclass, 1, false),
-       setval('posts_id_seq'::regclass, 1, false),
-       setval('tags_id_seq'::regclass, 1, false)
-`
-
-// Restarts the ids at 1. setval needs only UPDATE on the sequences, where
-// TRUNCATE ... RESTART IDENTITY needs to own them, which the app role does not.
-func (q *Queries) RestartIDs(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, restartIDs)
-	return err
-}
-
-const truncateAll = `-- name: TruncateAll :exec
-TRUNCATE users, addresses, profiles, posts, tags, post_tags
-`
-
-// Empties every table, for a seed from scratch.
-func (q *Queries) TruncateAll(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, truncateAll)
-	return err
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
@@ -80,7 +81,8 @@ func TestKilledMigratorFreesTheLock(t *testing.T) {
 		require.NoError(t, err)
 		version, err := p.GetDBVersion(ctx)
 		require.NoError(t, err)
-		require.EqualValues(t, 2, version)
+		_, versions := pgtest.Migrations(t, db.Migrations())
+		require.Equal(t, versions[len(versions)-1], version, "up to the last migration")
 	case <-time.After(30 * time.Second):
 		t.Fatal("the next migrator still waits after the holder died")
 	}

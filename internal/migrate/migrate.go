@@ -40,9 +40,16 @@ func NewProviderFS(conn *sql.DB, fsys fs.FS) (*goose.Provider, error) {
 	return p, nil
 }
 
-// Up applies every pending migration through conn.
+// Up applies every pending embedded migration through conn, then adjusts
+// the app role's rights (see SetupRoles) when the role exists. Errors say
+// which migration failed.
 func Up(ctx context.Context, conn *sql.DB) ([]*goose.MigrationResult, error) {
-	p, err := NewProvider(conn)
+	return UpFS(ctx, conn, db.Migrations())
+}
+
+// UpFS is Up with the migrations in fsys (tests add one to the embedded ones).
+func UpFS(ctx context.Context, conn *sql.DB, fsys fs.FS) ([]*goose.MigrationResult, error) {
+	p, err := NewProviderFS(conn, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +57,7 @@ func Up(ctx context.Context, conn *sql.DB) ([]*goose.MigrationResult, error) {
 	if err != nil {
 		return results, fmt.Errorf("migrate up: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, protectVersions); err != nil {
+	if _, err := conn.ExecContext(ctx, appRights); err != nil {
 		return results, fmt.Errorf("migrate up: %w", err)
 	}
 	return results, nil

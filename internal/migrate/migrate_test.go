@@ -2,12 +2,15 @@ package migrate_test
 
 import (
 	"context"
+	"io/fs"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
@@ -31,44 +34,71 @@ func tables(t *testing.T, pool *pgxpool.Pool) []string {
 	return names
 }
 
+// schemas are the migrations the tests run on: the embedded ones, and those
+// with one more table, as a user adds one (pgtest.Grown), to show that the
+// checks hold for any schema, not only for ours.
+func schemas(t *testing.T) map[string]struct {
+	fsys    fs.FS
+	newPool func(testing.TB, ...func(*pgxpool.Config)) *pgxpool.Pool
+} {
+	grown, _ := pgtest.Grown(t)
+	return map[string]struct {
+		fsys    fs.FS
+		newPool func(testing.TB, ...func(*pgxpool.Config)) *pgxpool.Pool
+	}{
+		"Embedded": {db.Migrations(), pgtest.NewPool},
+		"Grown":    {grown, pgtest.NewGrownPool},
+	}
+}
+
 // TestDownThenConcurrentUp rolls every migration back (so each Down section
-// works), then runs five migrators at once: the session lock makes each
-// migration apply exactly once.
+// works and leaves no table behind), then runs five migrators at once: the
+// session lock makes each migration apply exactly once, and the tables come
+// back as they were.
 func TestDownThenConcurrentUp(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.MaxConns = 10 })
-	all := []string{"addresses", "post_tags", "posts", "profiles", "tags", "users"}
-	require.Equal(t, all, tables(t, pool), "the test database comes migrated")
+	for name, schema := range schemas(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			pool := schema.newPool(t, func(c *pgxpool.Config) { c.MaxConns = 10 })
+			migrations, _ := pgtest.Migrations(t, schema.fsys)
+			all := tables(t, pool)
+			require.NotEmpty(t, all, "the test database comes migrated")
 
-	conn := openDB(t, pool)
-	p, err := migrate.NewProvider(conn)
-	require.NoError(t, err)
-	_, err = p.DownTo(ctx, 0)
-	require.NoError(t, err)
-	require.Empty(t, tables(t, pool))
+			conn := openDB(t, pool)
+			p, err := migrate.NewProviderFS(conn, schema.fsys)
+			require.NoError(t, err)
+			down, err := p.DownTo(ctx, 0)
+			require.NoError(t, err)
+			require.Len(t, down, len(migrations), "every migration rolled back")
+			require.Empty(t, tables(t, pool))
 
-	const migrators = 5
-	applied := make([]int, migrators)
-	var wg sync.WaitGroup
-	for i := range migrators {
-		wg.Go(func() {
-			results, err := migrate.UpPool(ctx, pool)
-			if err != nil {
-				t.Error(err)
+			const migrators = 5
+			applied := make([]int, migrators)
+			var wg sync.WaitGroup
+			for i := range migrators {
+				wg.Go(func() {
+					conn := stdlib.OpenDBFromPool(pool)
+					defer conn.Close()
+					results, err := migrate.UpFS(ctx, conn, schema.fsys)
+					if err != nil {
+						t.Error(err)
+					}
+					applied[i] = len(results)
+				})
 			}
-			applied[i] = len(results)
+			wg.Wait()
+			total := 0
+			for _, n := range applied {
+				total += n
+			}
+			require.Equal(t, len(migrations), total, "each migration applied once, by one migrator: %v", applied)
+			require.Equal(t, all, tables(t, pool))
+
+			var versions int
+			require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&versions))
+			require.Equal(t, len(migrations), versions)
 		})
 	}
-	wg.Wait()
-	total := 0
-	for _, n := range applied {
-		total += n
-	}
-	require.Equal(t, 2, total, "each of the two migrations applied once, by one migrator: %v", applied)
-	require.Equal(t, all, tables(t, pool))
-
-	var versions int
-	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&versions))
-	require.Equal(t, 2, versions)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/internal/migrate"
@@ -71,6 +72,22 @@ func TestLeastPrivilege(t *testing.T) {
 	require.NoError(t, err, "reserving ids from the sequences is allowed")
 	require.NoError(t, r.Reset(ctx), "TRUNCATE ... RESTART IDENTITY is allowed")
 
+	// A table a user adds later is the app's to use, and Reset's to empty.
+	grown, _ := pgtest.Grown(t)
+	ownerDB := stdlib.OpenDBFromPool(owner)
+	defer ownerDB.Close()
+	_, err = migrate.UpFS(ctx, ownerDB, grown)
+	require.NoError(t, err, "the owner applies the user's migration")
+	u, err = r.RegisterUser(ctx, repo.NewUser{Name: "Commenter", Age: 4}, "c@example.com")
+	require.NoError(t, err)
+	post := must(r.CreatePost(ctx, repo.NewPost{UserID: u.ID, Title: "Hello"}))
+	_, err = app.Exec(ctx, "INSERT INTO "+pgtest.GrownTable+" (post_id, author_id, body) VALUES ($1, $2, 'hi')", post.ID, u.ID)
+	require.NoError(t, err, "the default privileges open the new table to the app role")
+	require.NoError(t, r.Reset(ctx), "Reset empties the new table too")
+	var left int
+	require.NoError(t, app.QueryRow(ctx, "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM "+pgtest.GrownTable+")").Scan(&left))
+	require.Zero(t, left)
+
 	for _, ddl := range []string{
 		"CREATE TABLE evil (id int)",
 		"ALTER TABLE users ADD COLUMN evil int",
@@ -78,6 +95,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"DROP INDEX addresses_email_lower_key",
 		"CREATE INDEX evil ON users (name)",
 		"TRUNCATE goose_db_version",
+		"ALTER FUNCTION reset_tables() SECURITY INVOKER",
 	} {
 		_, err := app.Exec(ctx, ddl)
 		var pgErr *pgconn.PgError

@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strconv"
@@ -167,25 +168,31 @@ func configFromURL(raw string) (pgtestdb.Config, error) {
 	return conf, nil
 }
 
-// migrator builds pgtestdb's template from our embedded goose migrations.
-type migrator struct{}
+// migrator builds pgtestdb's template from goose migrations: the embedded
+// ones, or those of a test.
+type migrator struct{ fsys fs.FS }
 
-func (migrator) Hash() (string, error) {
-	return common.HashDirs(db.Migrations(), "*.sql", ".")
+func (m migrator) Hash() (string, error) {
+	return common.HashDirs(m.fsys, "*.sql", ".")
 }
 
-func (migrator) Migrate(ctx context.Context, conn *sql.DB, _ pgtestdb.Config) error {
-	_, err := migrate.Up(ctx, conn)
+func (m migrator) Migrate(ctx context.Context, conn *sql.DB, _ pgtestdb.Config) error {
+	_, err := migrate.UpFS(ctx, conn, m.fsys)
 	return err
 }
 
 // URL returns the URL of a new, migrated database, dropped when tb ends.
 func URL(tb testing.TB) string {
 	tb.Helper()
+	return urlFor(tb, db.Migrations())
+}
+
+func urlFor(tb testing.TB, fsys fs.FS) string {
+	tb.Helper()
 	if server.Host == "" {
 		tb.Fatalf("pgtest: call pgtest.Main from the package's TestMain")
 	}
-	return viaBouncer(*pgtestdb.Custom(tb, server, migrator{}))
+	return viaBouncer(*pgtestdb.Custom(tb, server, migrator{fsys}))
 }
 
 // viaBouncer returns the URL of conf's database, through PgBouncer when Main
@@ -202,7 +209,12 @@ func viaBouncer(conf pgtestdb.Config) string {
 // tb ends. configure, if given, adjusts the pool's settings first.
 func NewPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(URL(tb))
+	return newPool(tb, URL(tb), configure...)
+}
+
+func newPool(tb testing.TB, url string, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
@@ -220,7 +232,7 @@ func NewPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 // ExampleURL returns a new, migrated database for a testable example, which
 // has no testing.TB of its own. Main drops it after the tests.
 func ExampleURL() string {
-	return viaBouncer(*pgtestdb.Custom(exampleTB{}, server, migrator{}))
+	return viaBouncer(*pgtestdb.Custom(exampleTB{}, server, migrator{db.Migrations()}))
 }
 
 // exampleTB is just enough of testing.TB for pgtestdb outside a test.

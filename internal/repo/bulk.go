@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
 // DefaultBatchSize is how many input rows (users) a bulk load sends per batch
@@ -310,21 +308,4 @@ func keyRow(err error, n int, key func(i int) string) int {
 		}
 	}
 	return -1
-}
-
-// Reset deletes every row of every table and restarts the ids at 1, as a
-// seed from scratch wants. It takes an exclusive lock on the tables for the
-// time it runs.
-func (r *Repo) Reset(ctx context.Context) error {
-	defer wrote(ctx)
-	err := r.inTx(ctx, func(q *dbgen.Queries) error {
-		if err := q.TruncateAll(ctx); err != nil {
-			return dbError(ctx, err)
-		}
-		return dbError(ctx, q.RestartIDs(ctx))
-	})
-	if err != nil {
-		return fmt.Errorf("reset: %w", err)
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -152,6 +153,12 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure:
 		sentinel = ErrUnavailable
 	default:
+		// No sentinel, but PgError's message leaves out the detail and
+		// hint, which often say what to do ("Truncate table x at the same
+		// time"): keep them in the message.
+		if d := serverDetail(pgErr); d != "" {
+			return fmt.Errorf("%s: %w", d, err)
+		}
 		return err
 	}
 	// The detail names the offending value ("Key (lower(email))=(a@b.c) already
@@ -160,4 +167,9 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		return fmt.Errorf("%w: %s: %w", sentinel, pgErr.Detail, err)
 	}
 	return fmt.Errorf("%w: %w", sentinel, err)
+}
+
+// serverDetail joins a PostgreSQL error's detail and hint; "" when there are none.
+func serverDetail(pgErr *pgconn.PgError) string {
+	return strings.TrimSpace(pgErr.Detail + " " + pgErr.Hint)
 }

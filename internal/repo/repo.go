@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,10 +66,23 @@ type PoolConfig struct {
 }
 
 // singleLine shows an error on one line: pgx lists each address it tried
-// on lines of their own, and a command's error should be one line.
+// on lines of their own, and a command's error should be one line. An
+// attempt that failed as one before is said once: with sslmode=prefer (the
+// default) pgx dials each address twice, with TLS and without.
 type singleLine struct{ err error }
 
-func (e singleLine) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e singleLine) Error() string {
+	var lines []string
+	for line := range strings.Lines(e.err.Error()) {
+		if line = strings.Join(strings.Fields(line), " "); line != "" && !slices.Contains(lines, line) {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) < 2 {
+		return strings.Join(lines, "")
+	}
+	return lines[0] + " " + strings.Join(lines[1:], "; ")
+}
 func (e singleLine) Unwrap() error { return e.err }
 
 // Stats describes a Repo's pools, for dashboards and health endpoints.

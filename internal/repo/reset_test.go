@@ -1,0 +1,201 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+// catalogTables lists the tables of the public schema but goose's own, from
+// the catalog: whatever the migrations made.
+func catalogTables(t *testing.T, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+		SELECT c.relname FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+		  AND c.relname <> 'goose_db_version' ORDER BY c.relname`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	return names
+}
+
+// snapshot renders every row of every table and the state of every sequence
+// of the schema, to show that something left them exactly as they were.
+func snapshot(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	for _, table := range catalogTables(t, pool) {
+		var rows string
+		require.NoError(t, pool.QueryRow(ctx, fmt.Sprintf(
+			"SELECT coalesce(json_agg(t ORDER BY t::text), '[]')::text FROM %s t", pgx.Identifier{table}.Sanitize())).Scan(&rows))
+		fmt.Fprintf(&b, "%s: %s\n", table, rows)
+	}
+	var sequences string
+	require.NoError(t, pool.QueryRow(ctx, `
+		SELECT coalesce(json_agg(json_build_array(sequencename, last_value) ORDER BY sequencename), '[]')::text
+		FROM pg_sequences WHERE schemaname = 'public'`).Scan(&sequences))
+	fmt.Fprintf(&b, "sequences: %s\n", sequences)
+	return b.String()
+}
+
+// fill writes rows to every table of the embedded schema, and, on the grown
+// one, comments by another user that keep their author (no cascade).
+func fill(t *testing.T, e env) {
+	t.Helper()
+	var ids []int64
+	for i, name := range []string{"Ann", "Ben", "Cy"} {
+		u := e.mustRegister(t, name, int32(30+i), strings.ToLower(name)+"@example.com")
+		e.mustPost(t, u.ID, name+"'s post", "go", "sql")
+		_, err := e.SetProfile(e.ctx, repo.Profile{UserID: u.ID, Bio: "hi"})
+		require.NoError(t, err)
+		ids = append(ids, u.ID)
+	}
+	if grownTable(t, e.pool) {
+		_, err := e.pool.Exec(e.ctx, fmt.Sprintf(`INSERT INTO %s (post_id, author_id, body)
+			SELECT p.id, $1, 'Nice post' FROM posts p`, pgtest.GrownTable), ids[2])
+		require.NoError(t, err)
+	}
+	for _, table := range catalogTables(t, e.pool) {
+		require.Positive(t, e.rows(t, table), "every table has rows: %s", table)
+	}
+}
+
+func grownTable(t *testing.T, pool *pgxpool.Pool) bool {
+	t.Helper()
+	var exists bool
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", pgtest.GrownTable).Scan(&exists))
+	return exists
+}
+
+// writeEverything creates rows with every method that takes ids from the
+// sequences, and returns the new user ids.
+func writeEverything(t *testing.T, e env) []int64 {
+	t.Helper()
+	created, err := e.CreateUser(e.ctx, repo.NewUser{Name: "Dee", Age: 40})
+	require.NoError(t, err)
+	registered, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Eli", Age: 41}, "eli@example.com")
+	require.NoError(t, err)
+	res, err := e.BulkInsertGraphs(e.ctx, func(yield func(repo.UserGraph, error) bool) {
+		yield(repo.UserGraph{User: repo.NewUser{Name: "Flo", Age: 42}, Emails: []string{"flo@example.com"},
+			Posts: []repo.GraphPost{{Title: "Bulk", Tags: []string{"go"}}}}, nil)
+	}, repo.BulkOptions{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, res.Users)
+	flo, err := e.FindUserByName(e.ctx, "Flo", repo.SelectIn)
+	require.NoError(t, err)
+	return []int64{created.ID, registered.ID, flo.ID}
+}
+
+// TestReset empties every table the migrations made, found from the catalog
+// (on the grown schema too, whose extra table refers to users without
+// cascading), restarts ids at 1 when it commits, and changes nothing, rows or
+// sequences, when its transaction rolls back.
+func TestReset(t *testing.T) {
+	t.Parallel()
+	schemas := map[string]func(testing.TB, ...func(*pgxpool.Config)) *pgxpool.Pool{
+		"Embedded": pgtest.NewPool,
+		"Grown":    pgtest.NewGrownPool,
+	}
+	for name, newPool := range schemas {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			newEnv := func(t *testing.T) env {
+				pool := newPool(t)
+				return env{Repo: repo.New(pool), pool: pool, ctx: context.Background()}
+			}
+
+			t.Run("RolledBack", func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				fill(t, e)
+				before := snapshot(t, e.pool)
+				boom := errors.New("boom")
+				var reset error // not require in fn: it would end the goroutine with the transaction open
+				err := e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+					reset = tx.Reset(e.ctx)
+					return boom
+				})
+				require.NoError(t, reset)
+				require.ErrorIs(t, err, boom)
+				require.Equal(t, before, snapshot(t, e.pool), "rows and sequences as they were")
+				ids := writeEverything(t, e)
+				require.Equal(t, []int64{4, 5, 6}, ids, "ids go on from where they were")
+			})
+
+			t.Run("RolledBackSavepoint", func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				fill(t, e)
+				before := snapshot(t, e.pool)
+				var reset, nested error
+				err := e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+					nested = tx.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+						reset = tx.Reset(e.ctx)
+						return errors.New("undo the reset")
+					})
+					return nil
+				})
+				require.NoError(t, err)
+				require.NoError(t, reset)
+				require.ErrorContains(t, nested, "undo the reset")
+				require.Equal(t, before, snapshot(t, e.pool))
+			})
+
+			t.Run("Committed", func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				fill(t, e)
+				require.NoError(t, e.Reset(e.ctx))
+				for _, table := range catalogTables(t, e.pool) {
+					require.Zero(t, e.rows(t, table), table)
+				}
+				require.Equal(t, []int64{1, 2, 3}, writeEverything(t, e), "ids restart at 1")
+				eli, err := e.GetUserWithAddresses(e.ctx, 2, repo.Joined)
+				require.NoError(t, err)
+				require.EqualValues(t, 1, eli.Addresses[0].ID, "in every table")
+			})
+
+			t.Run("CommittedInTx", func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				fill(t, e)
+				require.NoError(t, e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error { return tx.Reset(e.ctx) }))
+				require.Equal(t, []int64{1, 2, 3}, writeEverything(t, e))
+			})
+		})
+	}
+}
+
+// TestResetErrReferencedFromOutside: a table outside the schema that refers
+// to one inside keeps Reset from emptying it; the error says which table, as
+// PostgreSQL's detail does, and nothing is emptied.
+func TestResetErrReferencedFromOutside(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fill(t, e)
+	_, err := e.pool.Exec(e.ctx, `CREATE SCHEMA audit;
+		CREATE TABLE audit.logins (user_id bigint REFERENCES public.users (id))`)
+	require.NoError(t, err)
+	before := snapshot(t, e.pool)
+
+	err = e.Reset(e.ctx)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, pgerrcode.FeatureNotSupported, pgErr.Code)
+	require.ErrorContains(t, err, `reset: Table "logins" references "users".`)
+	require.Equal(t, before, snapshot(t, e.pool))
+}
