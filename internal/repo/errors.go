@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgerrcode"
@@ -67,7 +68,7 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
-	return fmt.Sprintf("%v: %s %q %s", ErrInvalid, e.Field, e.Value, e.Problem)
+	return fmt.Sprintf("%v: %s %q %s", ErrInvalid, e.Field, short(e.Value), e.Problem)
 }
 
 // Is makes errors.Is(err, ErrInvalid) true for a *FieldError.
@@ -76,11 +77,54 @@ func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
 // invalid builds a FieldError, shortening a long value so that the message
 // stays readable.
 func invalid(field, value, problem string) *FieldError {
-	const maxShown = 64
-	if r := []rune(value); len(r) > maxShown {
-		value = string(r[:maxShown]) + "..."
+	return &FieldError{Field: field, Value: short(value), Problem: problem}
+}
+
+// Inputs quoted in error messages go through short or shortList, so that a
+// message stays a line long whatever the input (a 1 MiB name, a million tags).
+const (
+	maxShown  = 64 // runes of one value
+	maxListed = 5  // values of a list
+)
+
+// short cuts s to maxShown runes, marking the cut with "...".
+func short(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxShown {
+			return s[:i] + "..."
+		}
+		n++
 	}
-	return &FieldError{Field: field, Value: value, Problem: problem}
+	return s
+}
+
+// shortDetail cuts a server's detail, which may quote a whole row ("Failing
+// row contains (...)"), to a few values' length.
+func shortDetail(d string) string {
+	if r := []rune(d); len(r) > 4*maxShown {
+		return string(r[:4*maxShown]) + "..."
+	}
+	return d
+}
+
+// shortList quotes the first maxListed values of ss, each shortened, and
+// says how many more there are: ["go" "sql" ... 998 more].
+func shortList(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range ss {
+		if i == maxListed {
+			fmt.Fprintf(&b, " ... %d more", len(ss)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Quote(short(s)))
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // dbError maps a driver error to the repository's sentinels, keeping the
@@ -164,12 +208,12 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 	// The detail names the offending value ("Key (lower(email))=(a@b.c) already
 	// exists."); the message alone does not.
 	if pgErr.Detail != "" {
-		return fmt.Errorf("%w: %s: %w", sentinel, pgErr.Detail, err)
+		return fmt.Errorf("%w: %s: %w", sentinel, shortDetail(pgErr.Detail), err)
 	}
 	return fmt.Errorf("%w: %w", sentinel, err)
 }
 
 // serverDetail joins a PostgreSQL error's detail and hint; "" when there are none.
 func serverDetail(pgErr *pgconn.PgError) string {
-	return strings.TrimSpace(pgErr.Detail + " " + pgErr.Hint)
+	return shortDetail(strings.TrimSpace(pgErr.Detail + " " + pgErr.Hint))
 }

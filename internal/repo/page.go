@@ -93,9 +93,9 @@ func (c cursor) encode() string {
 // String names the list a cursor belongs to, for errors.
 func (c cursor) String() string {
 	if c.Desc {
-		return strconv.Quote(c.Order) + " descending"
+		return strconv.Quote(short(c.Order)) + " descending"
 	}
-	return strconv.Quote(c.Order)
+	return strconv.Quote(short(c.Order))
 }
 
 // decodeCursor returns the cursor s, which must be of the list want

@@ -26,7 +26,7 @@ func (p NewPost) validate() error {
 // is no such user.
 func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 	if err := p.validate(); err != nil {
-		return Post{}, fmt.Errorf("create post %q: %w", p.Title, err)
+		return Post{}, fmt.Errorf("create post %q: %w", short(p.Title), err)
 	}
 	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
 		return q.CreatePost(ctx, dbgen.CreatePostParams{
@@ -34,7 +34,7 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 		})
 	})
 	if err != nil {
-		return Post{}, fmt.Errorf("create post %q for user %d: %w", p.Title, p.UserID, dbError(ctx, err))
+		return Post{}, fmt.Errorf("create post %q for user %d: %w", short(p.Title), p.UserID, dbError(ctx, err))
 	}
 	return postFromDB(row), nil
 }
@@ -171,7 +171,9 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 // are kept. It returns the tags named, sorted by name. ErrInvalid for a bad
 // tag name; ErrNotFound if there is no such post.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
-	fail := func(err error) ([]Tag, error) { return nil, fmt.Errorf("tag post %d with %q: %w", postID, names, err) }
+	fail := func(err error) ([]Tag, error) {
+		return nil, fmt.Errorf("tag post %d with %s: %w", postID, shortList(names), err)
+	}
 	norm, err := normalizeTags(names)
 	if err != nil {
 		return fail(err)
@@ -213,7 +215,7 @@ func (r *Repo) UntagPost(ctx context.Context, postID int64, names ...string) (in
 		}
 		err = dbError(ctx, err)
 	}
-	return 0, fmt.Errorf("untag post %d from %q: %w", postID, names, err)
+	return 0, fmt.Errorf("untag post %d from %s: %w", postID, shortList(names), err)
 }
 
 // normalizeTags checks and normalises names, sorted and without repeats

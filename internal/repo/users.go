@@ -13,13 +13,13 @@ import (
 // age outside 0-150.
 func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
 	if err := u.validate(); err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", u.Name, err)
+		return User{}, fmt.Errorf("create user %q: %w", short(u.Name), err)
 	}
 	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.User, error) {
 		return q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
 	})
 	if err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", u.Name, dbError(ctx, err))
+		return User{}, fmt.Errorf("create user %q: %w", short(u.Name), dbError(ctx, err))
 	}
 	return userFromDB(row), nil
 }
@@ -30,7 +30,7 @@ func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
 // ErrConflict when an email is already registered, to anyone, in any letter
 // case, or is given twice.
 func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (User, error) {
-	fail := func(err error) (User, error) { return User{}, fmt.Errorf("register user %q: %w", u.Name, err) }
+	fail := func(err error) (User, error) { return User{}, fmt.Errorf("register user %q: %w", short(u.Name), err) }
 	if err := u.validate(); err != nil {
 		return fail(err)
 	}
@@ -96,7 +96,7 @@ func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (
 func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
 	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
 		if err := checkText("name", name); err != nil {
-			return User{}, fmt.Errorf("find user %q: %w", name, err)
+			return User{}, fmt.Errorf("find user %q: %w", short(name), err)
 		}
 		u, err := userWithAddresses(ctx, q, s,
 			func() ([]dbgen.GetUserWithAddressesRow, error) {
@@ -107,7 +107,7 @@ func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (Use
 			},
 			func() (dbgen.User, error) { return q.GetUserByName(ctx, name) })
 		if err != nil {
-			return User{}, fmt.Errorf("find user %q: %w", name, err)
+			return User{}, fmt.Errorf("find user %q: %w", short(name), err)
 		}
 		return u, nil
 	})
@@ -184,7 +184,7 @@ func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
 // such user.
 func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Address, error) {
 	fail := func(err error) (Address, error) {
-		return Address{}, fmt.Errorf("add address %q to user %d: %w", email, userID, err)
+		return Address{}, fmt.Errorf("add address %q to user %d: %w", short(email), userID, err)
 	}
 	if err := checkEmail(email); err != nil {
 		return fail(err)
