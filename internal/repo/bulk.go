@@ -7,7 +7,6 @@ import (
 	"iter"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -171,7 +170,7 @@ func batches[T any](ctx context.Context, r *Repo, seq iter.Seq2[T, error], opts 
 // case): the database would refuse the batch, without saying which rows.
 type batchEmails struct {
 	size  int64
-	first map[string]int64 // lower-cased email -> position of its row
+	first map[string]int64 // emailKey -> position of its row
 }
 
 func newBatchEmails(size int) batchEmails {
@@ -187,16 +186,13 @@ func (b *batchEmails) row(position int64) {
 }
 
 func (b *batchEmails) add(position int64, email string) error {
-	key := strings.ToLower(email)
+	key := emailKey(email)
 	if first, ok := b.first[key]; ok {
 		return fmt.Errorf("%w: email %q also in row %d", ErrConflict, email, first)
 	}
 	b.first[key] = position
 	return nil
 }
-
-// position returns the row of the batch that has email, or 0.
-func (b *batchEmails) position(email string) int64 { return b.first[strings.ToLower(email)] }
 
 // copyLine matches the context PostgreSQL gives an error raised during COPY.
 var copyLine = regexp.MustCompile(`COPY \w+, line (\d+)`)
