@@ -24,17 +24,17 @@ CREATE UNIQUE INDEX addresses_email_lower_key ON addresses (email_key(email));
 -- (blankRanges); a test checks the text below against it.
 ALTER TABLE users DROP CONSTRAINT users_name_not_blank,
     ADD CONSTRAINT users_name_not_blank
-    CHECK (name ~ '[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]');
+    CHECK (name ~ '[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028-\u2029\u202f\u205f-\u2060\u3000\ufeff]');
 ALTER TABLE posts DROP CONSTRAINT posts_title_not_blank,
     ADD CONSTRAINT posts_title_not_blank
-    CHECK (title ~ '[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]');
+    CHECK (title ~ '[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028-\u2029\u202f\u205f-\u2060\u3000\ufeff]');
 -- 254 octets, as RFC 5321 counts, and as Go's len does.
 ALTER TABLE addresses DROP CONSTRAINT addresses_email_shape,
     ADD CONSTRAINT addresses_email_shape
-    CHECK (octet_length(email) <= 254 AND email ~ '^[^@\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]+@[^@\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]+\.[^@\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]+$');
+    CHECK (octet_length(email) <= 254 AND email ~ '^[^@\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028-\u2029\u202f\u205f-\u2060\u3000\ufeff]+@[^@\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028-\u2029\u202f\u205f-\u2060\u3000\ufeff]+\.[^@\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028-\u2029\u202f\u205f-\u2060\u3000\ufeff]+$');
 ALTER TABLE profiles DROP CONSTRAINT profiles_website_shape,
     ADD CONSTRAINT profiles_website_shape
-    CHECK (website ~ '^https?://[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]+$');
+    CHECK (website ~ '^https?://[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028-\u2029\u202f\u205f-\u2060\u3000\ufeff]+$');
 
 -- +goose Down
 ALTER TABLE profiles DROP CONSTRAINT profiles_website_shape,
