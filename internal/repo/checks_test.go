@@ -229,7 +229,7 @@ func FuzzChecksAgree(f *testing.F) {
 	}
 	f.Add("x", int32(150), 5.0)
 	f.Add("x", int32(151), 5.000001)
-	f.Add("x", int32(-1), -0.0)
+	f.Add("x", int32(-1), math.Copysign(0, -1))
 	f.Add("x", int32(254), math.NaN())
 	f.Add("x", int32(199), math.Inf(1))
 	c := newChecksAgree(f)
