@@ -137,7 +137,7 @@ var newerMarks = [][2]rune{{0x10efd, 0x10eff}, {0x11f41, 0x11f42}, {0x1e08f, 0x1
 // unassigned code point may gain a case mapping in a newer ICU) and is not
 // one of newerMarks.
 func keyStable(r rune) bool {
-	if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C) {
+	if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co) {
 		return false
 	}
 	for _, m := range newerMarks {
