@@ -9,10 +9,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
@@ -132,4 +135,50 @@ func FuzzEmailKey(f *testing.F) {
 			t.Fatalf("%q: Go key %q, database key %q, and checkEmail accepts it", s, want, got)
 		}
 	})
+}
+
+// TestEmailKeyMigrationDown: the migration that brings email_key goes down
+// to the index and CHECKs it replaced, and up again.
+func TestEmailKeyMigrationDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	conn := stdlib.OpenDBFromPool(pool)
+	defer conn.Close()
+	// No session lock: this database is the test's own, and the pool may go
+	// through a transaction pooler.
+	p, err := goose.NewProvider(goose.DialectPostgres, conn, db.Migrations())
+	require.NoError(t, err)
+	var version int64
+	for _, s := range p.ListSources() {
+		if strings.Contains(s.Path, "email_key") {
+			version = s.Version
+		}
+	}
+	require.NotZero(t, version, "no migration named for email_key")
+
+	indexDef := func() string {
+		var def string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT pg_get_indexdef('addresses_email_lower_key'::regclass)`).Scan(&def))
+		return def
+	}
+	checkDef := func() string {
+		var def string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'users_name_not_blank'`).Scan(&def))
+		return def
+	}
+	require.Contains(t, indexDef(), "email_key(email)")
+
+	_, err = p.DownTo(ctx, version-1)
+	require.NoError(t, err)
+	require.Contains(t, indexDef(), "(lower(email))")
+	require.Contains(t, checkDef(), "btrim(name)")
+	var fns int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_proc WHERE proname = 'email_key'`).Scan(&fns))
+	require.Zero(t, fns)
+
+	_, err = p.UpTo(ctx, version)
+	require.NoError(t, err)
+	require.Contains(t, indexDef(), "email_key(email)")
+	require.Contains(t, checkDef(), pgBlank)
 }
