@@ -204,6 +204,7 @@ func (r *iteratorForCopyUserImports) Next() bool {
 
 func (r iteratorForCopyUserImports) Values() ([]interface{}, error) {
 	return []interface{}{
+		r.rows[0].Position,
 		r.rows[0].Email,
 		r.rows[0].Name,
 		r.rows[0].Age,
@@ -215,7 +216,7 @@ func (r iteratorForCopyUserImports) Err() error {
 }
 
 func (q *Queries) CopyUserImports(ctx context.Context, arg []CopyUserImportsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"user_imports"}, []string{"email", "name", "age"}, &iteratorForCopyUserImports{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"user_imports"}, []string{"position", "email", "name", "age"}, &iteratorForCopyUserImports{rows: arg})
 }
 
 // iteratorForCopyUsers implements pgx.CopyFromSource.

@@ -48,7 +48,8 @@ type User struct {
 }
 
 type UserImport struct {
-	Email string
-	Name  string
-	Age   int32
+	Position int64
+	Email    string
+	Name     string
+	Age      int32
 }

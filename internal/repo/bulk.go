@@ -184,7 +184,7 @@ func batches[T any](ctx context.Context, r *Repo, seq iter.Seq2[T, error], opts 
 // case): the database would refuse the batch, without saying which rows.
 type batchEmails struct {
 	size  int64
-	first map[string]int64 // lower-cased email -> position of its row
+	first map[string]int64 // emailKey -> position of its row
 }
 
 // newBatchEmails starts an empty map that grows with the emails seen, not
@@ -202,16 +202,14 @@ func (b *batchEmails) row(position int64) {
 }
 
 func (b *batchEmails) add(position int64, email string) error {
-	key := strings.ToLower(email)
+	key := emailKey(email)
 	if first, ok := b.first[key]; ok {
-		return fmt.Errorf("%w: email %q also in row %d", ErrConflict, email, first)
+		return fmt.Errorf("%w: email %q also in row %d", ErrConflict, short(email), first)
 	}
 	b.first[key] = position
 	return nil
 }
 
-// position returns the row of the batch that has email, or 0.
-func (b *batchEmails) position(email string) int64 { return b.first[strings.ToLower(email)] }
 
 // copyError turns an error from a COPY of table into a RowError naming the
 // input row: owners[i] is the index in the batch of the input row that line

@@ -160,7 +160,7 @@ func TestBulkInsertGraphs(t *testing.T) {
 			message: `row 17: conflict: email "USER13@example.com" also in row 13`,
 			in:      func(env) []repo.UserGraph { g := graphs(25); g[16].Emails[0] = "USER13@example.com"; return g }},
 		{name: "ErrDuplicateOfExisting", position: 16, is: repo.ErrConflict,
-			message: `row 16 (addresses): conflict: Key (lower(email))=(taken@example.com) already exists`,
+			message: `row 16 (addresses): conflict: Key (email_key(email))=(taken@example.com) already exists`,
 			in: func(e env) []repo.UserGraph {
 				g := graphs(25)
 				g[15].Emails[1] = "Taken@example.com"

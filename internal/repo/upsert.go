@@ -2,12 +2,8 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
-	"regexp"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -21,17 +17,21 @@ type UserImport struct {
 }
 
 // UpsertUsersByEmail imports users keyed by email, reading them from rows as
-// it goes: a user who has that email (in any letter case) takes the row's name
-// and age; an email nobody has becomes a new user with that address. Each
-// batch is copied into a temporary table with COPY and merged with two
+// it goes: a user who has that email (compared as emailKey compares: any
+// letter case, any Unicode normalization form) takes the row's name and age;
+// an email nobody has becomes a new user with that address, stored as given.
+// Each batch is copied into a temporary table with COPY and merged with two
 // statements. The result counts users inserted (Users, with as many
 // Addresses), Updated, and Unchanged.
 //
 // Each batch is all or nothing (or the whole import, with OneTransaction).
 // A bad row fails its batch with a *RowError naming its position: a malformed
 // value (ErrInvalid) or an email twice in one batch (ErrConflict) before
-// anything of the batch is sent; an email registered by a concurrent
-// transaction in the meantime (ErrConflict) by the database.
+// anything of the batch is sent; two rows of one batch that address one user
+// by two of their emails (ErrConflict, naming both rows: which should win is
+// not ours to guess); an email registered by a concurrent transaction in the
+// meantime (ErrConflict). Across batches, rows apply in order: a later batch
+// updates what an earlier one wrote.
 func (r *Repo) UpsertUsersByEmail(ctx context.Context, rows iter.Seq2[UserImport, error], opts BulkOptions) (BulkResult, error) {
 	defer wrote(ctx)
 	size, err := opts.batchSize()
@@ -67,19 +67,28 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 	}
 	params := make([]dbgen.CopyUserImportsParams, len(rows))
 	for i, row := range rows {
-		params[i] = dbgen.CopyUserImportsParams{Email: row.Email, Name: row.Name, Age: row.Age}
+		params[i] = dbgen.CopyUserImportsParams{Position: first + int64(i), Email: row.Email, Name: row.Name, Age: row.Age}
 	}
 	q := tx.queries()
 	if _, err := q.CopyUserImports(ctx, params); err != nil {
 		return BulkResult{}, copyError(ctx, err, "user_imports", first, nil)
 	}
-	updated, err := q.UpdateImportedUsers(ctx)
+	up, err := q.UpdateImportedUsers(ctx)
 	if err != nil {
-		return BulkResult{}, b.mergeError(ctx, err, "users")
+		return BulkResult{}, &RowError{Table: "users", Err: dbError(ctx, err)}
 	}
-	inserted, err := q.InsertImportedUsers(ctx)
+	if up.SharedSecond != 0 {
+		return BulkResult{}, &RowError{Position: up.SharedSecond, Table: "users", Err: fmt.Errorf(
+			"%w: its email and row %d's are two addresses of one user", ErrConflict, up.SharedFirst)}
+	}
+	ins, err := q.InsertImportedUsers(ctx)
 	if err != nil {
-		return BulkResult{}, b.mergeError(ctx, err, "addresses")
+		return BulkResult{}, &RowError{Table: "addresses", Err: dbError(ctx, err)}
+	}
+	if ins.TakenPosition != 0 {
+		email := rows[ins.TakenPosition-first].Email
+		return BulkResult{}, &RowError{Position: ins.TakenPosition, Table: "addresses", Err: fmt.Errorf(
+			"%w: email %q was registered by a concurrent transaction", ErrConflict, short(email))}
 	}
 	// Dropped now, not at commit, so that the next batch of a one-transaction
 	// import can create it again.
@@ -87,24 +96,7 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 		return BulkResult{}, dbError(ctx, err)
 	}
 	return BulkResult{
-		Users: inserted, Addresses: inserted, Updated: updated,
-		Unchanged: int64(len(rows)) - inserted - updated,
+		Users: ins.Inserted, Addresses: ins.Inserted, Updated: up.Updated,
+		Unchanged: int64(len(rows)) - ins.Inserted - up.Updated,
 	}, nil
-}
-
-// takenKey finds the value in a unique violation's detail:
-// "Key (lower(email))=(a@b.c) already exists."
-var takenKey = regexp.MustCompile(`\)=\((.*)\) already exists`)
-
-// mergeError names the import row that a merge statement failed on, when
-// the database says which email it was.
-func (b *importBatch) mergeError(ctx context.Context, err error, table string) error {
-	rowErr := &RowError{Table: table, Err: dbError(ctx, err)}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		if m := takenKey.FindStringSubmatch(pgErr.Detail); m != nil {
-			rowErr.Position = b.emails.position(m[1])
-		}
-	}
-	return rowErr
 }

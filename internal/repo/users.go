@@ -3,7 +3,6 @@ package repo
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -39,9 +38,9 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		if err := checkEmail(e); err != nil {
 			return fail(err)
 		}
-		key := strings.ToLower(e)
+		key := emailKey(e)
 		if seen[key] {
-			return fail(fmt.Errorf("%w: email %q given twice", ErrConflict, e))
+			return fail(fmt.Errorf("%w: email %q given twice", ErrConflict, short(e)))
 		}
 		seen[key] = true
 	}

@@ -1,11 +1,17 @@
 package repo
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The same rules as the schema's CHECK constraints, checked before any round
@@ -22,10 +28,42 @@ const (
 	MaxTagNameLen = 50   // tags_name_shape
 )
 
+// blankRanges are the characters that count as blank, as [lo, hi] ranges:
+// Unicode White_Space and the zero-width format characters U+180E,
+// U+200B-U+200D, U+2060 and U+FEFF. A name or title of these alone is blank;
+// emails and websites contain none. Go's \s and PostgreSQL's [:space:] both
+// differ from this (and [:space:] differs between collations), so the schema's
+// CHECKs spell the same list out (migration 00003), and TestChecksSpellBlankRanges
+// holds the two texts together.
+var blankRanges = [][2]rune{
+	{0x09, 0x0d}, {0x20, 0x20}, {0x85, 0x85}, {0xa0, 0xa0}, {0x1680, 0x1680}, {0x180e, 0x180e},
+	{0x2000, 0x200d}, {0x2028, 0x2029}, {0x202f, 0x202f}, {0x205f, 0x2060}, {0x3000, 0x3000}, {0xfeff, 0xfeff},
+}
+
+// blankClass writes blankRanges as the inside of a bracket expression, each
+// code point spelled by esc: Go's regexp and PostgreSQL's differ only there.
+func blankClass(esc func(rune) string) string {
+	var b strings.Builder
+	for _, r := range blankRanges {
+		b.WriteString(esc(r[0]))
+		if r[1] != r[0] {
+			b.WriteString("-" + esc(r[1]))
+		}
+	}
+	return b.String()
+}
+
+// goBlank and pgBlank are blankRanges in Go's and PostgreSQL's regex syntax.
 var (
-	emailShape   = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`) // addresses_email_shape
-	tagShape     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,49}$`)  // tags_name_shape
-	websiteShape = regexp.MustCompile(`^https?://\S+$`)             // profiles_website_shape
+	goBlank = blankClass(func(r rune) string { return fmt.Sprintf(`\x{%04x}`, r) })
+	pgBlank = blankClass(func(r rune) string { return fmt.Sprintf(`\u%04x`, r) })
+)
+
+var (
+	notBlank     = regexp.MustCompile(`[^` + goBlank + `]`)                                                // users_name_not_blank, posts_title_not_blank
+	emailShape   = regexp.MustCompile(`^[^@` + goBlank + `]+@[^@` + goBlank + `]+\.[^@` + goBlank + `]+$`) // addresses_email_shape
+	tagShape     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,49}$`)                                         // tags_name_shape
+	websiteShape = regexp.MustCompile(`^https?://[^` + goBlank + `]+$`)                                    // profiles_website_shape
 )
 
 // checkText rejects what PostgreSQL's text type cannot store.
@@ -43,7 +81,7 @@ func checkRequired(field, value string, maxLen int) error {
 	if err := checkText(field, value); err != nil {
 		return err
 	}
-	if strings.TrimSpace(value) == "" {
+	if !notBlank.MatchString(value) {
 		return invalid(field, value, "must not be blank")
 	}
 	if utf8.RuneCountInString(value) > maxLen {
@@ -71,7 +109,43 @@ func checkEmail(email string) error {
 	if !emailShape.MatchString(email) {
 		return invalid("email", email, "must look like name@example.com")
 	}
+	for _, r := range email {
+		if r >= utf8.RuneSelf && !keyStable(r) {
+			return invalid("email", email, fmt.Sprintf("contains U+%04X, which this server and Go may not lower-case or normalize alike", r))
+		}
+	}
 	return nil
+}
+
+// emailKey is the schema's email_key(email) computed in Go: two addresses
+// are one mailbox when their keys are equal. NFC first, so that composed and
+// decomposed accents are one address; then lower case by the Unicode root
+// locale (full mappings: İ becomes i̇), as ICU's lower() does; then final sigma
+// as sigma, so that the key needs no context. The stored email stays as given.
+// TestEmailKeyMatchesDatabase compares it with the server's on every code point.
+func emailKey(email string) string {
+	return strings.ReplaceAll(cases.Lower(language.Und).String(norm.NFC.String(email)), "ς", "σ")
+}
+
+// newerMarks are the combining marks new in Unicode 15.0. PostgreSQL 15's
+// normalize() has Unicode 14.0 tables and treats them as starters, so NFC
+// orders them differently from Go (and from ICU 72) next to other marks.
+var newerMarks = [][2]rune{{0x10efd, 0x10eff}, {0x11f41, 0x11f42}, {0x1e08f, 0x1e08f}, {0x1e4ec, 0x1e4ef}}
+
+// keyStable reports whether emailKey and the server's email_key agree on r in
+// any context: r is assigned in Unicode 15.0 (Go's tables and x/text's; an
+// unassigned code point may gain a case mapping in a newer ICU) and is not
+// one of newerMarks.
+func keyStable(r rune) bool {
+	if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co) {
+		return false
+	}
+	for _, m := range newerMarks {
+		if r >= m[0] && r <= m[1] {
+			return false
+		}
+	}
+	return true
 }
 
 func checkRating(rating float64) error {

@@ -1,0 +1,296 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
+)
+
+// The differential tests below hold Go's validation and the schema's CHECK
+// constraints together: the constraints are read from the catalog and
+// evaluated by the server on the values (a SELECT, nothing is written), under
+// the database's default collation and under C, ICU's root and a libc
+// collation, as if the database had been created with each.
+
+// goValidators are the Go checks of each column that has CHECK constraints,
+// by "table.column". Each returns the value Go would store (tags are
+// normalized first) or the error that refuses it. A column with a CHECK and no
+// entry here fails the test: add its validator.
+var goValidators = map[string]func(v any) (any, error){
+	"users.name":       func(v any) (any, error) { return v, checkName(v.(string)) },
+	"users.age":        func(v any) (any, error) { return v, checkAge(v.(int32)) },
+	"addresses.email":  func(v any) (any, error) { return v, checkEmail(v.(string)) },
+	"posts.title":      func(v any) (any, error) { return v, NewPost{Title: v.(string)}.validate() },
+	"posts.rating":     func(v any) (any, error) { return v, checkRating(v.(float64)) },
+	"tags.name":        func(v any) (any, error) { return normalizeTag(v.(string)) },
+	"profiles.bio":     func(v any) (any, error) { return v, checkBio(v.(string)) },
+	"profiles.website": func(v any) (any, error) { s := v.(string); return v, checkWebsite(&s) },
+}
+
+// goOnly names the values that Go refuses and the CHECKs accept, on purpose.
+var goOnly = map[string]struct {
+	why string
+	is  func(v any) bool
+}{
+	"addresses.email": {
+		why: "a code point whose email_key may differ between Go and the server (keyStable): no CHECK can know the server's Unicode tables",
+		is: func(v any) bool {
+			return strings.ContainsFunc(v.(string), func(r rune) bool { return r >= utf8.RuneSelf && !keyStable(r) })
+		},
+	},
+}
+
+// checkedColumn is a column with CHECK constraints, as the catalog says.
+type checkedColumn struct {
+	table, column, typ string
+	collatable         bool
+	exprs              []string // one per constraint, over the bare column name
+	names              []string
+}
+
+func (c checkedColumn) key() string { return c.table + "." + c.column }
+
+func checkedColumns(t testing.TB, pool *pgxpool.Pool) []checkedColumn {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+		SELECT c.conname, cl.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+		       a.attcollation <> 0, pg_get_expr(c.conbin, c.conrelid), cardinality(c.conkey)
+		FROM pg_constraint c
+		JOIN pg_class cl ON cl.oid = c.conrelid
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+		WHERE c.contype = 'c' AND cl.relnamespace = current_schema()::regnamespace
+		ORDER BY cl.relname, a.attname, c.conname`)
+	require.NoError(t, err)
+	var cols []checkedColumn
+	for rows.Next() {
+		var name, table, column, typ, expr string
+		var collatable bool
+		var nkeys int
+		require.NoError(t, rows.Scan(&name, &table, &column, &typ, &collatable, &expr, &nkeys))
+		require.Equal(t, 1, nkeys, "CHECK %s spans columns: teach this test to feed it rows", name)
+		if n := len(cols); n > 0 && cols[n-1].table == table && cols[n-1].column == column {
+			cols[n-1].exprs = append(cols[n-1].exprs, expr)
+			cols[n-1].names = append(cols[n-1].names, name)
+			continue
+		}
+		cols = append(cols, checkedColumn{table: table, column: column, typ: typ, collatable: collatable,
+			exprs: []string{expr}, names: []string{name}})
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, cols)
+	return cols
+}
+
+// collations are the collations the CHECKs are evaluated under: the
+// database's default, C, ICU's root, and one libc locale if the server has one.
+func collations(t testing.TB, pool *pgxpool.Pool) []string {
+	t.Helper()
+	colls := []string{"", "C", "und-x-icu"}
+	var libc string
+	err := pool.QueryRow(context.Background(), `
+		SELECT coalesce(min(collname), '') FROM pg_collation
+		WHERE collprovider = 'c' AND collname NOT IN ('C', 'POSIX', 'default')
+		  AND collencoding IN (-1, pg_char_to_encoding('UTF8'))`).Scan(&libc)
+	require.NoError(t, err)
+	if libc != "" {
+		colls = append(colls, libc)
+	}
+	return colls
+}
+
+// checksAgree evaluates every column's CHECKs on its values under each
+// collation, in one round trip, and compares with Go's verdict.
+type checksAgree struct {
+	pool  *pgxpool.Pool
+	cols  []checkedColumn
+	colls []string
+}
+
+func newChecksAgree(t testing.TB) checksAgree {
+	pool := pgtest.NewPool(t)
+	return checksAgree{pool: pool, cols: checkedColumns(t, pool), colls: collations(t, pool)}
+}
+
+// values builds each column's values from the fuzzer's inputs.
+func (c checksAgree) values(col checkedColumn, s string, n int32, f float64) []any {
+	switch col.typ {
+	case "text":
+		k := 1 + int(uint32(n)%301)
+		if len(s)*k > 4000 {
+			k = 1
+		}
+		vs := []string{s, "a" + s + "b", "a" + s + "@example.com", "a@b" + s + ".io", s + "@" + s + "." + s,
+			"https://x" + s, "http://" + s, strings.Repeat(s, k), strings.ToLower(strings.TrimSpace(s))}
+		out := make([]any, len(vs))
+		for i, v := range vs {
+			out[i] = v
+		}
+		return out
+	case "integer":
+		return []any{n, int32(int8(n)), int32(uint8(n))}
+	case "double precision":
+		return []any{f, math.Mod(f, 8), float64(n) / 16}
+	}
+	return nil
+}
+
+func (c checksAgree) run(t *testing.T, inputs func(col checkedColumn) []any) {
+	t.Helper()
+	ctx := context.Background()
+	type job struct {
+		col      checkedColumn
+		coll     string
+		vals     []any // sent to the server
+		verdicts []bool
+	}
+	var jobs []*job
+	batch := &pgx.Batch{}
+	for _, col := range c.cols {
+		validate, ok := goValidators[col.key()]
+		require.True(t, ok, "%s has CHECK constraints %v and no Go validator in goValidators", col.key(), col.names)
+		vals := inputs(col)
+		require.NotEmpty(t, vals, "no values for %s of type %s", col.key(), col.typ)
+		var sent []any
+		for _, v := range vals {
+			if s, ok := v.(string); ok && (!utf8.ValidString(s) || strings.ContainsRune(s, 0)) {
+				// text cannot hold it: Go must refuse it.
+				_, err := validate(v)
+				require.ErrorIs(t, err, ErrInvalid, "%s: %q", col.key(), s)
+				continue
+			}
+			stored, err := validate(v)
+			if err == nil {
+				v = stored // the CHECK sees what Go would store
+			}
+			sent = append(sent, v)
+		}
+		colls := []string{""}
+		if col.collatable {
+			colls = c.colls
+		}
+		conds := make([]string, len(col.exprs))
+		for i, e := range col.exprs {
+			conds[i] = "coalesce((" + e + "), true)"
+		}
+		for _, coll := range colls {
+			v := "v"
+			if coll != "" {
+				v += " COLLATE " + pgx.Identifier{coll}.Sanitize()
+			}
+			sql := fmt.Sprintf(`SELECT coalesce(array_agg(%s ORDER BY n), '{}') FROM (SELECT %s AS %s, n FROM unnest($1::%s[]) WITH ORDINALITY AS u (v, n)) AS t`,
+				strings.Join(conds, " AND "), v, pgx.Identifier{col.column}.Sanitize(), col.typ)
+			j := &job{col: col, coll: coll, vals: sent}
+			jobs = append(jobs, j)
+			batch.Queue(sql, sent).QueryRow(func(row pgx.Row) error { return row.Scan(&j.verdicts) })
+		}
+	}
+	require.NoError(t, c.pool.SendBatch(ctx, batch).Close())
+	for _, j := range jobs {
+		require.Len(t, j.verdicts, len(j.vals))
+		validate := goValidators[j.col.key()]
+		for i, v := range j.vals {
+			_, goErr := validate(v)
+			dbOK := j.verdicts[i]
+			switch {
+			case goErr == nil && !dbOK:
+				t.Errorf("%s %q: Go accepts, CHECKs %v refuse (collation %q)", j.col.key(), v, j.col.names, j.coll)
+			case goErr != nil && dbOK:
+				if d, ok := goOnly[j.col.key()]; ok && d.is(v) {
+					continue // a difference we name: d.why
+				}
+				t.Errorf("%s %q: Go refuses (%v), CHECKs %v accept (collation %q)", j.col.key(), v, goErr, j.col.names, j.coll)
+			}
+		}
+	}
+}
+
+// FuzzChecksAgree: every value Go's validation accepts, the schema's CHECKs
+// accept, and every value it refuses, they refuse (but goOnly's), under any
+// collation. `go test -fuzz=FuzzChecksAgree ./internal/repo` explores further.
+func FuzzChecksAgree(f *testing.F) {
+	for _, s := range []string{
+		"alice", "a\vb", "\v", "\u00a0", "a\u00a0b", "\u2028", "\u3000", "\u200b", "\ufeff", "\u180e", "\u2060",
+		"\u200c", "\u0085", "\u1680", "\u202f", "\t\n\r\f", "\x1c\x1d\x1e\x1f", " x ", "go", "Go", "how-to", "-x",
+		"\u212a", "ÉMILE", "zoë", "\U0001E4EC", "\U00010D50", "x\x00y", "\xff", "", "@", "a.b", "名前",
+		strings.Repeat("é", 127), strings.Repeat("x", 2001),
+	} {
+		f.Add(s, int32(0), 0.0)
+	}
+	f.Add("x", int32(150), 5.0)
+	f.Add("x", int32(151), 5.000001)
+	f.Add("x", int32(-1), math.Copysign(0, -1))
+	f.Add("x", int32(254), math.NaN())
+	f.Add("x", int32(199), math.Inf(1))
+	c := newChecksAgree(f)
+	f.Fuzz(func(t *testing.T, s string, n int32, fl float64) {
+		c.run(t, func(col checkedColumn) []any { return c.values(col, s, n, fl) })
+	})
+}
+
+// TestChecksAgreeOnSpaceLikeCharacters runs the same comparison on every code
+// point that any engine might call a space, a control or an invisible format
+// character, and on Latin-1, each alone and inside a name, an email and a URL.
+func TestChecksAgreeOnSpaceLikeCharacters(t *testing.T) {
+	t.Parallel()
+	var runes []rune
+	for r := rune(1); r <= unicode.MaxRune; r++ {
+		if r < 0x100 || unicode.In(r, unicode.Z, unicode.Cc, unicode.Cf) || unicode.IsSpace(r) {
+			runes = append(runes, r)
+		}
+	}
+	c := newChecksAgree(t)
+	c.run(t, func(col checkedColumn) []any {
+		var vals []any
+		for _, r := range runes {
+			vals = append(vals, c.values(col, string(r), 0, 0)...)
+		}
+		if col.typ != "text" {
+			for n := int32(-2); n <= 302; n++ {
+				vals = append(vals, c.values(col, "", n, float64(n)/50)...)
+			}
+		}
+		return vals
+	})
+}
+
+// TestChecksSpellBlankRanges: every CHECK of the schema that names a blank
+// character names them all, as blankRanges does (so Go's regexes and the
+// schema's are built from one list), and none relies on a class whose meaning
+// depends on the collation or the engine.
+func TestChecksSpellBlankRanges(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	defs := map[string]string{}
+	rows, err := pool.Query(context.Background(), `
+		SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE contype = 'c' AND connamespace = current_schema()::regnamespace`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var name, def string
+		require.NoError(t, rows.Scan(&name, &def))
+		defs[name] = def
+	}
+	require.NoError(t, rows.Err())
+	localeClass := regexp.MustCompile(`\[:[a-z]+:\]|\\[sSwWdD]`)
+	var spelled int
+	for name, def := range defs {
+		require.NotRegexp(t, localeClass, def, "%s uses a class whose meaning depends on the collation", name)
+		if strings.Contains(def, `\u0009`) || strings.Contains(def, `\u00a0`) {
+			spelled++
+			stripped := strings.ReplaceAll(def, pgBlank, "")
+			require.NotContains(t, stripped, `\u`, "%s names blank characters other than blankRanges: %s", name, def)
+		}
+	}
+	require.Positive(t, spelled, "no CHECK spells the blank characters")
+}
