@@ -88,7 +88,9 @@ bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx CO
 	@url="$(ADMIN_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
 
 .PHONY: lint
-lint: ## go vet and staticcheck (pinned in go.mod as a tool)
+lint: ## gofmt, go vet and staticcheck (pinned in go.mod as a tool)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 

@@ -210,7 +210,6 @@ func (b *batchEmails) add(position int64, email string) error {
 	return nil
 }
 
-
 // copyError turns an error from a COPY of table into a RowError naming the
 // input row: owners[i] is the index in the batch of the input row that line
 // i+1 of the COPY came from (nil: line i+1 came from row i). The sentinel
