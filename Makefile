@@ -89,7 +89,7 @@ bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx CO
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck (pinned in go.mod as a tool)
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
