@@ -42,133 +42,20 @@ DELETE FROM users
 WHERE id = @id;
 
 -- name: ListUsers :many
--- A keyset page of users, ordered by @order_by ('id', 'age' or 'name') then
--- id, ascending or @descending, filtered by age. Each order and direction is
--- a UNION ALL branch of its own, so that the (key, id) index serves it
--- (scanned backwards when descending) and LIMIT stops the scan; a branch
--- whose order and direction were not asked for is pruned when the statement
--- is planned (or skipped by its one-time filter in a generic plan). A NULL
--- after_id asks for the first page; otherwise the page starts after the row
--- (after_age or after_name, after_id). pos numbers the page's rows in order.
--- ListUsersWithAddresses and ListUsersWithPosts choose the same page (and
--- join users back, to embed the whole row; this one has the row's columns).
-SELECT page.id, page.name, page.age, page.created_at
-FROM (
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id) AS pos
-     FROM users p
-     WHERE @order_by::text = 'id' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id > sqlc.narg(after_id))
-     ORDER BY p.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id DESC) AS pos
-     FROM users p
-     WHERE @order_by::text = 'id' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id < sqlc.narg(after_id))
-     ORDER BY p.id DESC
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age, p.id) AS pos
-     FROM users p
-     WHERE @order_by::text = 'age' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) > (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
-     ORDER BY p.age, p.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE @order_by::text = 'age' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) < (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
-     ORDER BY p.age DESC, p.id DESC
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name, p.id) AS pos
-     FROM users p
-     WHERE @order_by::text = 'name' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
-     ORDER BY p.name, p.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE @order_by::text = 'name' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
-     ORDER BY p.name DESC, p.id DESC
-     LIMIT @max_rows)
-) page
+-- A keyset page of users, chosen by the function user_page
+-- (db/schema/00005_user_page.sql: orders, directions, cursors, filters).
+SELECT sqlc.embed(u)
+FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
+               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
+JOIN users u ON u.id = page.id
 ORDER BY page.pos;
 
 -- name: ListUsersWithAddresses :many
 -- Joined load of a ListUsers page with the users' addresses: one row per
 -- address, or one row with NULL address columns.
 SELECT sqlc.embed(u), a.id AS address_id, a.email AS address_email
-FROM (
-    (SELECT p.id, row_number() OVER (ORDER BY p.id) AS pos
-     FROM users p
-     WHERE @order_by::text = 'id' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id > sqlc.narg(after_id))
-     ORDER BY p.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.id DESC) AS pos
-     FROM users p
-     WHERE @order_by::text = 'id' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR p.id < sqlc.narg(after_id))
-     ORDER BY p.id DESC
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age, p.id) AS pos
-     FROM users p
-     WHERE @order_by::text = 'age' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) > (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
-     ORDER BY p.age, p.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE @order_by::text = 'age' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.age, p.id) < (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
-     ORDER BY p.age DESC, p.id DESC
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name, p.id) AS pos
-     FROM users p
-     WHERE @order_by::text = 'name' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
-     ORDER BY p.name, p.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE @order_by::text = 'name' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR p.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR p.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (p.name, p.id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
-     ORDER BY p.name DESC, p.id DESC
-     LIMIT @max_rows)
-) page
+FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
+               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
 JOIN users u ON u.id = page.id
 LEFT JOIN addresses a ON a.user_id = u.id
 ORDER BY page.pos, a.id;
@@ -177,61 +64,8 @@ ORDER BY page.pos, a.id;
 -- Joined load of a ListUsers page with the users' posts, one row per post.
 SELECT sqlc.embed(u), p.id AS post_id, p.title AS post_title, p.content AS post_content,
        p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM (
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
-     FROM users pg
-     WHERE @order_by::text = 'id' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id > sqlc.narg(after_id))
-     ORDER BY pg.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
-     FROM users pg
-     WHERE @order_by::text = 'id' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id < sqlc.narg(after_id))
-     ORDER BY pg.id DESC
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.age, pg.id) AS pos
-     FROM users pg
-     WHERE @order_by::text = 'age' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.age, pg.id) > (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
-     ORDER BY pg.age, pg.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.age DESC, pg.id DESC) AS pos
-     FROM users pg
-     WHERE @order_by::text = 'age' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.age, pg.id) < (sqlc.narg(after_age)::integer, sqlc.narg(after_id)::bigint))
-     ORDER BY pg.age DESC, pg.id DESC
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.name, pg.id) AS pos
-     FROM users pg
-     WHERE @order_by::text = 'name' AND NOT @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.name, pg.id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
-     ORDER BY pg.name, pg.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.name DESC, pg.id DESC) AS pos
-     FROM users pg
-     WHERE @order_by::text = 'name' AND @descending::boolean
-       AND (sqlc.narg(min_age)::integer IS NULL OR pg.age >= sqlc.narg(min_age))
-       AND (sqlc.narg(max_age)::integer IS NULL OR pg.age <= sqlc.narg(max_age))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR (pg.name, pg.id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::bigint))
-     ORDER BY pg.name DESC, pg.id DESC
-     LIMIT @max_rows)
-) page
+FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
+               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
 JOIN users u ON u.id = page.id
 LEFT JOIN posts p ON p.user_id = u.id
 ORDER BY page.pos, p.id;

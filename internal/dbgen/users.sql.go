@@ -172,62 +172,10 @@ func (q *Queries) GetUserWithAddresses(ctx context.Context, id int64) ([]GetUser
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT page.id, page.name, page.age, page.created_at
-FROM (
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id) AS pos
-     FROM users p
-     WHERE $1::text = 'id' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR p.id > $5)
-     ORDER BY p.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.id DESC) AS pos
-     FROM users p
-     WHERE $1::text = 'id' AND $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR p.id < $5)
-     ORDER BY p.id DESC
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age, p.id) AS pos
-     FROM users p
-     WHERE $1::text = 'age' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.age, p.id) > ($7::integer, $5::bigint))
-     ORDER BY p.age, p.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE $1::text = 'age' AND $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.age, p.id) < ($7::integer, $5::bigint))
-     ORDER BY p.age DESC, p.id DESC
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name, p.id) AS pos
-     FROM users p
-     WHERE $1::text = 'name' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.name, p.id) > ($8::text, $5::bigint))
-     ORDER BY p.name, p.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, p.name, p.age, p.created_at, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE $1::text = 'name' AND $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.name, p.id) < ($8::text, $5::bigint))
-     ORDER BY p.name DESC, p.id DESC
-     LIMIT $6)
-) page
+SELECT u.id, u.name, u.age, u.created_at
+FROM user_page($1, $2, $3, $4,
+               $5, $6, $7, $8) page
+JOIN users u ON u.id = page.id
 ORDER BY page.pos
 `
 
@@ -237,44 +185,40 @@ type ListUsersParams struct {
 	MinAge     *int32
 	MaxAge     *int32
 	AfterID    *int64
-	MaxRows    int32
 	AfterAge   *int32
 	AfterName  *string
+	MaxRows    int32
 }
 
-// A keyset page of users, ordered by @order_by ('id', 'age' or 'name') then
-// id, ascending or @descending, filtered by age. Each order and direction is
-// a UNION ALL branch of its own, so that the (key, id) index serves it
-// (scanned backwards when descending) and LIMIT stops the scan; a branch
-// whose order and direction were not asked for is pruned when the statement
-// is planned (or skipped by its one-time filter in a generic plan). A NULL
-// after_id asks for the first page; otherwise the page starts after the row
-// (after_age or after_name, after_id). pos numbers the page's rows in order.
-// ListUsersWithAddresses and ListUsersWithPosts choose the same page (and
-// join users back, to embed the whole row; this one has the row's columns).
-func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error) {
+type ListUsersRow struct {
+	User User
+}
+
+// A keyset page of users, chosen by the function user_page
+// (db/schema/00005_user_page.sql: orders, directions, cursors, filters).
+func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUsersRow, error) {
 	rows, err := q.db.Query(ctx, listUsers,
 		arg.OrderBy,
 		arg.Descending,
 		arg.MinAge,
 		arg.MaxAge,
 		arg.AfterID,
-		arg.MaxRows,
 		arg.AfterAge,
 		arg.AfterName,
+		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []User{}
+	items := []ListUsersRow{}
 	for rows.Next() {
-		var i User
+		var i ListUsersRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Age,
-			&i.CreatedAt,
+			&i.User.ID,
+			&i.User.Name,
+			&i.User.Age,
+			&i.User.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -288,61 +232,8 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 
 const listUsersWithAddresses = `-- name: ListUsersWithAddresses :many
 SELECT u.id, u.name, u.age, u.created_at, a.id AS address_id, a.email AS address_email
-FROM (
-    (SELECT p.id, row_number() OVER (ORDER BY p.id) AS pos
-     FROM users p
-     WHERE $1::text = 'id' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR p.id > $5)
-     ORDER BY p.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.id DESC) AS pos
-     FROM users p
-     WHERE $1::text = 'id' AND $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR p.id < $5)
-     ORDER BY p.id DESC
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age, p.id) AS pos
-     FROM users p
-     WHERE $1::text = 'age' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.age, p.id) > ($7::integer, $5::bigint))
-     ORDER BY p.age, p.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.age DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE $1::text = 'age' AND $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.age, p.id) < ($7::integer, $5::bigint))
-     ORDER BY p.age DESC, p.id DESC
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name, p.id) AS pos
-     FROM users p
-     WHERE $1::text = 'name' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.name, p.id) > ($8::text, $5::bigint))
-     ORDER BY p.name, p.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT p.id, row_number() OVER (ORDER BY p.name DESC, p.id DESC) AS pos
-     FROM users p
-     WHERE $1::text = 'name' AND $2::boolean
-       AND ($3::integer IS NULL OR p.age >= $3)
-       AND ($4::integer IS NULL OR p.age <= $4)
-       AND ($5::bigint IS NULL OR (p.name, p.id) < ($8::text, $5::bigint))
-     ORDER BY p.name DESC, p.id DESC
-     LIMIT $6)
-) page
+FROM user_page($1, $2, $3, $4,
+               $5, $6, $7, $8) page
 JOIN users u ON u.id = page.id
 LEFT JOIN addresses a ON a.user_id = u.id
 ORDER BY page.pos, a.id
@@ -354,9 +245,9 @@ type ListUsersWithAddressesParams struct {
 	MinAge     *int32
 	MaxAge     *int32
 	AfterID    *int64
-	MaxRows    int32
 	AfterAge   *int32
 	AfterName  *string
+	MaxRows    int32
 }
 
 type ListUsersWithAddressesRow struct {
@@ -374,9 +265,9 @@ func (q *Queries) ListUsersWithAddresses(ctx context.Context, arg ListUsersWithA
 		arg.MinAge,
 		arg.MaxAge,
 		arg.AfterID,
-		arg.MaxRows,
 		arg.AfterAge,
 		arg.AfterName,
+		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err
@@ -406,61 +297,8 @@ func (q *Queries) ListUsersWithAddresses(ctx context.Context, arg ListUsersWithA
 const listUsersWithPosts = `-- name: ListUsersWithPosts :many
 SELECT u.id, u.name, u.age, u.created_at, p.id AS post_id, p.title AS post_title, p.content AS post_content,
        p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM (
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
-     FROM users pg
-     WHERE $1::text = 'id' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR pg.age >= $3)
-       AND ($4::integer IS NULL OR pg.age <= $4)
-       AND ($5::bigint IS NULL OR pg.id > $5)
-     ORDER BY pg.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
-     FROM users pg
-     WHERE $1::text = 'id' AND $2::boolean
-       AND ($3::integer IS NULL OR pg.age >= $3)
-       AND ($4::integer IS NULL OR pg.age <= $4)
-       AND ($5::bigint IS NULL OR pg.id < $5)
-     ORDER BY pg.id DESC
-     LIMIT $6)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.age, pg.id) AS pos
-     FROM users pg
-     WHERE $1::text = 'age' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR pg.age >= $3)
-       AND ($4::integer IS NULL OR pg.age <= $4)
-       AND ($5::bigint IS NULL OR (pg.age, pg.id) > ($7::integer, $5::bigint))
-     ORDER BY pg.age, pg.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.age DESC, pg.id DESC) AS pos
-     FROM users pg
-     WHERE $1::text = 'age' AND $2::boolean
-       AND ($3::integer IS NULL OR pg.age >= $3)
-       AND ($4::integer IS NULL OR pg.age <= $4)
-       AND ($5::bigint IS NULL OR (pg.age, pg.id) < ($7::integer, $5::bigint))
-     ORDER BY pg.age DESC, pg.id DESC
-     LIMIT $6)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.name, pg.id) AS pos
-     FROM users pg
-     WHERE $1::text = 'name' AND NOT $2::boolean
-       AND ($3::integer IS NULL OR pg.age >= $3)
-       AND ($4::integer IS NULL OR pg.age <= $4)
-       AND ($5::bigint IS NULL OR (pg.name, pg.id) > ($8::text, $5::bigint))
-     ORDER BY pg.name, pg.id
-     LIMIT $6)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.name DESC, pg.id DESC) AS pos
-     FROM users pg
-     WHERE $1::text = 'name' AND $2::boolean
-       AND ($3::integer IS NULL OR pg.age >= $3)
-       AND ($4::integer IS NULL OR pg.age <= $4)
-       AND ($5::bigint IS NULL OR (pg.name, pg.id) < ($8::text, $5::bigint))
-     ORDER BY pg.name DESC, pg.id DESC
-     LIMIT $6)
-) page
+FROM user_page($1, $2, $3, $4,
+               $5, $6, $7, $8) page
 JOIN users u ON u.id = page.id
 LEFT JOIN posts p ON p.user_id = u.id
 ORDER BY page.pos, p.id
@@ -472,9 +310,9 @@ type ListUsersWithPostsParams struct {
 	MinAge     *int32
 	MaxAge     *int32
 	AfterID    *int64
-	MaxRows    int32
 	AfterAge   *int32
 	AfterName  *string
+	MaxRows    int32
 }
 
 type ListUsersWithPostsRow struct {
@@ -495,9 +333,9 @@ func (q *Queries) ListUsersWithPosts(ctx context.Context, arg ListUsersWithPosts
 		arg.MinAge,
 		arg.MaxAge,
 		arg.AfterID,
-		arg.MaxRows,
 		arg.AfterAge,
 		arg.AfterName,
+		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ func listUsers(ctx context.Context, db *dbgen.Queries, p userPage) ([]User, erro
 	if err != nil {
 		return nil, dbError(ctx, err)
 	}
-	return convert(rows, userFromDB), nil
+	return convert(rows, func(r dbgen.ListUsersRow) User { return userFromDB(r.User) }), nil
 }
 
 // listUsersWith loads a page of users and their related rows: by the joined
