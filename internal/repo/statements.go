@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"errors"
+	"iter"
 	"strings"
 	"unicode"
 
@@ -71,9 +72,21 @@ func (s statements) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 	return stmtRow{row: row, sql: sql}
 }
 
+// deletesOrUpdates reports whether sql may delete or update rows, anywhere
+// in it (a WITH query too): a cheap test, without allocating.
 func deletesOrUpdates(sql string) bool {
-	w, _ := nextWord(sql)
-	return strings.EqualFold(w, "delete") || strings.EqualFold(w, "update")
+	return containsFold(sql, "delete") || containsFold(sql, "update")
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in any
+// letter case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s statements) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
@@ -97,59 +110,96 @@ func (r stmtRow) Scan(dest ...any) error { return withStatement(r.sql, r.row.Sca
 // stillReferenced reports whether the foreign key violation pgErr, part of
 // err, was caused by deleting (or re-keying) a row that other rows refer
 // to, rather than by writing a row that refers to a missing one. It looks at
-// the statement, not at the message, which the server may translate. A
-// DELETE is the first kind; an UPDATE is when it updates another table than
-// the referencing one, which the server names in TableName. Anything else
-// (INSERT, COPY, a WITH query, a statement we did not see) counts as the
-// second kind.
+// the statement, not at the message, which the server may translate: the
+// server names the referencing table (TableName) in both cases. The
+// statement is the first kind when it deletes from a table, or updates one
+// other than the referencing table, anywhere in it (WITH queries included),
+// and writes no row of the referencing table; anything else (an INSERT, a
+// COPY, an UPDATE of the referencing table, a statement we did not see)
+// counts as the second kind.
 func stillReferenced(err error, pgErr *pgconn.PgError) bool {
 	var fk *fkError
 	if !errors.As(err, &fk) {
 		return false
 	}
-	words := sqlWords(fk.sql, 4)
-	switch {
-	case len(words) >= 1 && words[0] == "delete":
-		return true
-	case len(words) >= 2 && words[0] == "update":
-		target := words[1]
-		if target == "only" && len(words) >= 3 {
-			target = words[2]
+	referencing, parent := false, false
+	for verb, table := range writeTargets(fk.sql) {
+		switch {
+		case table == pgErr.TableName && verb != "delete":
+			referencing = true // an INSERT or UPDATE of the referencing table
+		case verb == "delete" || verb == "update":
+			parent = true
 		}
-		if i := strings.LastIndexByte(target, '.'); i >= 0 { // schema.table
-			target = target[i+1:]
-		}
-		return strings.Trim(target, `"`) != strings.ToLower(pgErr.TableName)
 	}
-	return false
+	return parent && !referencing
 }
 
-// sqlWords returns up to n leading words of sql, lowercased.
-func sqlWords(sql string, n int) []string {
-	var words []string
-	for len(words) < n {
-		var w string
-		if w, sql = nextWord(sql); w == "" {
-			break
+// writeTargets yields each "delete", "update" and "insert" of sql with the
+// table it writes (unqualified, as the server names it: unquoted names
+// lower-cased, quoted ones as written).
+func writeTargets(sql string) iter.Seq2[string, string] {
+	return func(yield func(verb, table string) bool) {
+		for word, rest := nextWord(sql); word != ""; word, rest = nextWord(rest) {
+			verb := strings.ToLower(word)
+			if verb != "delete" && verb != "update" && verb != "insert" {
+				continue
+			}
+			// DELETE FROM [ONLY] t, UPDATE [ONLY] t, INSERT INTO t
+			target, after := nextWord(rest)
+			if low := strings.ToLower(target); low == "from" || low == "into" {
+				target, after = nextWord(after)
+			}
+			if strings.EqualFold(target, "only") {
+				target, _ = nextWord(after)
+			}
+			if target == "" || (verb == "update" && strings.EqualFold(target, "set")) {
+				continue // the end, or ON CONFLICT DO UPDATE SET: the INSERT's own row
+			}
+			if !yield(verb, tableName(target)) {
+				return
+			}
 		}
-		words = append(words, strings.ToLower(w))
 	}
-	return words
+}
+
+// tableName is the name the server gives the table an identifier of a
+// statement names: the last part of schema.table, unquoted names lower-cased.
+func tableName(ident string) string {
+	if i := strings.LastIndexByte(ident, '.'); i >= 0 {
+		ident = ident[i+1:]
+	}
+	if len(ident) >= 2 && ident[0] == '"' && ident[len(ident)-1] == '"' {
+		return strings.ReplaceAll(ident[1:len(ident)-1], `""`, `"`)
+	}
+	return strings.ToLower(ident)
 }
 
 // nextWord returns the first word of sql and what follows it, skipping
-// spaces and comments (sqlc starts each query with "-- name: ..."); the word
-// is "" at the end or before punctuation.
+// spaces, comments (sqlc starts each query with "-- name: ...") and
+// punctuation; the word is "" at the end.
 func nextWord(sql string) (word, rest string) {
 	for {
-		sql = strings.TrimLeftFunc(sql, unicode.IsSpace)
+		sql = strings.TrimLeftFunc(sql, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("(),;=", r) })
 		switch {
 		case strings.HasPrefix(sql, "--"):
 			_, sql, _ = strings.Cut(sql, "\n")
 		case strings.HasPrefix(sql, "/*"):
 			_, sql, _ = strings.Cut(sql, "*/")
+		case strings.HasPrefix(sql, "'"): // a string literal: skip it whole
+			end := 1
+			for end < len(sql) {
+				if sql[end] == '\'' {
+					if end+1 < len(sql) && sql[end+1] == '\'' {
+						end += 2
+						continue
+					}
+					break
+				}
+				end++
+			}
+			sql = sql[min(end+1, len(sql)):]
 		default:
-			end := strings.IndexFunc(sql, func(r rune) bool { return unicode.IsSpace(r) || r == '(' || r == ';' })
+			end := strings.IndexFunc(sql, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("(),;='", r) })
 			if end < 0 {
 				end = len(sql)
 			}
