@@ -15,7 +15,8 @@
 -- call it (migrate.SetupRoles grants it to the app role).
 --
 -- The tables come from the catalog, so a table a later migration adds is
--- emptied too, and one TRUNCATE of all of them passes every foreign key,
+-- emptied too (keep another tool's tables, which a reset must not empty, in a
+-- schema of their own), and one TRUNCATE of all of them passes every foreign key,
 -- cascading or not. Tables of extensions (members of an extension, such as
 -- PostGIS's spatial_ref_sys) and partitions (their parent is listed) are
 -- left out.
@@ -27,6 +28,7 @@ CREATE FUNCTION reset_tables() RETURNS void
 AS $$
 DECLARE
     tables text;
+    denied text;
 BEGIN
     SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname)
     INTO tables
@@ -39,6 +41,26 @@ BEGIN
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                         AND d.objid = c.oid AND d.deptype = 'e');
+    -- It borrows the owner's right to restart sequences, never the right to
+    -- empty a table: a table the caller may not truncate itself (an
+    -- append-only audit log whose TRUNCATE was revoked) stops the reset.
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname)
+    INTO denied
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public'
+      AND c.relkind IN ('r', 'p')
+      AND NOT c.relispartition
+      AND c.relname <> 'goose_db_version'
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                        AND d.objid = c.oid AND d.deptype = 'e')
+      AND NOT pg_catalog.has_table_privilege(session_user, c.oid, 'TRUNCATE');
+    IF denied IS NOT NULL THEN
+        RAISE EXCEPTION 'reset needs TRUNCATE on every table, and % may not truncate %', session_user, denied
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Grant TRUNCATE on those tables, or keep tables that must survive a reset in another schema.';
+    END IF;
     IF tables IS NOT NULL THEN
         EXECUTE 'TRUNCATE ' || tables || ' RESTART IDENTITY';
     END IF;

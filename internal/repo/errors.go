@@ -194,7 +194,10 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 	case pgerrcode.ReadOnlySQLTransaction:
 		sentinel = ErrReadOnly
 	case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow,
-		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure:
+		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure, pgerrcode.DatabaseDropped,
+		// The server ended the session: idle too long in a transaction (the
+		// app role's idle_in_transaction_session_timeout) or at all.
+		pgerrcode.IdleInTransactionSessionTimeout, pgerrcode.IdleSessionTimeout:
 		sentinel = ErrUnavailable
 	default:
 		// No sentinel, but PgError's message leaves out the detail and

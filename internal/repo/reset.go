@@ -14,6 +14,11 @@ import (
 // transactional: called on an InTx's tx whose transaction rolls back, it
 // leaves every row and every id sequence exactly as they were.
 //
+// It empties only tables the caller may truncate: one it may not stops it
+// (SQLSTATE 42501, the table named) and nothing is emptied. Run it with no
+// concurrent writers: a bulk load that reserved ids before the reset may
+// insert them after it, ahead of the restarted sequences.
+//
 // It takes an exclusive lock on every table until its transaction ends. The
 // role needs EXECUTE on reset_tables (migrate.SetupRoles grants it to the app
 // role). Errors: ErrTxDone, ErrTxAborted, ErrClosed, ErrUnavailable and the

@@ -199,3 +199,24 @@ func TestResetErrReferencedFromOutside(t *testing.T) {
 	require.ErrorContains(t, err, `reset: Table "logins" references "users".`)
 	require.Equal(t, before, snapshot(t, e.pool))
 }
+
+// TestResetErrNotAllowed: Reset borrows the owner's right to restart
+// sequences, never the right to empty a table. A table the caller may not
+// truncate (an append-only log) stops it, named, and nothing is emptied.
+func TestResetErrNotAllowed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fill(t, e)
+	_, err := e.pool.Exec(e.ctx, `CREATE TABLE audit_log (line text);
+		INSERT INTO audit_log VALUES ('kept');
+		REVOKE TRUNCATE ON audit_log FROM current_user`)
+	require.NoError(t, err)
+	before := snapshot(t, e.pool)
+
+	err = e.Reset(e.ctx)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, pgerrcode.InsufficientPrivilege, pgErr.Code)
+	require.ErrorContains(t, err, "may not truncate public.audit_log")
+	require.Equal(t, before, snapshot(t, e.pool))
+}

@@ -99,11 +99,13 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	if r.tx != nil {
 		return r.savepoint(ctx, fn)
 	}
+	if !opts.ReadOnly {
+		// Even when it fails: a COMMIT whose answer was lost may have
+		// committed, and reads that follow must not miss it.
+		defer wrote(ctx)
+	}
 	for attempt := 1; ; attempt++ {
 		err := r.runTx(ctx, txOpts, fn)
-		if err == nil && !opts.ReadOnly {
-			wrote(ctx)
-		}
 		if !errors.Is(err, ErrSerialization) {
 			return err
 		}
