@@ -288,9 +288,7 @@ func testEveryMethodIsRouted(t *testing.T, primaryPool, replicaPool *pgxpool.Poo
 	})
 	// From here on the replica replays nothing: whatever a context writes,
 	// only the primary has.
-	_, err = replicaPool.Exec(ctx, "SELECT pg_wal_replay_pause()")
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = replicaPool.Exec(ctx, "SELECT pg_wal_replay_resume()") })
+	pauseReplay(t, primaryPool, replicaPool)
 
 	// A check that times out on a busy machine takes the replica out of
 	// rotation until the next one: a call expected on the replica is
