@@ -66,7 +66,10 @@ type LoadProgress struct {
 	// Step is the table being copied, or the key, index or foreign key
 	// just built (its name).
 	Step string
-	// Done and Total count the steps of the phase (Total 0 while copying).
+	// Done and Total count the steps of the phase: tables copied, keys and
+	// indexes built, foreign keys added. While the users are copied, Done
+	// is 0 until their COPY ends; each later phase starts with a call
+	// whose Done is 0.
 	Done, Total int
 	// Rows counts the rows sent so far; nothing is committed before the end.
 	Rows BulkResult
@@ -120,7 +123,7 @@ type schemaObject struct {
 	name    string // quoted
 	def     string // pg_get_constraintdef or pg_get_indexdef
 	comment string // "" for none
-	index   bool // an index, not a constraint
+	index   bool   // an index, not a constraint
 	// What else the catalog says of a key's or index's index.
 	clustered, replicaIdentity bool
 }
@@ -178,10 +181,13 @@ type loadTable struct {
 }
 
 func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
-	var res BulkResult
+	var res BulkResult // rows read from graphs
+	var sent BulkResult // rows copied
 	progress := func(p LoadProgress) {
 		if opts.Progress != nil {
-			p.Rows = res
+			if p.Rows == (BulkResult{}) {
+				p.Rows = sent
+			}
 			opts.Progress(p)
 		}
 	}
@@ -267,7 +273,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		t.name, t.freeze, t.sequence, t.next = f.Name, f.Plain, f.Sequence, f.NextID
 	}
 
-	tags, err := copyGraphs(ctx, tx, graphs, tables, opts, &res, progress)
+	tags, err := copyGraphs(ctx, tx, graphs, tables, opts, &res, &sent, progress)
 	if err != nil {
 		return res, err
 	}
@@ -284,8 +290,8 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		if _, err := copyIn(ctx, tx, tagsTable, strings.NewReader(r.finish())); err != nil {
 			return res, copyError(ctx, err, "tags", 1, nil)
 		}
-		progress(LoadProgress{Phase: PhaseCopying, Step: "tags"})
 	}
+	progress(LoadProgress{Phase: PhaseCopying, Step: "tags", Done: len(initialTables), Total: len(initialTables)})
 	// Sequences only move forward: setval is not transactional, so a load
 	// that rolls back leaves a gap, never an id handed out twice.
 	for _, name := range initialTables {
@@ -320,19 +326,21 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 			keys = append(keys, o)
 		}
 	}
+	progress(LoadProgress{Phase: PhaseIndexes, Total: len(keys)})
 	for i, o := range keys {
 		if err := restore(ctx, tx, o); err != nil {
 			return res, err
 		}
 		progress(LoadProgress{Phase: PhaseIndexes, Step: o.name, Done: i + 1, Total: len(keys)})
 	}
+	progress(LoadProgress{Phase: PhaseForeignKeys, Total: len(fks)})
 	for i, o := range fks {
 		if err := restore(ctx, tx, o); err != nil {
 			return res, err
 		}
 		progress(LoadProgress{Phase: PhaseForeignKeys, Step: o.name, Done: i + 1, Total: len(fks)})
 	}
-	progress(LoadProgress{Phase: PhaseAnalyzing, Step: strings.Join(initialTables, ", "), Total: 1})
+	progress(LoadProgress{Phase: PhaseAnalyzing, Total: 1})
 	if err := exec("ANALYZE " + strings.Join(initialTables, ", ")); err != nil {
 		return res, err
 	}
@@ -402,7 +410,7 @@ func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, e
 // of the other tables are written to spool files, which are copied after.
 // It returns the tags' ids by name.
 func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables map[string]*loadTable,
-	opts InitialLoadOptions, res *BulkResult, progress func(LoadProgress),
+	opts InitialLoadOptions, res, sent *BulkResult, progress func(LoadProgress),
 ) (map[string]int64, error) {
 	spooled := []string{"addresses", "profiles", "posts", "post_tags"}
 	for _, name := range spooled {
@@ -441,11 +449,13 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	if err != nil {
 		return nil, copyError(ctx, err, "users", 1, nil)
 	}
-	progress(LoadProgress{Phase: PhaseCopying, Step: "users"})
+	sent.Users = res.Users
+	progress(LoadProgress{Phase: PhaseCopying, Step: "users", Done: 1, Total: len(initialTables)})
 
-	for _, name := range spooled {
+	for i, name := range spooled {
 		t := tables[name]
 		if *t.count == 0 {
+			progress(LoadProgress{Phase: PhaseCopying, Step: name, Done: i + 2, Total: len(initialTables)})
 			continue
 		}
 		r, err := t.rows.reader()
@@ -455,9 +465,25 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 		if _, err := copyIn(ctx, tx, t, r); err != nil {
 			return nil, t.owners.rowError(copyError(ctx, err, name, 1, nil))
 		}
-		progress(LoadProgress{Phase: PhaseCopying, Step: name})
+		sent.add(tableRows(name, *t.count))
+		progress(LoadProgress{Phase: PhaseCopying, Step: name, Done: i + 2, Total: len(initialTables)})
 	}
 	return tags, nil
+}
+
+// tableRows is a BulkResult of n rows of a table.
+func tableRows(table string, n int64) BulkResult {
+	switch table {
+	case "addresses":
+		return BulkResult{Addresses: n}
+	case "profiles":
+		return BulkResult{Profiles: n}
+	case "posts":
+		return BulkResult{Posts: n}
+	case "post_tags":
+		return BulkResult{PostTags: n}
+	}
+	return BulkResult{}
 }
 
 func cmpErr(err, otherwise error) error {
@@ -572,8 +598,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 			userRows.buf = userRows.buf[:0]
 		}
 		if n.Users%progressEvery == 0 {
-			*res = n
-			progress(LoadProgress{Phase: PhaseCopying, Step: "users"})
+			progress(LoadProgress{Phase: PhaseCopying, Step: "users", Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
 		}
 	}
 	if _, err := w.Write([]byte(userRows.finish())); err != nil {
@@ -729,4 +754,3 @@ func (s *spool) remove() {
 	s.f.Close()
 	os.Remove(s.f.Name())
 }
-
