@@ -181,7 +181,7 @@ type loadTable struct {
 }
 
 func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
-	var res BulkResult // rows read from graphs
+	var res BulkResult  // rows read from graphs
 	var sent BulkResult // rows copied
 	progress := func(p LoadProgress) {
 		if opts.Progress != nil {
