@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 
@@ -53,7 +54,8 @@ type config struct {
 	reset            bool
 	verbose          bool
 	logger           *slog.Logger // with --verbose
-	progressBar      bool         // draw a bar (stderr is a terminal), not lines
+	cpuProfile       string
+	progressBar      bool // draw a bar (stderr is a terminal), not lines
 }
 
 // The ways --load can add the generated users.
@@ -93,6 +95,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 		return 2
 	}
 	cfg.progressBar = terminal
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "seed: --cpuprofile:", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if err := seed(ctx, cfg, stdout, stderr); err != nil {
 		var rolledBack errRolledBack
 		switch {
@@ -128,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "generated users per batch; each batch is one transaction")
 	flags.IntVar(&cfg.poolSize, "pool-size", 4, "connections in the pool")
 	flags.BoolVar(&cfg.reset, "reset", false, "empty every table first")
+	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	flags.StringVar(&cfg.load, "load", loadAuto, "how to add the users: initial (into empty tables, one transaction, keys and indexes built after the copy; as the --migrate-url role), batched (one transaction per batch), or auto (initial when the tables are empty and --users > 0)")
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
 	if err := flags.Parse(args); err != nil {
