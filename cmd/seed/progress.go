@@ -66,8 +66,8 @@ func (p *progress) finish() {
 	}
 }
 
-// phaseProgress shows how far an initial load has come: the users' copy as
-// progress does, then a line for each table copied, each key, index and
+// phaseProgress shows how far an initial load has come: the users read as
+// progress shows a batched load's, then a line for each table copied, each key, index and
 // foreign key built, with the rows, the time since the phase began and the
 // rate.
 type phaseProgress struct {
@@ -76,7 +76,7 @@ type phaseProgress struct {
 	now    func() time.Time
 	phase  repo.LoadPhase
 	began  time.Time // of the phase
-	copied bool      // the users' copy is over
+	copied bool      // all users are read
 }
 
 func newPhaseProgress(w io.Writer, users int64, terminal bool) *phaseProgress {
@@ -95,13 +95,10 @@ func (p *phaseProgress) update(l repo.LoadProgress) {
 	}
 	elapsed := now.Sub(p.began)
 	switch {
-	case l.Phase == repo.PhaseCopying && l.Step == "users" && !p.copied:
+	case l.Phase == repo.PhaseCopying && l.Done == 0:
 		p.users.update(l.Rows)
-		if l.Done > 0 {
-			p.endCopy()
-			p.line(l, elapsed)
-		}
 	default:
+		p.endCopy()
 		p.line(l, elapsed)
 	}
 }

@@ -40,7 +40,7 @@ type InitialLoadOptions struct {
 	// 0 means DefaultMaintenanceWorkers, negative means none.
 	MaintenanceWorkers int
 	// TempDir holds the rows of the tables waiting for their turn (the
-	// users stream straight to the server); "" means os.TempDir(). The files
+	// posts stream straight to the server); "" means os.TempDir(). The files
 	// are removed before the load returns.
 	TempDir string
 	// Progress, if set, is called as the load goes: during copying every
@@ -67,9 +67,9 @@ type LoadProgress struct {
 	// just built (its name).
 	Step string
 	// Done and Total count the steps of the phase: tables copied, keys and
-	// indexes built, foreign keys added. While the users are copied, Done
-	// is 0 until their COPY ends; each later phase starts with a call
-	// whose Done is 0.
+	// indexes built, foreign keys added. While graphs are read (and the
+	// posts stream to the server), calls have Done 0 and Rows counts the
+	// users read; each later phase starts with a call whose Done is 0.
 	Done, Total int
 	// Rows counts the rows sent so far; nothing is committed before the end.
 	Rows BulkResult
@@ -92,7 +92,7 @@ var initialTables = []string{"users", "addresses", "profiles", "posts", "tags", 
 // the server going away), the transaction rolls back, the schema is as it was
 // and no row stays. It holds an ACCESS EXCLUSIVE lock on the tables until it
 // ends. Graphs are read once, in order; memory stays flat (the rows of every
-// table but users wait in files in TempDir).
+// table but posts wait in files in TempDir).
 //
 // Errors: ErrPermission when the role does not own the tables (DDL needs
 // the schema owner's role); ErrNotEmpty when a table has rows (use
@@ -406,67 +406,68 @@ func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, e
 	return tag.RowsAffected(), err
 }
 
-// copyGraphs reads graphs once: users stream to the server while the rows
-// of the other tables are written to spool files, which are copied after.
-// It returns the tags' ids by name.
+// streamed is the table whose rows go to the server as they are made, while
+// those of the others wait in files: the one whose COPY costs the server the
+// most, so that most of it overlaps the client's work.
+const streamed = "posts"
+
+// copyGraphs reads graphs once: the streamed table's rows go to the server
+// as they are made while the rows of the other tables are written to spool
+// files, which are copied after. It returns the tags' ids by name.
 func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables map[string]*loadTable,
 	opts InitialLoadOptions, res, sent *BulkResult, progress func(LoadProgress),
 ) (map[string]int64, error) {
-	spooled := []string{"addresses", "profiles", "posts", "post_tags"}
-	for _, name := range spooled {
+	pr, pw := io.Pipe()
+	order := []string{streamed}
+	for _, name := range []string{"users", "addresses", "profiles", "posts", "post_tags"} {
 		t := tables[name]
 		var err error
-		if t.rows, err = newSpool(opts.TempDir, name); err != nil {
-			return nil, err
+		if name == streamed {
+			t.rows = &spool{w: bufio.NewWriterSize(pw, 256<<10)}
+		} else {
+			if t.rows, err = newSpool(opts.TempDir, name); err != nil {
+				return nil, err
+			}
+			defer t.rows.remove()
+			order = append(order, name)
 		}
-		defer t.rows.remove()
 		if t.owners, err = newSpool(opts.TempDir, name+"-rows"); err != nil {
 			return nil, err
 		}
 		defer t.owners.remove()
 	}
 
-	pr, pw := io.Pipe()
-	users := bufio.NewWriterSize(pw, 256<<10)
 	tags := map[string]int64{}
 	var produced error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		produced = produce(ctx, graphs, tables, users, tags, res, progress)
-		if produced == nil {
-			produced = users.Flush()
-		}
+		produced = produce(ctx, graphs, tables, tags, res, progress)
 		pw.CloseWithError(cmpErr(produced, io.EOF))
 	}()
-	ut := tables["users"]
-	_, err := copyIn(ctx, tx, ut, pr)
+	_, err := copyIn(ctx, tx, tables[streamed], pr)
 	pr.CloseWithError(errors.New("copy ended")) // unblocks the producer
 	<-done
 	if produced != nil {
 		return nil, produced
 	}
 	if err != nil {
-		return nil, copyError(ctx, err, "users", 1, nil)
+		return nil, tables[streamed].owners.rowError(copyError(ctx, err, streamed, 1, nil))
 	}
-	sent.Users = res.Users
-	progress(LoadProgress{Phase: PhaseCopying, Step: "users", Done: 1, Total: len(initialTables)})
 
-	for i, name := range spooled {
+	for i, name := range order {
 		t := tables[name]
-		if *t.count == 0 {
-			progress(LoadProgress{Phase: PhaseCopying, Step: name, Done: i + 2, Total: len(initialTables)})
-			continue
-		}
-		r, err := t.rows.reader()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := copyIn(ctx, tx, t, r); err != nil {
-			return nil, t.owners.rowError(copyError(ctx, err, name, 1, nil))
+		if name != streamed && *t.count > 0 {
+			r, err := t.rows.reader()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := copyIn(ctx, tx, t, r); err != nil {
+				return nil, t.owners.rowError(copyError(ctx, err, name, 1, nil))
+			}
 		}
 		sent.add(tableRows(name, *t.count))
-		progress(LoadProgress{Phase: PhaseCopying, Step: name, Done: i + 2, Total: len(initialTables)})
+		progress(LoadProgress{Phase: PhaseCopying, Step: name, Done: i + 1, Total: len(initialTables)})
 	}
 	return tags, nil
 }
@@ -474,6 +475,8 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 // tableRows is a BulkResult of n rows of a table.
 func tableRows(table string, n int64) BulkResult {
 	switch table {
+	case "users":
+		return BulkResult{Users: n}
 	case "addresses":
 		return BulkResult{Addresses: n}
 	case "profiles":
@@ -499,7 +502,7 @@ const progressEvery = 10_000
 
 // produce validates graphs, gives them ids and encodes their rows: users to
 // w, the other tables to their spools.
-func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map[string]*loadTable, w io.Writer,
+func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map[string]*loadTable,
 	tags map[string]int64, res *BulkResult, progress func(LoadProgress),
 ) error {
 	users, addresses, profiles, posts, postTags := tables["users"], tables["addresses"], tables["profiles"], tables["posts"], tables["post_tags"]
@@ -516,7 +519,6 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 			}
 		}
 	}()
-	userRows := binaryRows{}
 	var b graphBatch
 	b.emails = newBatchEmails(math.MaxInt)
 	var position int64
@@ -537,10 +539,11 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 		}
 		users.next++
 		userID := users.next
-		userRows.row(3)
-		userRows.int8(userID)
-		userRows.text(g.User.Name)
-		userRows.int4(g.User.Age)
+		users.rows.row(3)
+		users.rows.int8(userID)
+		users.rows.text(g.User.Name)
+		users.rows.int4(g.User.Age)
+		users.owners.owner(position)
 		n.Users++
 		for _, e := range g.Emails {
 			addresses.next++
@@ -591,20 +594,17 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 				n.PostTags++
 			}
 		}
-		if len(userRows.buf) >= 64<<10 {
-			if _, err := w.Write(userRows.buf); err != nil {
-				return err
-			}
-			userRows.buf = userRows.buf[:0]
+		if err := tables[streamed].rows.err; err != nil {
+			return err // the COPY ended
 		}
 		if n.Users%progressEvery == 0 {
-			progress(LoadProgress{Phase: PhaseCopying, Step: "users", Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
+			progress(LoadProgress{Phase: PhaseCopying, Step: streamed, Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
 		}
 	}
-	if _, err := w.Write([]byte(userRows.finish())); err != nil {
-		return err
+	if n.Users%progressEvery != 0 {
+		progress(LoadProgress{Phase: PhaseCopying, Step: streamed, Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
 	}
-	for _, t := range []*loadTable{addresses, profiles, posts, postTags} {
+	for _, t := range []*loadTable{users, addresses, profiles, posts, postTags} {
 		if err := t.rows.close(); err != nil {
 			return err
 		}
@@ -740,6 +740,10 @@ func (s *spool) rowError(err error) error {
 	var rowErr *RowError
 	if !errors.As(err, &rowErr) || rowErr.Position < 1 {
 		return err
+	}
+	s.flush()
+	if s.err == nil {
+		s.err = s.w.Flush()
 	}
 	var b [8]byte
 	if _, rerr := s.f.ReadAt(b[:], (rowErr.Position-1)*8); rerr != nil {
