@@ -605,7 +605,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 		progress(LoadProgress{Phase: PhaseCopying, Step: streamed, Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
 	}
 	for _, t := range []*loadTable{users, addresses, profiles, posts, postTags} {
-		if err := t.rows.close(); err != nil {
+		if err := t.rows.closeRows(); err != nil {
 			return err
 		}
 		if err := t.owners.close(); err != nil {
@@ -716,10 +716,16 @@ func (s *spool) owner(position int64) {
 	s.n++
 }
 
+// closeRows ends a spool of rows with COPY's trailer (and its header, when
+// no row came: the streamed table's COPY reads a whole stream however many
+// rows there are), then flushes it.
+func (s *spool) closeRows() error {
+	s.buf = []byte(s.finish())
+	return s.close()
+}
+
+// close flushes what the spool holds.
 func (s *spool) close() error {
-	if s.started {
-		s.buf = []byte(s.finish())
-	}
 	s.flush()
 	if s.err == nil {
 		s.err = s.w.Flush()

@@ -167,6 +167,21 @@ COMMENT ON CONSTRAINT posts_pkey ON posts IS 'the post''s key'`)
 		nothingStayed(t, pool, before, 0)
 	})
 
+	t.Run("TablesLeftEmpty", func(t *testing.T) {
+		t.Parallel()
+		pool := pgtest.NewPool(t)
+		before := catalog(t, pool)
+		// No posts, profiles or tags: the tables that get no row, the
+		// streamed one included, are loaded empty.
+		res, err := repo.New(pool).InitialLoadGraphs(context.Background(), func(yield func(repo.UserGraph, error) bool) {
+			_ = yield(repo.UserGraph{User: repo.NewUser{Name: "Alone"}}, nil) &&
+				yield(repo.UserGraph{User: repo.NewUser{Name: "Mailed"}, Emails: []string{"m@example.com"}}, nil)
+		}, repo.InitialLoadOptions{})
+		require.NoError(t, err)
+		require.Equal(t, repo.BulkResult{Users: 2, Addresses: 1}, res)
+		require.Equal(t, before, catalog(t, pool))
+	})
+
 	t.Run("InvalidRow", func(t *testing.T) {
 		t.Parallel()
 		pool := pgtest.NewPool(t)
