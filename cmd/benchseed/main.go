@@ -1,13 +1,18 @@
-// Command benchseed measures cmd/seed against the fastest plain-pgx load of
-// the same rows: it seeds one fresh database with the seed binary and loads
-// another, from the same generator with the same seed, with pgx CopyFrom
-// alone, then prints rows per second for both, their ratio, and each
-// process's peak memory. Rounds alternate which goes first.
+// Command benchseed measures cmd/seed against the limits of the server and
+// of plain pgx, on the same rows, in the same run: it seeds fresh databases
+// with the seed binary (its initial load, and --load batched, checking that
+// both made the same rows with every constraint valid), loads another from
+// the same generator with pgx CopyFrom alone, and has the server load the
+// seeded rows itself, with binary COPY from server-side files, (A) into the
+// indexed tables and (B) into bare tables followed by keys, indexes and
+// foreign keys. It prints rows per second, the ratios and each process's
+// peak memory. Rounds alternate the order of the client loads.
 //
 //	benchseed -seed-bin bin/seed [-users 1000000] [-rounds 1] [-database-url URL]
 //
 // The URL (default $DATABASE_URL) names a server and a role that may create
-// databases; the two databases are made anew for every run.
+// databases and write server-side files (a superuser, on a local server);
+// the databases are made anew for every run.
 package main
 
 import (
@@ -24,6 +29,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,16 +113,23 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	loaders := map[string][]string{
-		"inkwell": append([]string{cfg.seedBin}, loadArgs...),
-		"pgx":     append([]string{self, "raw"}, loadArgs...),
+		"inkwell":         append([]string{cfg.seedBin}, loadArgs...),
+		"inkwell-batched": append([]string{cfg.seedBin, "--load", "batched"}, loadArgs...),
+		"pgx":             append([]string{self, "raw"}, loadArgs...),
 	}
 	results := map[string][]measurement{}
 	var rows map[string]int64
+	dir, err := serverDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	for round := range cfg.rounds {
-		order := []string{"inkwell", "pgx"}
+		order := []string{"inkwell", "inkwell-batched", "pgx"}
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
+		urls := map[string]string{}
 		for _, name := range order {
 			dbURL, err := freshDatabase(ctx, cfg.databaseURL, "inkwell_bench_"+name)
 			if err != nil {
@@ -131,7 +144,7 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			if name == "inkwell" {
+			if name != "pgx" {
 				// seed adds the tutorial's people too; the plain load does not.
 				for table, n := range tutorialRows {
 					counts[table] -= n
@@ -141,6 +154,30 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 				rows = counts
 			} else if !maps.Equal(rows, counts) {
 				return fmt.Errorf("%s loaded other rows: %v, not %v", name, counts, rows)
+			}
+			results[name] = append(results[name], m)
+			urls[name] = dbURL
+		}
+		if err := sameRows(ctx, urls["inkwell"], urls["inkwell-batched"]); err != nil {
+			return err
+		}
+		// The server's own limits on the same rows: (A) COPY from files into
+		// the indexed tables, (B) into bare tables, then keys, indexes and
+		// foreign keys.
+		if round == 0 {
+			if err := exportRows(ctx, urls["inkwell"], dir); err != nil {
+				return err
+			}
+		}
+		for _, name := range []string{"server-A", "server-B"} {
+			dbURL, err := freshDatabase(ctx, cfg.databaseURL, "inkwell_bench_"+strings.ReplaceAll(name, "-", "_"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "round %d: %s loading the same rows...\n", round+1, name)
+			m, err := serverLoad(ctx, dbURL, dir, name == "server-B")
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			results[name] = append(results[name], m)
 		}
@@ -259,12 +296,25 @@ func report(w io.Writer, cfg config, rows map[string]int64, results map[string][
 	fmt.Fprintln(w, "| loader | time | rows/s | peak memory |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- |")
 	rate := map[string]float64{}
-	for _, name := range []string{"pgx", "inkwell"} {
+	for _, name := range []string{"server-A", "server-B", "pgx", "inkwell-batched", "inkwell"} {
 		secs := median(results[name], func(m measurement) float64 { return m.elapsed.Seconds() })
 		rss := median(results[name], func(m measurement) float64 { return float64(m.maxRSS) })
 		rate[name] = float64(total) / secs
-		label := map[string]string{"pgx": "plain pgx CopyFrom", "inkwell": "inkwell (cmd/seed)"}[name]
-		fmt.Fprintf(w, "| %s | %.1f s | %.0f | %.0f MiB |\n", label, secs, rate[name], rss/(1<<20))
+		label := map[string]string{
+			"server-A":        "(A) server COPY from files into the indexed tables",
+			"server-B":        "(B) server COPY from files into bare tables, then keys, indexes, foreign keys",
+			"pgx":             "plain pgx CopyFrom, batches",
+			"inkwell-batched": "inkwell (cmd/seed --load batched)",
+			"inkwell":         "inkwell (cmd/seed, initial load)",
+		}[name]
+		memory := "(server)"
+		if rss > 0 {
+			memory = fmt.Sprintf("%.0f MiB", rss/(1<<20))
+		}
+		fmt.Fprintf(w, "| %s | %.1f s | %.0f | %s |\n", label, secs, rate[name], memory)
 	}
-	fmt.Fprintf(w, "\ninkwell / pgx: %.2f\n", rate["inkwell"]/rate["pgx"])
+	fmt.Fprintf(w, "\nseed / A: %.2f; seed / B: %.2f; seed / pgx: %.2f; seed / batched seed: %.2f\n",
+		rate["inkwell"]/rate["server-A"], rate["inkwell"]/rate["server-B"], rate["inkwell"]/rate["pgx"],
+		rate["inkwell"]/rate["inkwell-batched"])
+	fmt.Fprintln(w, "(the initial load and the batched path made the same rows; every constraint valid)")
 }

@@ -34,7 +34,7 @@ func TestInterrupt(t *testing.T) {
 			t.Parallel()
 			url := pgtest.URL(t)
 			const batch = 5000
-			cmd := exec.Command(bin, "--database-url", url, "--users", "1000000",
+			cmd := exec.Command(bin, "--database-url", url, "--users", "1000000", "--load", "batched",
 				"--batch-size", strconv.Itoa(batch), "--seed", "3")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr

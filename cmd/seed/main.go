@@ -4,9 +4,15 @@
 // with COPY in batches. It then prints a user with their addresses and the
 // posts of the first users, as the tutorials do.
 //
+// Into empty tables (a new database, or with --reset), it loads the users in
+// one transaction, pg_restore's way: keys, indexes and foreign keys come off
+// for the copy and are built after it, as the schema owner (--migrate-url).
+// Otherwise it adds them in batches, each its own transaction (--load chooses).
+//
 // Running it again adds no duplicate tutorial rows. Ctrl-C or SIGTERM stops
-// it cleanly: committed batches stay whole, the batch in progress is rolled
-// back, and it exits 130 (143 for SIGTERM) after saying what was committed.
+// it cleanly and it exits 130 (143 for SIGTERM): an initial load is rolled
+// back whole, the schema as it was; in batches, committed batches stay whole,
+// the batch in progress is rolled back, and it says what was committed.
 package main
 
 import (
@@ -15,8 +21,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 
@@ -42,10 +50,20 @@ type config struct {
 	seed             uint64
 	batchSize        int
 	poolSize         int
+	load             string // loadAuto, loadInitial or loadBatched
 	reset            bool
 	verbose          bool
+	logger           *slog.Logger // with --verbose
+	cpuProfile       string
 	progressBar      bool // draw a bar (stderr is a terminal), not lines
 }
+
+// The ways --load can add the generated users.
+const (
+	loadAuto    = "auto"
+	loadInitial = "initial"
+	loadBatched = "batched"
+)
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,10 +95,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 		return 2
 	}
 	cfg.progressBar = terminal
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "seed: --cpuprofile:", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if err := seed(ctx, cfg, stdout, stderr); err != nil {
-		if ctx.Err() != nil {
+		var rolledBack errRolledBack
+		switch {
+		case ctx.Err() != nil && errors.As(err, &rolledBack):
+			fmt.Fprintln(stderr, "seed: interrupted; the initial load was rolled back: nothing of it was written")
+		case ctx.Err() != nil:
 			fmt.Fprintln(stderr, "seed: interrupted; the batch in progress was rolled back")
-		} else {
+		case errors.As(err, &rolledBack):
+			fmt.Fprintln(stderr, "seed:", err)
+			fmt.Fprintln(stderr, "seed: the initial load was rolled back: nothing of it was written")
+		default:
 			fmt.Fprintln(stderr, "seed:", err)
 		}
 		return 1
@@ -105,6 +144,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "generated users per batch; each batch is one transaction")
 	flags.IntVar(&cfg.poolSize, "pool-size", 4, "connections in the pool")
 	flags.BoolVar(&cfg.reset, "reset", false, "empty every table first")
+	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	flags.StringVar(&cfg.load, "load", loadAuto, "how to add the users: initial (into empty tables, one transaction, keys and indexes built after the copy; as the --migrate-url role), batched (one transaction per batch), or auto (initial when the tables are empty and --users > 0)")
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -126,6 +167,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.migrateURL == "" {
 		cfg.migrateURL = cfg.databaseURL
+	}
+	switch cfg.load {
+	case loadAuto, loadInitial, loadBatched:
+	default:
+		return cfg, fmt.Errorf("--load %q: must be auto, initial or batched", cfg.load)
 	}
 	for _, c := range []struct {
 		name  string

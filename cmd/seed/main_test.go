@@ -78,7 +78,7 @@ func TestSeed(t *testing.T) {
 
 func TestSeedVerbose(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := seedRun(t, "--database-url", pgtest.URL(t), "--verbose", "--users", "10", "--seed", "1")
+	code, out, errOut := seedRun(t, "--database-url", pgtest.URL(t), "--verbose", "--users", "10", "--seed", "1", "--load", "batched")
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, tutorialOutput, out)
 	require.Contains(t, errOut, "level=DEBUG msg=query name=CreateUser duration=")
@@ -107,6 +107,7 @@ func TestSeedBadInput(t *testing.T) {
 		"ErrPostsPerUser":  {[]string{"--posts-per-user", "-1"}, 2, "--posts-per-user -1"},
 		"ErrSeed":          {[]string{"--seed", "minus-one"}, 2, `invalid value "minus-one" for flag -seed`},
 		"ErrBatchSize":     {[]string{"--database-url", "postgres://x@localhost/db", "--batch-size", "0"}, 2, "--batch-size 0: must be at least 1"},
+		"ErrLoad":          {[]string{"--database-url", "postgres://x@localhost/db", "--load", "fast"}, 2, `--load "fast": must be auto, initial or batched`},
 		"ErrExtraArg":      {[]string{"--database-url", "postgres://x@localhost/db", "extra"}, 2, `unexpected argument "extra"`},
 		"ErrMalformedURL":  {[]string{"--database-url", "postgres://bob:" + secret + "@localhost:port/db"}, 1, "invalid input: database URL"},
 		"ErrAtInPassword":  {[]string{"--database-url", "postgres://bob:x@" + secret + "@localhost:port/db"}, 1, "invalid input: database URL: invalid port"},
@@ -138,7 +139,7 @@ func TestSeedHelp(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Empty(t, out)
 	for _, flag := range []string{"-database-url", "-users", "-addresses-per-user", "-posts-per-user", "-tags",
-		"-seed", "-batch-size", "-reset", "-pool-size", "-verbose"} {
+		"-seed", "-batch-size", "-reset", "-pool-size", "-verbose", "-load"} {
 		require.True(t, strings.Contains(errOut, flag), "--help documents %s", flag)
 	}
 }

@@ -65,3 +65,61 @@ func (p *progress) finish() {
 		_ = p.bar.Finish()
 	}
 }
+
+// phaseProgress shows how far an initial load has come: the users read as
+// progress shows a batched load's, then a line for each table copied, each key, index and
+// foreign key built, with the rows, the time since the phase began and the
+// rate.
+type phaseProgress struct {
+	w      io.Writer
+	users  *progress
+	now    func() time.Time
+	phase  repo.LoadPhase
+	began  time.Time // of the phase
+	copied bool      // all users are read
+}
+
+func newPhaseProgress(w io.Writer, users int64, terminal bool) *phaseProgress {
+	p := &phaseProgress{w: w, users: newProgress(w, users, terminal), now: time.Now, phase: repo.PhaseCopying}
+	p.began = p.users.start
+	return p
+}
+
+func (p *phaseProgress) update(l repo.LoadProgress) {
+	now := p.now()
+	if l.Phase != p.phase {
+		p.phase, p.began = l.Phase, now
+		if l.Phase != repo.PhaseCopying {
+			p.endCopy()
+		}
+	}
+	elapsed := now.Sub(p.began)
+	switch {
+	case l.Phase == repo.PhaseCopying && l.Done == 0:
+		p.users.update(l.Rows)
+	default:
+		p.endCopy()
+		p.line(l, elapsed)
+	}
+}
+
+// line says a step is done: the rows so far, the time since the phase began,
+// and the rate over the phase.
+func (p *phaseProgress) line(l repo.LoadProgress, elapsed time.Duration) {
+	rows := l.Rows.Rows()
+	if l.Done == 0 {
+		fmt.Fprintf(p.w, "%s: %d to go\n", l.Phase, l.Total)
+		return
+	}
+	fmt.Fprintf(p.w, "%s %d/%d: %s done, %d rows, %v, %.0f rows/s\n", l.Phase, l.Done, l.Total, l.Step,
+		rows, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds())
+}
+
+func (p *phaseProgress) endCopy() {
+	if !p.copied {
+		p.copied = true
+		p.users.finish()
+	}
+}
+
+func (p *phaseProgress) finish() { p.endCopy() }

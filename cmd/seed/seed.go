@@ -18,7 +18,8 @@ import (
 func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	poolCfg := repo.PoolConfig{MaxConns: int32(cfg.poolSize)}
 	if cfg.verbose {
-		poolCfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		poolCfg.Logger = cfg.logger
 		poolCfg.Log.SlowQuery = time.Second
 	}
 	if err := migrateDatabase(ctx, cfg.migrateURL, stderr); err != nil {
@@ -39,6 +40,16 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintln(stderr, "reset: every table emptied")
+	}
+	if cfg.load == loadInitial || cfg.load == loadAuto && cfg.users > 0 {
+		loaded, err := seedInitial(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		if loaded {
+			return display(ctx, r, stdout)
+		}
+		fmt.Fprintln(stderr, "initial load: the tables have rows already; adding to them in batches")
 	}
 	added, err := seedTutorial(ctx, r)
 	if err != nil {
@@ -122,6 +133,77 @@ func seededAlready(ctx context.Context, r *repo.Repo, p person) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// errRolledBack marks the failure of an initial load: nothing of it stays.
+type errRolledBack struct{ err error }
+
+func (e errRolledBack) Error() string { return e.err.Error() }
+func (e errRolledBack) Unwrap() error { return e.err }
+
+// tutorialGraphs are the tutorials' people as graphs, to lead an initial
+// load: the first users, as a batched seed makes them.
+func tutorialGraphs() []repo.UserGraph {
+	var out []repo.UserGraph
+	for _, p := range tutorialPeople {
+		g := repo.UserGraph{User: p.user, Emails: p.emails}
+		for _, post := range p.posts {
+			g.Posts = append(g.Posts, repo.GraphPost{Title: post.title, Content: post.content,
+				Published: true, Rating: 4, Tags: post.tags})
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// seedInitial loads the tutorials' people and cfg.users generated users into
+// empty tables in one transaction, as the schema owner (--migrate-url): the
+// keys, indexes and foreign keys come off for the copy and are put back after
+// (repo.InitialLoadGraphs). It returns false, having changed nothing, when a
+// table has rows and cfg.load lets it fall back to the batched path.
+func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error) {
+	pool, err := repo.OpenPool(ctx, cfg.migrateURL, repo.PoolConfig{MaxConns: 2, Logger: cfg.logger, Log: repo.LogOptions{SlowQuery: time.Second}})
+	if err != nil {
+		return false, fmt.Errorf("initial load: %w", err)
+	}
+	defer pool.Close()
+	if cfg.seed == 0 {
+		cfg.seed = rand.Uint64N(1<<53) + 1
+		fmt.Fprintf(stderr, "seed: %d (pass --seed %d to make the same data again)\n", cfg.seed, cfg.seed)
+	}
+	gen := fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
+		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
+	tutorial := tutorialGraphs()
+	graphs := func(yield func(repo.UserGraph, error) bool) {
+		for _, g := range tutorial {
+			if !yield(g, nil) {
+				return
+			}
+		}
+		for g, err := range gen.Users(cfg.users) {
+			if !yield(g, err) {
+				return
+			}
+		}
+	}
+	start := time.Now()
+	progress := newPhaseProgress(stderr, int64(len(tutorial)+cfg.users), cfg.progressBar)
+	res, err := repo.New(pool).InitialLoadGraphs(ctx, graphs, repo.InitialLoadOptions{Progress: progress.update})
+	progress.finish()
+	switch {
+	case errors.Is(err, repo.ErrNotEmpty) && cfg.load == loadAuto:
+		return false, nil
+	case errors.Is(err, repo.ErrPermission):
+		return false, fmt.Errorf("%w\n(pass the schema owner's URL as --migrate-url, or --load batched)", err)
+	case err != nil:
+		return false, errRolledBack{err}
+	}
+	fmt.Fprintf(stderr, "tutorial people: %d added, 0 already there\n", len(tutorial))
+	elapsed := time.Since(start)
+	fmt.Fprintf(stderr, "loaded in one transaction: users %d, addresses %d, profiles %d, posts %d, post_tags %d; "+
+		"%d rows in %v, %.0f rows/s\n", res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags,
+		res.Rows(), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds())
+	return true, nil
 }
 
 // seedGenerated adds cfg.users generated user graphs in batches, each its

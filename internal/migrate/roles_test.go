@@ -102,6 +102,18 @@ func TestLeastPrivilege(t *testing.T) {
 		require.ErrorAs(t, err, &pgErr, ddl)
 		require.Contains(t, []string{pgerrcode.InsufficientPrivilege}, pgErr.Code, "%s: %v", ddl, err)
 	}
+	// An initial load takes keys and indexes off: the app role is refused,
+	// told which right it lacks, before anything is locked; the owner loads.
+	graph := func(yield func(repo.UserGraph, error) bool) {
+		yield(repo.UserGraph{User: repo.NewUser{Name: "Initial", Age: 5}, Emails: []string{"i@example.com"}}, nil)
+	}
+	_, err = r.InitialLoadGraphs(ctx, graph, repo.InitialLoadOptions{})
+	require.ErrorIs(t, err, repo.ErrPermission)
+	require.ErrorContains(t, err, "role "+migrate.AppRole+" cannot alter the tables owned by "+migrate.OwnerRole+" (addresses, ")
+	res, err = repo.New(owner).InitialLoadGraphs(ctx, graph, repo.InitialLoadOptions{})
+	require.NoError(t, err, "the owner may")
+	require.EqualValues(t, 1, res.Users)
+
 	var timeout, idle string
 	require.NoError(t, app.QueryRow(ctx, "SELECT current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')").Scan(&timeout, &idle))
 	require.Equal(t, migrate.AppStatementTimeout, timeout)

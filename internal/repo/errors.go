@@ -51,6 +51,13 @@ var (
 	// reads (a hot standby, default_transaction_read_only); SQLSTATE 25006.
 	// Nothing was written.
 	ErrReadOnly = errors.New("read-only transaction")
+	// ErrPermission: the role lacks a right the call needs, such as owning
+	// the tables an initial load alters (SQLSTATE 42501 too). Nothing was
+	// written.
+	ErrPermission = errors.New("permission denied")
+	// ErrNotEmpty: an initial load found rows in a table it loads; nothing
+	// was written.
+	ErrNotEmpty = errors.New("table not empty")
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("connection pool is closed")
 	// ErrUnavailable: the server could not be reached, went away (restart,
@@ -193,6 +200,8 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		sentinel = ErrTimeout
 	case pgerrcode.ReadOnlySQLTransaction:
 		sentinel = ErrReadOnly
+	case pgerrcode.InsufficientPrivilege:
+		sentinel = ErrPermission
 	case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow,
 		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure, pgerrcode.DatabaseDropped,
 		// The server ended the session: idle too long in a transaction (the

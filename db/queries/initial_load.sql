@@ -1,0 +1,84 @@
+-- name: InitialLoadNotOwned :many
+-- The catalog reads of an initial load (Repo.InitialLoadGraphs): @tables are
+-- the loaded tables' names; keys, indexes and foreign keys come from the
+-- catalog, so that a table a user adds is covered.
+-- The loaded tables, and the tables whose foreign keys refer to them, that
+-- the current role cannot alter: it neither owns them nor is a member of
+-- their owner.
+SELECT c.oid::regclass::text AS table_name,
+       pg_catalog.pg_get_userbyid(c.relowner)::text AS owner,
+       current_user::text AS role
+FROM pg_catalog.pg_class c
+WHERE (c.oid = ANY((@tables::text[])::regclass[])
+       OR c.oid IN (SELECT f.conrelid FROM pg_catalog.pg_constraint f
+                    WHERE f.contype = 'f' AND f.confrelid = ANY((@tables::text[])::regclass[])))
+  AND NOT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+ORDER BY 1;
+
+-- name: InitialLoadConstraints :many
+-- Keys (primary, unique, exclusion) of the loaded tables, and foreign keys
+-- from or to them, with what DROP would lose besides the definition.
+SELECT c.conrelid::regclass::text AS table_name,
+       pg_catalog.quote_ident(c.conname)::text AS name,
+       pg_catalog.pg_get_constraintdef(c.oid)::text AS definition,
+       coalesce(pg_catalog.obj_description(c.oid, 'pg_constraint'), '')::text AS comment,
+       (c.contype = 'f')::boolean AS foreign_key,
+       coalesce(i.indisclustered, false)::boolean AS clustered,
+       coalesce(i.indisreplident, false)::boolean AS replica_identity
+FROM pg_catalog.pg_constraint c
+LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid AND c.contype <> 'f'
+WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY((@tables::text[])::regclass[]))
+   OR (c.contype = 'f' AND (c.conrelid = ANY((@tables::text[])::regclass[]) OR c.confrelid = ANY((@tables::text[])::regclass[])))
+ORDER BY c.contype = 'f', 1, 2;
+
+-- name: InitialLoadIndexes :many
+-- Indexes of the loaded tables that no key owns.
+SELECT i.indrelid::regclass::text AS table_name,
+       i.indexrelid::regclass::text AS name,
+       pg_catalog.pg_get_indexdef(i.indexrelid)::text AS definition,
+       coalesce(pg_catalog.obj_description(i.indexrelid, 'pg_class'), '')::text AS comment,
+       i.indisclustered AS clustered,
+       i.indisreplident AS replica_identity
+FROM pg_catalog.pg_index i
+WHERE i.indrelid = ANY((@tables::text[])::regclass[])
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))
+ORDER BY 1, 2;
+
+-- name: InitialLoadTables :many
+-- Each loaded table: whether COPY may FREEZE it (a plain table), and the
+-- identity sequence of its id column with the first id it would hand out.
+SELECT t.name::text AS name,
+       (c.relkind = 'r')::boolean AS plain,
+       coalesce(s.seq, '')::text AS sequence,
+       coalesce(pg_catalog.pg_sequence_last_value(s.seq::regclass) + 1, q.seqstart, 0)::bigint AS next_id
+FROM unnest(@tables::text[]) WITH ORDINALITY AS t(name, n)
+JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
+LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
+                   FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
+LEFT JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.seq::regclass
+ORDER BY t.n;
+
+-- name: InitialLoadAdvanceSequence :exec
+-- Moves a sequence forward to last (never back: setval is not undone by a
+-- rollback, so a sequence that only moves forward never hands an id out twice).
+SELECT pg_catalog.setval((@sequence::text)::regclass,
+    greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value((@sequence::text)::regclass), 0)));
+
+-- name: InitialLoadMaintenance :exec
+-- Settings of the key and index builds, for the transaction only.
+SELECT pg_catalog.set_config('maintenance_work_mem', @work_mem::text, true),
+       pg_catalog.set_config('max_parallel_maintenance_workers', @workers::text, true);
+
+-- name: InitialLoadNonEmpty :one
+-- The first loaded table that has a row, or '' when all are empty.
+SELECT (CASE
+    WHEN EXISTS (SELECT FROM users) THEN 'users'
+    WHEN EXISTS (SELECT FROM addresses) THEN 'addresses'
+    WHEN EXISTS (SELECT FROM profiles) THEN 'profiles'
+    WHEN EXISTS (SELECT FROM posts) THEN 'posts'
+    WHEN EXISTS (SELECT FROM tags) THEN 'tags'
+    WHEN EXISTS (SELECT FROM post_tags) THEN 'post_tags'
+    ELSE ''
+END)::text AS table_name;
