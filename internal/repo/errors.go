@@ -142,7 +142,11 @@ func dbError(ctx context.Context, err error) error {
 	}
 	// A query cancelled because ctx ended fails with the server's "canceling
 	// statement" error: say why it was cancelled, keeping both.
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(err, ctxErr) {
+			// pgx's wrapping ("timeout: context already done") adds nothing.
+			return ctxErr
+		}
 		return fmt.Errorf("%w: %w", ctxErr, err)
 	}
 	var pgErr *pgconn.PgError
