@@ -167,7 +167,7 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 }
 
 // TagPost puts tags on a post, creating tags that do not exist yet, in one
-// transaction. Names are trimmed and lower-cased; tags the post already has
+// statement (one round trip): all of it or nothing. Names are trimmed and lower-cased; tags the post already has
 // are kept. It returns the tags named, sorted by name. ErrInvalid for a bad
 // tag name; ErrNotFound if there is no such post.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
@@ -181,22 +181,16 @@ func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Ta
 	if len(norm) == 0 {
 		return fail(invalid("tags", "", "none given"))
 	}
-	var tags []Tag
-	err = r.inTx(ctx, func(q *dbgen.Queries) error {
-		rows, err := q.UpsertTags(ctx, norm)
-		if err != nil {
-			return dbError(ctx, err)
-		}
-		tags = convert(rows, tagFromDB)
-		ids := make([]int64, len(tags))
-		for i, t := range tags {
-			ids[i] = t.ID
-		}
-		return dbError(ctx, q.AddPostTags(ctx, dbgen.AddPostTagsParams{PostID: postID, TagIds: ids}))
+	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.TagPostRow, error) {
+		return q.TagPost(ctx, dbgen.TagPostParams{PostID: postID, Names: norm})
 	})
-	if err != nil {
-		return fail(err)
+	if err == nil && len(rows) == 0 { // names are not empty: no post
+		err = ErrNotFound
 	}
+	if err != nil {
+		return fail(dbError(ctx, err))
+	}
+	tags := convert(rows, func(t dbgen.TagPostRow) Tag { return tagFromDB(dbgen.Tag(t)) })
 	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Name, b.Name) })
 	return tags, nil
 }
