@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -42,6 +43,18 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
 // as s says; ErrNotFound if there is no such post.
 func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) {
+	if s == SelectIn { // both queries are known up front: one round trip
+		return readingPipelined(ctx, r, func(q *dbgen.Queries) (Post, error) {
+			row, err := q.GetPostWithAuthor(ctx, id)
+			tags, terr := q.ListTagsByPostIDs(ctx, []int64{id})
+			if err = cmp.Or(err, terr); err != nil {
+				return Post{}, fmt.Errorf("get post %d: %w", id, dbError(ctx, err))
+			}
+			post := postWithAuthor(row.Post, row.User)
+			post.Tags = nonNil(convert(tags, func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) }))
+			return post, nil
+		})
+	}
 	return reading(ctx, r, func(q *dbgen.Queries) (Post, error) {
 		fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
 		if err := s.check(); err != nil {

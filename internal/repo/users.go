@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -94,6 +95,18 @@ func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
 // GetUserWithAddresses returns the user with that id and their addresses
 // (oldest first), loaded as s says; ErrNotFound if there is no such user.
 func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
+	if s == SelectIn { // both queries are known up front: one round trip
+		return readingPipelined(ctx, r, func(q *dbgen.Queries) (User, error) {
+			row, err := q.GetUser(ctx, id)
+			addrs, aerr := q.ListAddressesByUserIDs(ctx, []int64{id})
+			if err = cmp.Or(err, aerr); err != nil {
+				return User{}, fmt.Errorf("get user %d with addresses: %w", id, dbError(ctx, err))
+			}
+			u := userFromDB(row)
+			u.Addresses = nonNil(convert(addrs, addressFromDB))
+			return u, nil
+		})
+	}
 	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
 		u, err := userWithAddresses(ctx, q, s,
 			func() ([]dbgen.GetUserWithAddressesRow, error) { return q.GetUserWithAddresses(ctx, id) },
