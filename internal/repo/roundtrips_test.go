@@ -279,14 +279,30 @@ var roundTrips = map[string][]tripCase{
 	})}},
 
 	"InTx": {
-		// BEGIN travels with the first statement, COMMIT on its own.
+		// BEGIN travels with the first statement (here a pipelined load),
+		// COMMIT on its own.
 		{name: "TwoReads", trips: 3, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
 			return r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
-				if _, err := tx.GetUser(ctx, f.user.ID); err != nil {
+				p, err := tx.GetPost(ctx, f.post.ID, repo.SelectIn)
+				if err != nil {
 					return err
 				}
-				_, err := tx.GetPost(ctx, f.post.ID, repo.Joined)
+				if len(p.Tags) != 2 {
+					return fmt.Errorf("%d tags, not 2", len(p.Tags))
+				}
+				u, err := tx.GetUserWithAddresses(ctx, f.user.ID, repo.SelectIn)
+				if err == nil && len(u.Addresses) != 2 {
+					err = fmt.Errorf("%d addresses, not 2", len(u.Addresses))
+				}
 				return err
+			})
+		})},
+		{name: "NestedRegister", trips: 4, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
+			return r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+				return tx.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error { // BEGIN with SAVEPOINT, RELEASE
+					_, err := tx.RegisterUser(ctx, repo.NewUser{Name: "Nested"}, f.email())
+					return err
+				})
 			})
 		})},
 		{name: "RegisterInside", trips: 2, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
