@@ -2,14 +2,19 @@ package repo_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -411,3 +416,53 @@ func TestBulkCreateUsers(t *testing.T) {
 		require.Equal(t, 0, e.rows(t, "users"))
 	})
 }
+
+// TestRegisterUserPlan: the registration looks each email up in the
+// email_key index even in a generic plan (which a prepared statement gets
+// after five runs, and which guesses ten emails): a hash join would read every
+// address there is, on every registration.
+func TestRegisterUserPlan(t *testing.T) {
+	t.Parallel()
+	sqlOf := &statementCapture{name: "RegisterUser"}
+	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = sqlOf })
+	r, ctx := repo.New(pool), context.Background()
+	for i := range 200 {
+		_, err := r.RegisterUser(ctx, repo.NewUser{Name: "Reader", Age: 30}, fmt.Sprintf("r%d@example.com", i), fmt.Sprintf("r%d@work.example", i))
+		require.NoError(t, err)
+	}
+	_, err := pool.Exec(ctx, "ANALYZE addresses")
+	require.NoError(t, err)
+	require.NotEmpty(t, sqlOf.sql.Load())
+
+	tx, err := pool.Begin(ctx) // one server connection, through PgBouncer too
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan")
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "PREPARE registration AS "+*sqlOf.sql.Load())
+	require.NoError(t, err)
+	rows, err := tx.Query(ctx, "EXPLAIN EXECUTE registration('{new@example.com,r1@example.com}', 'New', 30)")
+	require.NoError(t, err)
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "DEALLOCATE registration") // prepared statements outlive transactions
+	require.NoError(t, err)
+	text := strings.Join(plan, "\n")
+	require.Contains(t, text, "Index Scan using addresses_email_lower_key", text)
+	require.NotContains(t, text, "Seq Scan on addresses", text)
+}
+
+// statementCapture keeps the SQL of the sqlc query called name.
+type statementCapture struct {
+	name string
+	sql  atomic.Pointer[string]
+}
+
+func (c *statementCapture) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(d.SQL, "-- name: "+c.name+" ") {
+		c.sql.Store(&d.SQL)
+	}
+	return ctx
+}
+
+func (c *statementCapture) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
