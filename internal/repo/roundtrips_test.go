@@ -256,7 +256,7 @@ var roundTrips = map[string][]tripCase{
 	// Loads (bulk.go, graph.go, upsert.go), counted with one small batch:
 	// BEGIN (alone before a COPY, which pgx cannot pipeline), their
 	// statements (a COPY takes one or two: pgx may send the data before the
-	// server says it is ready), COMMIT.
+	// server says it is ready, so the bounds allow one more per COPY), COMMIT.
 	"BulkCreateUsers": {{name: "OneUser", trips: 4, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
 		_, err := r.BulkCreateUsers(ctx, []repo.NewUser{{Name: "Bulk"}})
 		return err
@@ -265,12 +265,12 @@ var roundTrips = map[string][]tripCase{
 		_, err := r.BulkCreatePosts(ctx, one(repo.NewPost{UserID: f.user.ID, Title: "Bulk"}), repo.BulkOptions{})
 		return err
 	})}},
-	"BulkInsertGraphs": {{name: "OneGraph", trips: 8, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
+	"BulkInsertGraphs": {{name: "OneGraph", trips: 10, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
 		_, err := r.BulkInsertGraphs(ctx, one(repo.UserGraph{User: repo.NewUser{Name: "Graph"}, Emails: []string{f.email()},
 			Posts: []repo.GraphPost{{Title: "Graph post", Tags: []string{"graph"}}}}), repo.BulkOptions{})
 		return err
 	})}},
-	"UpsertUsersByEmail": {{name: "OneRow", trips: 7, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
+	"UpsertUsersByEmail": {{name: "OneRow", trips: 8, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
 		_, err := r.UpsertUsersByEmail(ctx, one(repo.UserImport{Email: f.email(), Name: "Imported"}), repo.BulkOptions{})
 		return err
 	})}},
@@ -291,8 +291,8 @@ var roundTrips = map[string][]tripCase{
 					return fmt.Errorf("%d tags, not 2", len(p.Tags))
 				}
 				u, err := tx.GetUserWithAddresses(ctx, f.user.ID, repo.SelectIn)
-				if err == nil && len(u.Addresses) != 2 {
-					err = fmt.Errorf("%d addresses, not 2", len(u.Addresses))
+				if err == nil && len(u.Addresses) < 2 { // AddAddress's cases add more
+					err = fmt.Errorf("%d addresses, not 2 or more", len(u.Addresses))
 				}
 				return err
 			})
