@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,6 +36,7 @@ type config struct {
 	poolSize    int
 	rtt         time.Duration // > 0: a second pass through a latency proxy
 	rttRounds   int
+	only        string // comma-separated operation keys; empty: all
 	out, chart  string
 }
 
@@ -48,6 +50,7 @@ func main() {
 	flag.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
 	flag.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
 	flag.IntVar(&cfg.rttRounds, "rtt-rounds", 5, "rounds of the -rtt pass")
+	flag.StringVar(&cfg.only, "only", "", "run only these operations, by key, comma-separated (e.g. register,register-taken)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write")
 	flag.StringVar(&cfg.chart, "chart", "docs/bench.svg", "the chart to write")
 	flag.Parse()
@@ -95,6 +98,13 @@ func run(ctx context.Context, cfg config) error {
 		return fmt.Errorf("template: %w", err)
 	}
 	ops := operations(cfg.full)
+	if cfg.only != "" {
+		keys := strings.Split(cfg.only, ",")
+		ops = slices.DeleteFunc(ops, func(op operation) bool { return !slices.Contains(keys, op.key) })
+		if len(ops) == 0 {
+			return fmt.Errorf("-only %q names no operation", cfg.only)
+		}
+	}
 	start := time.Now()
 	results, err := runPass(ctx, s, ops, cfg.rounds, "loopback", start)
 	if err != nil {
