@@ -81,7 +81,7 @@ func TestSeedVerbose(t *testing.T) {
 	code, out, errOut := seedRun(t, "--database-url", pgtest.URL(t), "--verbose", "--users", "10", "--seed", "1", "--load", "batched")
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, tutorialOutput, out)
-	require.Contains(t, errOut, "level=DEBUG msg=query name=CreateUser duration=")
+	require.Contains(t, errOut, "level=DEBUG msg=query name=RegisterUser duration=")
 	require.Contains(t, errOut, `msg=copy name="COPY \"users\""`)
 	require.Regexp(t, `pool: \{MaxConns:4 TotalConns:\d+ IdleConns:\d+ AcquiredConns:0 AcquireCount:\d+`, errOut)
 }

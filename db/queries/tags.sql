@@ -7,10 +7,33 @@ ON CONFLICT (name) DO UPDATE
 SET name = EXCLUDED.name
 RETURNING *;
 
--- name: AddPostTags :exec
-INSERT INTO post_tags (post_id, tag_id)
-SELECT @post_id, unnest(@tag_ids::bigint[])
-ON CONFLICT DO NOTHING;
+-- name: TagPost :many
+-- Get-or-create tags by name and put them on a post, in one statement: the
+-- tags named come back (in no particular order), or no rows when there is
+-- no such post, and then nothing is written. A post deleted after the
+-- statement's snapshot fails the links' foreign key instead, which undoes
+-- the whole statement.
+WITH post AS (
+    SELECT p.id FROM posts p WHERE p.id = @post_id
+),
+tag AS (
+    INSERT INTO tags (name)
+    SELECT n.name
+    FROM unnest(@names::text[]) AS n (name)
+    WHERE EXISTS (SELECT FROM post)
+    ON CONFLICT (name) DO UPDATE
+    SET name = EXCLUDED.name
+    RETURNING *
+),
+linked AS (
+    INSERT INTO post_tags (post_id, tag_id)
+    SELECT post.id, tag.id
+    FROM post
+    CROSS JOIN tag
+    ON CONFLICT DO NOTHING
+)
+SELECT tag.id, tag.name
+FROM tag;
 
 -- name: RemovePostTags :execrows
 DELETE FROM post_tags

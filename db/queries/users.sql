@@ -3,6 +3,51 @@ INSERT INTO users (name, age)
 VALUES (@name, @age)
 RETURNING *;
 
+-- name: RegisterUser :many
+-- A user with their addresses in one statement: all of it or nothing. When
+-- an email is taken already, nothing is written and one row comes back with
+-- the taken emails as given, in the order given (taken_emails), the user's
+-- columns NULL. Otherwise one row per address, in the order given (or one
+-- row with NULL address columns for no emails). RETURNING's order is not
+-- the insert's: addresses are joined back to their position by email (the
+-- emails given have distinct keys). A registration of one of the emails
+-- committed after this statement's snapshot makes the INSERT fail with a
+-- unique violation, which undoes the whole statement.
+WITH given AS (
+    SELECT e.email, e.position
+    FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
+),
+-- LATERAL with LIMIT: a lookup in the email_key index per email given, even
+-- in a generic plan, which guesses ten emails and would rather hash the table.
+taken AS (
+    SELECT g.email, g.position
+    FROM given g
+    CROSS JOIN LATERAL (
+        SELECT FROM addresses a WHERE email_key(a.email) = email_key(g.email) LIMIT 1
+    ) AS registered
+),
+new_user AS (
+    INSERT INTO users (name, age)
+    SELECT @name::text, @age::integer
+    WHERE NOT EXISTS (SELECT FROM taken)
+    RETURNING *
+),
+new_addresses AS (
+    INSERT INTO addresses (user_id, email)
+    SELECT u.id, g.email
+    FROM new_user u
+    CROSS JOIN given g
+    RETURNING *
+)
+SELECT (SELECT array_agg(t.email ORDER BY t.position) FROM taken t)::text[] AS taken_emails,
+       u.id AS user_id, u.name AS user_name, u.age AS user_age, u.created_at AS user_created_at,
+       a.id AS address_id, a.email AS address_email
+FROM (SELECT) AS one_row
+LEFT JOIN new_user u ON true
+LEFT JOIN new_addresses a ON true
+LEFT JOIN given g ON g.email = a.email
+ORDER BY g.position;
+
 -- name: GetUser :one
 SELECT * FROM users
 WHERE id = @id;

@@ -9,22 +9,6 @@ import (
 	"context"
 )
 
-const addPostTags = `-- name: AddPostTags :exec
-INSERT INTO post_tags (post_id, tag_id)
-SELECT $1, unnest($2::bigint[])
-ON CONFLICT DO NOTHING
-`
-
-type AddPostTagsParams struct {
-	PostID int64
-	TagIds []int64
-}
-
-func (q *Queries) AddPostTags(ctx context.Context, arg AddPostTagsParams) error {
-	_, err := q.db.Exec(ctx, addPostTags, arg.PostID, arg.TagIds)
-	return err
-}
-
 const listTagsByPostIDs = `-- name: ListTagsByPostIDs :many
 SELECT pt.post_id, t.id, t.name
 FROM post_tags pt
@@ -76,6 +60,65 @@ func (q *Queries) RemovePostTags(ctx context.Context, arg RemovePostTagsParams) 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const tagPost = `-- name: TagPost :many
+WITH post AS (
+    SELECT p.id FROM posts p WHERE p.id = $1
+),
+tag AS (
+    INSERT INTO tags (name)
+    SELECT n.name
+    FROM unnest($2::text[]) AS n (name)
+    WHERE EXISTS (SELECT FROM post)
+    ON CONFLICT (name) DO UPDATE
+    SET name = EXCLUDED.name
+    RETURNING id, name
+),
+linked AS (
+    INSERT INTO post_tags (post_id, tag_id)
+    SELECT post.id, tag.id
+    FROM post
+    CROSS JOIN tag
+    ON CONFLICT DO NOTHING
+)
+SELECT tag.id, tag.name
+FROM tag
+`
+
+type TagPostParams struct {
+	PostID int64
+	Names  []string
+}
+
+type TagPostRow struct {
+	ID   int64
+	Name string
+}
+
+// Get-or-create tags by name and put them on a post, in one statement: the
+// tags named come back (in no particular order), or no rows when there is
+// no such post, and then nothing is written. A post deleted after the
+// statement's snapshot fails the links' foreign key instead, which undoes
+// the whole statement.
+func (q *Queries) TagPost(ctx context.Context, arg TagPostParams) ([]TagPostRow, error) {
+	rows, err := q.db.Query(ctx, tagPost, arg.PostID, arg.Names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TagPostRow{}
+	for rows.Next() {
+		var i TagPostRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const upsertTags = `-- name: UpsertTags :many

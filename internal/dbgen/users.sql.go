@@ -366,6 +366,96 @@ func (q *Queries) ListUsersWithPosts(ctx context.Context, arg ListUsersWithPosts
 	return items, nil
 }
 
+const registerUser = `-- name: RegisterUser :many
+WITH given AS (
+    SELECT e.email, e.position
+    FROM unnest($1::text[]) WITH ORDINALITY AS e (email, position)
+),
+taken AS (
+    SELECT g.email, g.position
+    FROM given g
+    CROSS JOIN LATERAL (
+        SELECT FROM addresses a WHERE email_key(a.email) = email_key(g.email) LIMIT 1
+    ) AS registered
+),
+new_user AS (
+    INSERT INTO users (name, age)
+    SELECT $2::text, $3::integer
+    WHERE NOT EXISTS (SELECT FROM taken)
+    RETURNING id, name, age, created_at
+),
+new_addresses AS (
+    INSERT INTO addresses (user_id, email)
+    SELECT u.id, g.email
+    FROM new_user u
+    CROSS JOIN given g
+    RETURNING id, user_id, email
+)
+SELECT (SELECT array_agg(t.email ORDER BY t.position) FROM taken t)::text[] AS taken_emails,
+       u.id AS user_id, u.name AS user_name, u.age AS user_age, u.created_at AS user_created_at,
+       a.id AS address_id, a.email AS address_email
+FROM (SELECT) AS one_row
+LEFT JOIN new_user u ON true
+LEFT JOIN new_addresses a ON true
+LEFT JOIN given g ON g.email = a.email
+ORDER BY g.position
+`
+
+type RegisterUserParams struct {
+	Emails []string
+	Name   string
+	Age    int32
+}
+
+type RegisterUserRow struct {
+	TakenEmails   []string
+	UserID        *int64
+	UserName      *string
+	UserAge       *int32
+	UserCreatedAt *time.Time
+	AddressID     *int64
+	AddressEmail  *string
+}
+
+// A user with their addresses in one statement: all of it or nothing. When
+// an email is taken already, nothing is written and one row comes back with
+// the taken emails as given, in the order given (taken_emails), the user's
+// columns NULL. Otherwise one row per address, in the order given (or one
+// row with NULL address columns for no emails). RETURNING's order is not
+// the insert's: addresses are joined back to their position by email (the
+// emails given have distinct keys). A registration of one of the emails
+// committed after this statement's snapshot makes the INSERT fail with a
+// unique violation, which undoes the whole statement.
+// LATERAL with LIMIT: a lookup in the email_key index per email given, even
+// in a generic plan, which guesses ten emails and would rather hash the table.
+func (q *Queries) RegisterUser(ctx context.Context, arg RegisterUserParams) ([]RegisterUserRow, error) {
+	rows, err := q.db.Query(ctx, registerUser, arg.Emails, arg.Name, arg.Age)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RegisterUserRow{}
+	for rows.Next() {
+		var i RegisterUserRow
+		if err := rows.Scan(
+			&i.TakenEmails,
+			&i.UserID,
+			&i.UserName,
+			&i.UserAge,
+			&i.UserCreatedAt,
+			&i.AddressID,
+			&i.AddressEmail,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET name = coalesce($1, name),

@@ -50,6 +50,22 @@ func (l *queryLogger) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pg
 	l.end(ctx, "copy", data.CommandTag.RowsAffected(), data.Err)
 }
 
+// A batch's statements (pipelined reads) are logged one by one, each with
+// the time from the batch's sending to its result.
+
+func (l *queryLogger) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return context.WithValue(ctx, traceKey{}, traceStart{at: time.Now()})
+}
+
+func (l *queryLogger) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if start, ok := ctx.Value(traceKey{}).(traceStart); ok {
+		ctx = context.WithValue(ctx, traceKey{}, traceStart{at: start.at, name: queryName(data.SQL), args: data.Args})
+		l.end(ctx, "query", data.CommandTag.RowsAffected(), data.Err)
+	}
+}
+
+func (l *queryLogger) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
 func (l *queryLogger) end(ctx context.Context, msg string, rows int64, err error) {
 	start, ok := ctx.Value(traceKey{}).(traceStart)
 	if !ok {

@@ -64,14 +64,22 @@ func TestQueryLog(t *testing.T) {
 			require.Contains(t, rec, "duration")
 			require.NotContains(t, rec, "args", "arguments are off by default")
 		}
-		require.Contains(t, names, "CreateUser")
-		require.Contains(t, names, "CreateAddresses")
-		for _, rec := range recs {
-			if rec["name"] == "CreateAddresses" {
-				require.EqualValues(t, 1, rec["rows"])
-			}
-		}
+		require.Equal(t, []string{"RegisterUser"}, names)
+		require.EqualValues(t, 1, recs[0]["rows"])
 		require.NotContains(t, logsText(recs), "secret-address")
+	})
+
+	t.Run("PipelinedStatementsOneByOne", func(t *testing.T) {
+		r, logs := open(repo.LogOptions{}, slog.LevelDebug)
+		u, err := r.RegisterUser(e.ctx, repo.NewUser{Name: "Piped", Age: 3}, "piped@example.com")
+		require.NoError(t, err)
+		_, err = r.GetUserWithAddresses(e.ctx, u.ID, repo.SelectIn)
+		require.NoError(t, err)
+		var names []string
+		for _, rec := range logs.records(t) {
+			names = append(names, rec["name"].(string))
+		}
+		require.Equal(t, []string{"RegisterUser", "GetUser", "ListAddressesByUserIDs"}, names)
 	})
 
 	t.Run("Args", func(t *testing.T) {

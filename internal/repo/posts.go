@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -42,6 +43,18 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
 // as s says; ErrNotFound if there is no such post.
 func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) {
+	if s == SelectIn { // both queries are known up front: one round trip
+		return readingPipelined(ctx, r, func(q *dbgen.Queries) (Post, error) {
+			row, err := q.GetPostWithAuthor(ctx, id)
+			tags, terr := q.ListTagsByPostIDs(ctx, []int64{id})
+			if err = cmp.Or(err, terr); err != nil {
+				return Post{}, fmt.Errorf("get post %d: %w", id, dbError(ctx, err))
+			}
+			post := postWithAuthor(row.Post, row.User)
+			post.Tags = nonNil(convert(tags, func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) }))
+			return post, nil
+		})
+	}
 	return reading(ctx, r, func(q *dbgen.Queries) (Post, error) {
 		fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
 		if err := s.check(); err != nil {
@@ -167,7 +180,7 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 }
 
 // TagPost puts tags on a post, creating tags that do not exist yet, in one
-// transaction. Names are trimmed and lower-cased; tags the post already has
+// statement (one round trip): all of it or nothing. Names are trimmed and lower-cased; tags the post already has
 // are kept. It returns the tags named, sorted by name. ErrInvalid for a bad
 // tag name; ErrNotFound if there is no such post.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
@@ -181,22 +194,16 @@ func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Ta
 	if len(norm) == 0 {
 		return fail(invalid("tags", "", "none given"))
 	}
-	var tags []Tag
-	err = r.inTx(ctx, func(q *dbgen.Queries) error {
-		rows, err := q.UpsertTags(ctx, norm)
-		if err != nil {
-			return dbError(ctx, err)
-		}
-		tags = convert(rows, tagFromDB)
-		ids := make([]int64, len(tags))
-		for i, t := range tags {
-			ids[i] = t.ID
-		}
-		return dbError(ctx, q.AddPostTags(ctx, dbgen.AddPostTagsParams{PostID: postID, TagIds: ids}))
+	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.TagPostRow, error) {
+		return q.TagPost(ctx, dbgen.TagPostParams{PostID: postID, Names: norm})
 	})
-	if err != nil {
-		return fail(err)
+	if err == nil && len(rows) == 0 { // names are not empty: no post
+		err = ErrNotFound
 	}
+	if err != nil {
+		return fail(dbError(ctx, err))
+	}
+	tags := convert(rows, func(t dbgen.TagPostRow) Tag { return tagFromDB(dbgen.Tag(t)) })
 	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Name, b.Name) })
 	return tags, nil
 }

@@ -91,11 +91,14 @@ func wrote(ctx context.Context) {
 
 // queries returns the generated queries on what r runs on: its transaction,
 // or its pool. Only reading, writing and the transaction helpers call it.
-func (r *Repo) queries() *dbgen.Queries {
+func (r *Repo) queries() *dbgen.Queries { return newQueries(r.handle()) }
+
+// handle is what r runs on: its transaction, or its pool.
+func (r *Repo) handle() handle {
 	if r.tx != nil {
-		return newQueries(r.tx)
+		return r.tx
 	}
-	return newQueries(r.pool)
+	return r.pool
 }
 
 // read returns the Repo a read-only method should run on: a fresh enough
@@ -123,8 +126,19 @@ func (r *Repo) read(ctx context.Context) *Repo {
 // primary, with a fresh connection: a read is safe to repeat, and a replica
 // that died since its last check is so skipped at once.
 func reading[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	return routeRead(ctx, r, func(db handle) (T, error) { return body(newQueries(db)) })
+}
+
+// readingPipelined is reading for a body whose statements are all known
+// before the first runs: they travel together, in one round trip (see
+// pipelined for what body may do).
+func readingPipelined[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	return routeRead(ctx, r, func(db handle) (T, error) { return pipelined(ctx, db, body) })
+}
+
+func routeRead[T any](ctx context.Context, r *Repo, run func(db handle) (T, error)) (T, error) {
 	served := r.read(ctx)
-	v, err := body(served.queries())
+	v, err := run(served.handle())
 	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 		if served == r {
 			// What broke one connection (a restart, pg_terminate_backend, a
@@ -132,7 +146,7 @@ func reading[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T
 			// the pool replace them rather than hand out the next dead one.
 			r.pool.Reset()
 		}
-		return body(r.queries())
+		return run(r.handle())
 	}
 	return v, err
 }

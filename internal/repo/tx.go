@@ -118,12 +118,10 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	}
 }
 
+// runTx runs fn in a transaction whose BEGIN travels with its first
+// statement (lazyTx): a failed BEGIN is the first statement's error.
 func (r *Repo) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Repo) error) error {
-	tx, err := r.pool.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("begin: %w", dbError(ctx, err))
-	}
-	return finish(ctx, tx, fn)
+	return finish(ctx, &lazyTx{pool: r.pool, opts: opts}, fn)
 }
 
 func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {

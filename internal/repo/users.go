@@ -1,7 +1,9 @@
 package repo
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -23,11 +25,11 @@ func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
 	return userFromDB(row), nil
 }
 
-// RegisterUser creates a user with their email addresses in one transaction:
-// either all of it is stored or none. It returns the user with Addresses in
-// the order given. Errors: ErrInvalid for a bad name, age or email;
-// ErrConflict when an email is already registered, to anyone, in any letter
-// case, or is given twice.
+// RegisterUser creates a user with their email addresses, in one statement
+// (one round trip): either all of it is stored or none. It returns the user
+// with Addresses in the order given. Errors: ErrInvalid for a bad name, age
+// or email; ErrConflict when an email is already registered, to anyone, in
+// any letter case, or is given twice, naming it as given.
 func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (User, error) {
 	fail := func(err error) (User, error) { return User{}, fmt.Errorf("register user %q: %w", short(u.Name), err) }
 	if err := u.validate(); err != nil {
@@ -44,22 +46,37 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		}
 		seen[key] = true
 	}
-	var user User
-	err := r.inTx(ctx, func(q *dbgen.Queries) error {
-		row, err := q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
-		if err != nil {
-			return dbError(ctx, err)
+	if emails == nil {
+		emails = []string{} // an empty array, not NULL
+	}
+	params := dbgen.RegisterUserParams{Name: u.Name, Age: u.Age, Emails: emails}
+	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.RegisterUserRow, error) {
+		rows, err := q.RegisterUser(ctx, params)
+		// An email registered by a transaction that committed after the
+		// statement's snapshot fails the INSERT, which undid everything:
+		// asked again, the statement sees that registration and names the
+		// email. In a transaction, the failure aborted it: no second try.
+		if err != nil && r.tx == nil && errors.Is(dbError(ctx, err), ErrConflict) {
+			rows, err = q.RegisterUser(ctx, params)
 		}
-		user = userFromDB(row)
-		addrs, err := q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: row.ID, Emails: emails})
-		if err != nil {
-			return dbError(ctx, err)
-		}
-		user.Addresses = convert(addrs, addressFromDB)
-		return nil
+		return rows, err
 	})
 	if err != nil {
-		return fail(err)
+		return fail(dbError(ctx, err))
+	}
+	if taken := rows[0].TakenEmails; len(taken) > 0 {
+		if len(taken) == 1 {
+			return fail(fmt.Errorf("%w: email %q is already registered", ErrConflict, short(taken[0])))
+		}
+		return fail(fmt.Errorf("%w: emails %s are already registered", ErrConflict, shortList(taken)))
+	}
+	row := rows[0]
+	user := User{ID: *row.UserID, Name: *row.UserName, Age: *row.UserAge, CreatedAt: *row.UserCreatedAt,
+		Addresses: make([]Address, 0, len(emails))}
+	for _, row := range rows {
+		if row.AddressID != nil {
+			user.Addresses = append(user.Addresses, Address{ID: *row.AddressID, UserID: user.ID, Email: *row.AddressEmail})
+		}
 	}
 	return user, nil
 }
@@ -78,6 +95,18 @@ func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
 // GetUserWithAddresses returns the user with that id and their addresses
 // (oldest first), loaded as s says; ErrNotFound if there is no such user.
 func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
+	if s == SelectIn { // both queries are known up front: one round trip
+		return readingPipelined(ctx, r, func(q *dbgen.Queries) (User, error) {
+			row, err := q.GetUser(ctx, id)
+			addrs, aerr := q.ListAddressesByUserIDs(ctx, []int64{id})
+			if err = cmp.Or(err, aerr); err != nil {
+				return User{}, fmt.Errorf("get user %d with addresses: %w", id, dbError(ctx, err))
+			}
+			u := userFromDB(row)
+			u.Addresses = nonNil(convert(addrs, addressFromDB))
+			return u, nil
+		})
+	}
 	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
 		u, err := userWithAddresses(ctx, q, s,
 			func() ([]dbgen.GetUserWithAddressesRow, error) { return q.GetUserWithAddresses(ctx, id) },

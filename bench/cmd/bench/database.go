@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +21,36 @@ import (
 type server struct {
 	admin    string // a superuser's URL
 	poolSize int
+	proxy    *latencyProxy // nil: peers connect straight to the server
+}
+
+// viaProxy returns u with its host and port the proxy's, if there is one.
+func (s *server) viaProxy(u string) (string, error) {
+	if s.proxy == nil {
+		return u, nil
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	q := pu.Query()
+	q.Del("host") // a socket directory given as a parameter
+	q.Del("port")
+	pu.RawQuery = q.Encode()
+	pu.Host = s.proxy.addr()
+	return pu.String(), nil
+}
+
+// serverAddr is where the admin URL leads, for the proxy to dial.
+func (s *server) serverAddr() (network, addr string, err error) {
+	cfg, err := pgx.ParseConfig(s.admin)
+	if err != nil {
+		return "", "", err
+	}
+	if strings.HasPrefix(cfg.Host, "/") {
+		return "unix", fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port), nil
+	}
+	return "tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), nil
 }
 
 const template = "inkwell_bench_template"
@@ -75,7 +108,11 @@ func (s *server) fresh(ctx context.Context, name string) (*database, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &database{url: u, name: name, poolSize: s.poolSize, counter: &counter{}}, nil
+	peers, err := s.viaProxy(u)
+	if err != nil {
+		return nil, err
+	}
+	return &database{url: peers, direct: u, name: name, poolSize: s.poolSize, counter: &counter{}, proxy: s.proxy}, nil
 }
 
 func (s *server) drop(ctx context.Context, db *database) error {
@@ -85,9 +122,20 @@ func (s *server) drop(ctx context.Context, db *database) error {
 // database is one database of a run, with the statement counter every
 // peer's connections report to.
 type database struct {
-	url, name string
+	url, name string // url: the peers', through the proxy if there is one
+	direct    string // straight to the server, for seeding
 	poolSize  int
 	counter   *counter
+	proxy     *latencyProxy
+}
+
+// roundTrips is the count measure takes differences of: the proxy's round
+// trips on the wire when there is a proxy, else the statements the tracer saw.
+func (d *database) roundTrips() int64 {
+	if d.proxy != nil {
+		return d.proxy.trips.Load()
+	}
+	return d.counter.n.Load()
 }
 
 // pgxPool is a pgx pool of the run's size, counted.
@@ -140,7 +188,7 @@ func (c *counter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEn
 // seedForReads fills a database for the single-row and list operations:
 // users with two addresses and two posts each.
 func seedForReads(ctx context.Context, db *database, users int) error {
-	conn, err := pgx.Connect(ctx, db.url)
+	conn, err := pgx.Connect(ctx, db.direct)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,12 @@
 // same round; the tables give medians over the rounds. Bulk operations run
 // on a fresh database (a copy of a migrated template) each time.
 //
-//	bench -database-url URL [-full] [-rounds N] [-out BENCHMARKS.md] [-chart bench.svg]
+// With -rtt, a second pass runs every peer (SQLAlchemy's process too)
+// through an in-process proxy that delays each direction by half the round
+// trip time, as if the server were in another zone of the region; its table
+// counts round trips on the wire.
+//
+//	bench -database-url URL [-full] [-rounds N] [-rtt 1ms] [-out BENCHMARKS.md] [-chart bench.svg]
 package main
 
 import (
@@ -19,6 +24,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -27,6 +34,9 @@ type config struct {
 	full        bool
 	rounds      int
 	poolSize    int
+	rtt         time.Duration // > 0: a second pass through a latency proxy
+	rttRounds   int
+	only        string // comma-separated operation keys; empty: all
 	out, chart  string
 }
 
@@ -38,6 +48,9 @@ func main() {
 	flag.BoolVar(&cfg.full, "full", false, "the full run: bulk loads of 1M users, more rounds")
 	flag.IntVar(&cfg.rounds, "rounds", 10, "rounds; each runs every operation on every peer")
 	flag.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
+	flag.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
+	flag.IntVar(&cfg.rttRounds, "rtt-rounds", 5, "rounds of the -rtt pass")
+	flag.StringVar(&cfg.only, "only", "", "run only these operations, by key, comma-separated (e.g. register,register-taken)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write")
 	flag.StringVar(&cfg.chart, "chart", "docs/bench.svg", "the chart to write")
 	flag.Parse()
@@ -85,10 +98,54 @@ func run(ctx context.Context, cfg config) error {
 		return fmt.Errorf("template: %w", err)
 	}
 	ops := operations(cfg.full)
+	if cfg.only != "" {
+		keys := strings.Split(cfg.only, ",")
+		ops = slices.DeleteFunc(ops, func(op operation) bool { return !slices.Contains(keys, op.key) })
+		if len(ops) == 0 {
+			return fmt.Errorf("-only %q names no operation", cfg.only)
+		}
+	}
+	start := time.Now()
+	results, err := runPass(ctx, s, ops, cfg.rounds, "loopback", start)
+	if err != nil {
+		return err
+	}
+	var rttTable []row
+	if cfg.rtt > 0 {
+		network, addr, err := s.serverAddr()
+		if err != nil {
+			return err
+		}
+		if s.proxy, err = startProxy(network, addr, cfg.rtt); err != nil {
+			return err
+		}
+		defer s.proxy.close()
+		rttResults, err := runPass(ctx, s, ops, cfg.rttRounds, cfg.rtt.String()+" RTT", start)
+		if err != nil {
+			return err
+		}
+		rttTable = summarize(ops, rttResults)
+	}
+	settings, err := s.settings(ctx)
+	if err != nil {
+		return err
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	env := fmt.Sprintf("%s; %d CPUs; pool of %d connections for every peer; %d rounds, %s; load average at the end %s",
+		settings, runtime.NumCPU(), cfg.poolSize, cfg.rounds, time.Now().UTC().Format("2006-01-02"),
+		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	table := summarize(ops, results)
+	if err := writeReport(cfg, table, rttTable, env); err != nil {
+		return err
+	}
+	return writeChart(cfg.chart, table)
+}
+
+// runPass runs every operation on every peer, rounds times.
+func runPass(ctx context.Context, s *server, ops []operation, rounds int, label string, start time.Time) (map[string]map[string][]measurement, error) {
 	results := map[string]map[string][]measurement{} // op -> peer -> rounds
 	all := peers()
-	start := time.Now()
-	for round := range cfg.rounds {
+	for round := range rounds {
 		order := append(append([]peer{}, all[round%len(all):]...), all[:round%len(all)]...)
 		for _, op := range ops {
 			if results[op.name] == nil {
@@ -97,27 +154,17 @@ func run(ctx context.Context, cfg config) error {
 			for _, p := range order {
 				m := op.run(ctx, s, p, round)
 				if m.err != nil && !errors.Is(m.err, errUnsupported) {
-					return fmt.Errorf("round %d, %s, %s: %w", round+1, op.name, p.name(), m.err)
+					return nil, fmt.Errorf("%s, round %d, %s, %s: %w", label, round+1, op.name, p.name(), m.err)
 				}
 				results[op.name][p.name()] = append(results[op.name][p.name()], m)
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return nil, ctx.Err()
 				}
 			}
-			fmt.Fprintf(os.Stderr, "round %d/%d: %s done (%v)\n", round+1, cfg.rounds, op.name, time.Since(start).Round(time.Second))
+			fmt.Fprintf(os.Stderr, "%s round %d/%d: %s done (%v)\n", label, round+1, rounds, op.name, time.Since(start).Round(time.Second))
 		}
 	}
-	settings, err := s.settings(ctx)
-	if err != nil {
-		return err
-	}
-	env := fmt.Sprintf("%s; %d CPUs; pool of %d connections for every peer; %d rounds, %s",
-		settings, runtime.NumCPU(), cfg.poolSize, cfg.rounds, time.Now().UTC().Format("2006-01-02"))
-	table := summarize(ops, results)
-	if err := writeReport(cfg, table, env); err != nil {
-		return err
-	}
-	return writeChart(cfg.chart, table)
+	return results, nil
 }
 
 func (s *server) settings(ctx context.Context) (string, error) {
@@ -143,7 +190,7 @@ func measure(db *database, n int, fn func(i int) error) measurement {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	trips := db.counter.n.Load()
+	trips := db.roundTrips()
 	start := time.Now()
 	for i := range n {
 		if err := fn(i); err != nil {
@@ -155,7 +202,7 @@ func measure(db *database, n int, fn func(i int) error) measurement {
 	return measurement{
 		perOp:      elapsed / time.Duration(n),
 		allocs:     float64(after.Mallocs-before.Mallocs) / float64(n),
-		roundTrips: float64(db.counter.n.Load()-trips) / float64(n),
+		roundTrips: float64(db.roundTrips()-trips) / float64(n),
 	}
 }
 

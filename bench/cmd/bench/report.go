@@ -76,7 +76,7 @@ func human(d time.Duration) string {
 	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
 }
 
-func writeReport(cfg config, rows []row, env string) error {
+func writeReport(cfg config, rows, rttRows []row, env string) error {
 	var b strings.Builder
 	mode := "make bench (quick)"
 	if cfg.full {
@@ -130,7 +130,41 @@ for N+1, joinedload and selectinload, bulk_insert_mappings as its best bulk
 path; "—": allocations are not counted for Python. ent runs on code generated
 from bench/cmd/bench/ent/schema (go generate).
 `)
+	if rttRows != nil {
+		writeRTTTable(&b, cfg, rttRows)
+	}
 	return os.WriteFile(cfg.out, []byte(b.String()), 0o644)
+}
+
+// writeRTTTable adds the pass through the latency proxy: there a call costs
+// about its round trips times the RTT, and the round trips are counted on
+// the wire (connecting included, for SQLAlchemy's process).
+func writeRTTTable(b *strings.Builder, cfg config, rows []row) {
+	fmt.Fprintf(b, `
+## At %s round trip time
+
+The same operations, every peer connected through an in-process proxy
+(`+"`bench/cmd/bench/proxy.go`"+`) that delays each direction by %s, to the
+microsecond, without serialising pipelined traffic: as if the server were in
+another zone of the region. Medians of %d rounds. Round trips are counted on
+the wire by the proxy: a client's write after the server has answered starts
+one, so pipelined statements count once (for SQLAlchemy's process the count
+includes connecting, spread over the operations).
+
+| operation | peer | time per op | rows/s | vs pgx | round trips/op |
+| --- | --- | --- | --- | --- | --- |
+`, cfg.rtt, cfg.rtt/2, cfg.rttRounds)
+	for _, r := range rows {
+		if r.unsupported {
+			fmt.Fprintf(b, "| %s | %s | not possible | | | |\n", r.op, r.peer)
+			continue
+		}
+		rate := ""
+		if r.rowsPerSec > 0 {
+			rate = fmt.Sprintf("%.0f", r.rowsPerSec)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %.2fx | %.1f |\n", r.op, r.peer, human(r.perOp), rate, r.ratio, r.roundTrips)
+	}
 }
 
 // writeChart draws each peer's ratio to pgx per operation, on a log scale.

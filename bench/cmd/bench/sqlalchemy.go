@@ -58,7 +58,9 @@ func (p *sqlalchemyPeer) runOp(ctx context.Context, db *database, op operation, 
 		"--n", strconv.Itoa(op.n), "--size", strconv.Itoa(op.size), "--tag", strconv.Itoa(round),
 		"--pool-size", strconv.Itoa(db.poolSize))
 	cmd.Stderr = os.Stderr
+	trips := db.roundTrips()
 	out, err := cmd.Output()
+	wire := float64(db.roundTrips()-trips) / float64(op.n)
 	if err != nil {
 		return measurement{err: fmt.Errorf("%s: %w", op.key, err)}
 	}
@@ -68,6 +70,9 @@ func (p *sqlalchemyPeer) runOp(ctx context.Context, db *database, op operation, 
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		return measurement{err: fmt.Errorf("%s: %w: %s", op.key, err, out)}
+	}
+	if db.proxy != nil { // counted on the wire, connecting included
+		res.RoundTripsPerOp = wire
 	}
 	return measurement{perOp: time.Duration(res.NsPerOp), allocs: math.NaN(), roundTrips: res.RoundTripsPerOp, rows: op.rows}
 }

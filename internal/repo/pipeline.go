@@ -1,0 +1,132 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
+)
+
+// handle is what a Repo runs statements on: its pool or its transaction.
+type handle interface {
+	dbgen.DBTX
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// pipelined runs body, whose statements are known before any of them runs
+// (their arguments do not come from each other's results), in one round trip.
+// body runs twice: first on a recorder, which queues each statement it is
+// given and answers with no rows, then, once the queue has been sent as one
+// batch, on the batch's results, statement by statement in the same order.
+// So body must call the same statements with the same arguments whatever the
+// results, and look at the results only after its last statement.
+func pipelined[T any](ctx context.Context, db handle, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	rec := &recorder{}
+	if _, err := body(newQueries(rec)); err != nil {
+		var zero T
+		return zero, fmt.Errorf("pipeline: recording: %w", err)
+	}
+	b := &pgx.Batch{}
+	for _, s := range rec.queued {
+		b.Queue(s.sql, s.args...)
+	}
+	br := db.SendBatch(ctx, b)
+	v, err := body(newQueries(&replayer{br: br, queued: rec.queued}))
+	// Close reads what body left unread (it stopped at an error).
+	if cerr := br.Close(); err == nil && cerr != nil {
+		var zero T
+		return zero, cerr
+	}
+	return v, err
+}
+
+type queued struct {
+	sql  string
+	args []any
+}
+
+// recorder queues statements; they return no rows and no error.
+type recorder struct{ queued []queued }
+
+func (r *recorder) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	r.queued = append(r.queued, queued{sql, args})
+	return pgconn.CommandTag{}, nil
+}
+
+func (r *recorder) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r.queued = append(r.queued, queued{sql, args})
+	return noRows{}, nil
+}
+
+func (r *recorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	r.queued = append(r.queued, queued{sql, args})
+	return noRows{}
+}
+
+func (r *recorder) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errNotPipelined
+}
+
+// errNotPipelined: body did not call the statements it was recorded with (a
+// bug of the method, caught by its tests).
+var errNotPipelined = errors.New("statement not in the pipeline it was recorded for")
+
+// replayer hands out the batch's results in the order recorded.
+type replayer struct {
+	br     pgx.BatchResults
+	queued []queued
+	next   int
+}
+
+func (r *replayer) take(sql string, args []any) error {
+	if r.next >= len(r.queued) || r.queued[r.next].sql != sql || !reflect.DeepEqual(r.queued[r.next].args, args) {
+		return errNotPipelined
+	}
+	r.next++
+	return nil
+}
+
+func (r *replayer) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := r.take(sql, args); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return r.br.Exec()
+}
+
+func (r *replayer) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := r.take(sql, args); err != nil {
+		return noRows{err: err}, err
+	}
+	return r.br.Query()
+}
+
+func (r *replayer) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	if err := r.take(sql, args); err != nil {
+		return noRows{err: err}
+	}
+	return r.br.QueryRow()
+}
+
+func (r *replayer) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errNotPipelined
+}
+
+// noRows is an empty result: a recorded statement's, or a failed one's (err).
+type noRows struct{ err error }
+
+func (noRows) Close()                                       {}
+func (n noRows) Err() error                                 { return n.err }
+func (noRows) CommandTag() pgconn.CommandTag                { return pgconn.CommandTag{} }
+func (noRows) FieldDescriptions() []pgconn.FieldDescription { return nil }
+func (noRows) Next() bool                                   { return false }
+func (n noRows) Scan(...any) error                          { return n.err }
+func (n noRows) Values() ([]any, error)                     { return nil, n.err }
+func (noRows) RawValues() [][]byte                          { return nil }
+func (noRows) Conn() *pgx.Conn                              { return nil }
+func (noRows) TypeMap() *pgtype.Map                         { return nil }
