@@ -41,28 +41,11 @@ ORDER BY user_id, id;
 
 -- name: ListPostsWithAuthor :many
 -- A keyset page of posts by id, ascending or @descending (newest first), with
--- their author joined in. As in ListUsers, each direction is a branch of its
--- own so that an index serves it; a NULL after_id asks for the first page.
+-- their author joined in; the page is chosen by the function post_page
+-- (db/schema/00006_post_page.sql).
 SELECT sqlc.embed(p), sqlc.embed(u)
-FROM (
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
-     FROM posts pg
-     WHERE NOT @descending::boolean
-       AND (sqlc.narg(user_id)::bigint IS NULL OR pg.user_id = sqlc.narg(user_id))
-       AND (sqlc.narg(published)::boolean IS NULL OR pg.published = sqlc.narg(published))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id > sqlc.narg(after_id))
-     ORDER BY pg.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
-     FROM posts pg
-     WHERE @descending::boolean
-       AND (sqlc.narg(user_id)::bigint IS NULL OR pg.user_id = sqlc.narg(user_id))
-       AND (sqlc.narg(published)::boolean IS NULL OR pg.published = sqlc.narg(published))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id < sqlc.narg(after_id))
-     ORDER BY pg.id DESC
-     LIMIT @max_rows)
-) page
+FROM post_page(@descending, sqlc.narg(user_id), sqlc.narg(published),
+               sqlc.narg(after_id), @max_rows) page
 JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
 ORDER BY page.pos;
@@ -70,25 +53,8 @@ ORDER BY page.pos;
 -- name: ListPostsWithAuthorAndTags :many
 -- Joined load of the same page, with one row per tag.
 SELECT sqlc.embed(p), sqlc.embed(u), t.id AS tag_id, t.name AS tag_name
-FROM (
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
-     FROM posts pg
-     WHERE NOT @descending::boolean
-       AND (sqlc.narg(user_id)::bigint IS NULL OR pg.user_id = sqlc.narg(user_id))
-       AND (sqlc.narg(published)::boolean IS NULL OR pg.published = sqlc.narg(published))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id > sqlc.narg(after_id))
-     ORDER BY pg.id
-     LIMIT @max_rows)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
-     FROM posts pg
-     WHERE @descending::boolean
-       AND (sqlc.narg(user_id)::bigint IS NULL OR pg.user_id = sqlc.narg(user_id))
-       AND (sqlc.narg(published)::boolean IS NULL OR pg.published = sqlc.narg(published))
-       AND (sqlc.narg(after_id)::bigint IS NULL OR pg.id < sqlc.narg(after_id))
-     ORDER BY pg.id DESC
-     LIMIT @max_rows)
-) page
+FROM post_page(@descending, sqlc.narg(user_id), sqlc.narg(published),
+               sqlc.narg(after_id), @max_rows) page
 JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
 LEFT JOIN post_tags pt ON pt.post_id = p.id

@@ -177,25 +177,8 @@ func (q *Queries) ListPostsByUserIDs(ctx context.Context, userIds []int64) ([]Po
 
 const listPostsWithAuthor = `-- name: ListPostsWithAuthor :many
 SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at, u.id, u.name, u.age, u.created_at
-FROM (
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
-     FROM posts pg
-     WHERE NOT $1::boolean
-       AND ($2::bigint IS NULL OR pg.user_id = $2)
-       AND ($3::boolean IS NULL OR pg.published = $3)
-       AND ($4::bigint IS NULL OR pg.id > $4)
-     ORDER BY pg.id
-     LIMIT $5)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
-     FROM posts pg
-     WHERE $1::boolean
-       AND ($2::bigint IS NULL OR pg.user_id = $2)
-       AND ($3::boolean IS NULL OR pg.published = $3)
-       AND ($4::bigint IS NULL OR pg.id < $4)
-     ORDER BY pg.id DESC
-     LIMIT $5)
-) page
+FROM post_page($1, $2, $3,
+               $4, $5) page
 JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
 ORDER BY page.pos
@@ -215,8 +198,8 @@ type ListPostsWithAuthorRow struct {
 }
 
 // A keyset page of posts by id, ascending or @descending (newest first), with
-// their author joined in. As in ListUsers, each direction is a branch of its
-// own so that an index serves it; a NULL after_id asks for the first page.
+// their author joined in; the page is chosen by the function post_page
+// (db/schema/00006_post_page.sql).
 func (q *Queries) ListPostsWithAuthor(ctx context.Context, arg ListPostsWithAuthorParams) ([]ListPostsWithAuthorRow, error) {
 	rows, err := q.db.Query(ctx, listPostsWithAuthor,
 		arg.Descending,
@@ -257,25 +240,8 @@ func (q *Queries) ListPostsWithAuthor(ctx context.Context, arg ListPostsWithAuth
 
 const listPostsWithAuthorAndTags = `-- name: ListPostsWithAuthorAndTags :many
 SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at, u.id, u.name, u.age, u.created_at, t.id AS tag_id, t.name AS tag_name
-FROM (
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id) AS pos
-     FROM posts pg
-     WHERE NOT $1::boolean
-       AND ($2::bigint IS NULL OR pg.user_id = $2)
-       AND ($3::boolean IS NULL OR pg.published = $3)
-       AND ($4::bigint IS NULL OR pg.id > $4)
-     ORDER BY pg.id
-     LIMIT $5)
-    UNION ALL
-    (SELECT pg.id, row_number() OVER (ORDER BY pg.id DESC) AS pos
-     FROM posts pg
-     WHERE $1::boolean
-       AND ($2::bigint IS NULL OR pg.user_id = $2)
-       AND ($3::boolean IS NULL OR pg.published = $3)
-       AND ($4::bigint IS NULL OR pg.id < $4)
-     ORDER BY pg.id DESC
-     LIMIT $5)
-) page
+FROM post_page($1, $2, $3,
+               $4, $5) page
 JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
 LEFT JOIN post_tags pt ON pt.post_id = p.id
