@@ -1,7 +1,7 @@
 package repo
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,7 +10,6 @@ import (
 	"iter"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,10 +38,6 @@ type InitialLoadOptions struct {
 	// MaintenanceWorkers is max_parallel_maintenance_workers for the builds;
 	// 0 means DefaultMaintenanceWorkers, negative means none.
 	MaintenanceWorkers int
-	// TempDir holds the rows of the tables waiting for their turn (the
-	// posts stream straight to the server); "" means os.TempDir(). The files
-	// are removed before the load returns.
-	TempDir string
 	// Progress, if set, is called as the load goes: during copying every
 	// few thousand users, then once per table, key, index and foreign key.
 	// Calls never overlap.
@@ -67,9 +62,10 @@ type LoadProgress struct {
 	// just built (its name).
 	Step string
 	// Done and Total count the steps of the phase: tables copied, keys and
-	// indexes built, foreign keys added. While graphs are read (and the
-	// posts stream to the server), calls have Done 0 and Rows counts the
-	// users read; each later phase starts with a call whose Done is 0.
+	// indexes built, foreign keys added. While the rows are copied (all
+	// tables at once, a chunk of users after another), calls have Done 0 and
+	// Rows counts the rows copied; then a call for each table, Done 1 to 6.
+	// Each later phase starts with a call whose Done is 0.
 	Done, Total int
 	// Rows counts the rows sent so far; nothing is committed before the end.
 	Rows BulkResult
@@ -91,8 +87,9 @@ var initialTables = []string{"users", "addresses", "profiles", "posts", "tags", 
 // It is all or nothing: however it stops (an error, ctx ending, the client or
 // the server going away), the transaction rolls back, the schema is as it was
 // and no row stays. It holds an ACCESS EXCLUSIVE lock on the tables until it
-// ends. Graphs are read once, in order; memory stays flat (the rows of every
-// table but posts wait in files in TempDir).
+// ends. Graphs are read once, in order, by a goroutine that validates and
+// encodes the next rows while the server copies the ones before; memory
+// stays flat (a few chunks of encoded rows), and nothing goes to files.
 //
 // Errors: ErrPermission when the role does not own the tables (DDL needs
 // the schema owner's role); ErrNotEmpty when a table has rows (use
@@ -175,9 +172,6 @@ type loadTable struct {
 	sequence string
 	next     int64 // the first id to hand out
 	last     int64 // the last id handed out; 0 for none
-	// A spooled table's rows and, for each line of its COPY, the position of
-	// the input row it came from.
-	rows, owners *spool
 }
 
 func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
@@ -256,46 +250,30 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		return res, err
 	}
 
-	tables := map[string]*loadTable{
-		"users":     {columns: "id, name, age", count: &res.Users},
-		"addresses": {columns: "id, user_id, email", count: &res.Addresses},
-		"profiles":  {columns: "user_id, bio, website", count: &res.Profiles},
-		"posts":     {columns: "id, user_id, title, content, published, rating", count: &res.Posts},
-		"tags":      {columns: "id, name"},
-		"post_tags": {columns: "post_id, tag_id", count: &res.PostTags},
+	// In initialTables' order.
+	tables := []*loadTable{
+		{name: "users", columns: "id, name, age", count: &res.Users},
+		{name: "addresses", columns: "id, user_id, email", count: &res.Addresses},
+		{name: "profiles", columns: "user_id, bio, website", count: &res.Profiles},
+		{name: "posts", columns: "id, user_id, title, content, published, rating", count: &res.Posts},
+		{name: "tags", columns: "id, name"},
+		{name: "post_tags", columns: "post_id, tag_id", count: &res.PostTags},
 	}
 	facts, err := q.InitialLoadTables(ctx, initialTables)
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
 	for _, f := range facts {
-		t := tables[f.Name]
-		t.name, t.freeze, t.sequence, t.next = f.Name, f.Plain, f.Sequence, f.NextID
+		t := tables[slices.Index(initialTables, f.Name)]
+		t.freeze, t.sequence, t.next = f.Plain, f.Sequence, f.NextID
 	}
 
-	tags, err := copyGraphs(ctx, tx, graphs, tables, opts, &res, &sent, progress)
-	if err != nil {
+	if err := copyGraphs(ctx, tx, graphs, tables, &res, &sent, progress); err != nil {
 		return res, err
 	}
-	tagsTable := tables["tags"]
-	if len(tags) > 0 {
-		r := binaryRows{}
-		names := slices.Collect(maps.Keys(tags))
-		slices.SortFunc(names, func(a, b string) int { return int(tags[a] - tags[b]) })
-		for _, n := range names {
-			r.row(2)
-			r.int8(tags[n])
-			r.text(n)
-		}
-		if _, err := copyIn(ctx, tx, tagsTable, strings.NewReader(r.finish())); err != nil {
-			return res, copyError(ctx, err, "tags", 1, nil)
-		}
-	}
-	progress(LoadProgress{Phase: PhaseCopying, Step: "tags", Done: len(initialTables), Total: len(initialTables)})
 	// Sequences only move forward: setval is not transactional, so a load
 	// that rolls back leaves a gap, never an id handed out twice.
-	for _, name := range initialTables {
-		t := tables[name]
+	for _, t := range tables {
 		if t.sequence == "" || t.last == 0 {
 			continue
 		}
@@ -406,70 +384,141 @@ func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, e
 	return tag.RowsAffected(), err
 }
 
-// streamed is the table whose rows go to the server as they are made, while
-// those of the others wait in files: the one whose COPY costs the server the
-// most, so that most of it overlaps the client's work.
-const streamed = "posts"
+// chunkBytes is about how many encoded bytes a chunk gathers, over all its
+// tables, before it goes to the server: big enough that a COPY's fixed cost
+// (a round trip, opening the table) is small beside its rows, small enough
+// that the server starts copying soon.
+const chunkBytes = 2 << 20
 
-// copyGraphs reads graphs once: the streamed table's rows go to the server
-// as they are made while the rows of the other tables are written to spool
-// files, which are copied after. It returns the tags' ids by name.
-func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables map[string]*loadTable,
-	opts InitialLoadOptions, res, sent *BulkResult, progress func(LoadProgress),
-) (map[string]int64, error) {
-	pr, pw := io.Pipe()
-	order := []string{streamed}
-	for _, name := range []string{"users", "addresses", "profiles", "posts", "post_tags"} {
-		t := tables[name]
-		var err error
-		if name == streamed {
-			t.rows = &spool{w: bufio.NewWriterSize(pw, 256<<10)}
-		} else {
-			if t.rows, err = newSpool(opts.TempDir, name); err != nil {
-				return nil, err
-			}
-			defer t.rows.remove()
-			order = append(order, name)
-		}
-		if t.owners, err = newSpool(opts.TempDir, name+"-rows"); err != nil {
-			return nil, err
-		}
-		defer t.owners.remove()
+// chunksAhead is how many chunks the producer may have encoded and waiting
+// while the server copies one: what bounds the load's memory.
+const chunksAhead = 2
+
+// chunk holds the rows of consecutive users, encoded for COPY, one part per
+// table in initialTables' order. With the keys and foreign keys off, the
+// tables' COPYs may come in any order, so each chunk is copied table by table
+// as soon as it is full: no table's rows wait for another's COPY.
+type chunk struct {
+	parts []chunkPart
+	rows  BulkResult // the rows the chunk holds
+	size  int        // bytes encoded
+}
+
+// chunkPart is one table's rows in a chunk, and the input position each of
+// its COPY's lines came from.
+type chunkPart struct {
+	rows   binaryRows
+	owners []int64
+}
+
+func (c *chunk) reset() {
+	for i := range c.parts {
+		c.parts[i].rows.reset()
+		c.parts[i].owners = c.parts[i].owners[:0]
 	}
+	c.rows, c.size = BulkResult{}, 0
+}
 
-	tags := map[string]int64{}
+// part starts a row of table i of position's input row.
+func (c *chunk) part(i int, position int64, fields int16) *binaryRows {
+	p := &c.parts[i]
+	p.owners = append(p.owners, position)
+	p.rows.row(fields)
+	return &p.rows
+}
+
+// errStopped ends the producer when the COPY side has stopped.
+var errStopped = errors.New("copy stopped")
+
+// copyGraphs reads graphs once. A producer goroutine validates them, gives
+// them ids and encodes their rows in chunks, while this goroutine, which
+// owns the transaction, copies the chunk before into the server: the
+// client's work overlaps the server's, and at most chunksAhead chunks wait.
+func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables []*loadTable,
+	res, sent *BulkResult, progress func(LoadProgress),
+) error {
+	full := make(chan *chunk, chunksAhead)
+	free := make(chan *chunk, chunksAhead+2) // copied chunks, for reuse
+	stop := make(chan struct{})
 	var produced error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		produced = produce(ctx, graphs, tables, tags, res, progress)
-		pw.CloseWithError(cmpErr(produced, io.EOF))
+		defer close(full)
+		produced = produce(ctx, graphs, tables, res, func() *chunk {
+			select {
+			case c := <-free:
+				c.reset()
+				return c
+			default:
+				return &chunk{parts: make([]chunkPart, len(tables))}
+			}
+		}, func(c *chunk) bool {
+			select {
+			case full <- c:
+				return true
+			case <-stop:
+				return false
+			}
+		})
 	}()
-	_, err := copyIn(ctx, tx, tables[streamed], pr)
-	pr.CloseWithError(errors.New("copy ended")) // unblocks the producer
-	<-done
-	if produced != nil {
-		return nil, produced
-	}
-	if err != nil {
-		return nil, tables[streamed].owners.rowError(copyError(ctx, err, streamed, 1, nil))
-	}
-
-	for i, name := range order {
-		t := tables[name]
-		if name != streamed && *t.count > 0 {
-			r, err := t.rows.reader()
-			if err != nil {
-				return nil, err
+	var copied error
+	for c := range full {
+		if copied == nil {
+			if copied = copyChunk(ctx, tx, tables, c); copied != nil {
+				close(stop)
+				continue
 			}
-			if _, err := copyIn(ctx, tx, t, r); err != nil {
-				return nil, t.owners.rowError(copyError(ctx, err, name, 1, nil))
-			}
+			sent.add(c.rows)
+			progress(LoadProgress{Phase: PhaseCopying, Step: "all tables", Total: len(tables)})
 		}
-		sent.add(tableRows(name, *t.count))
-		progress(LoadProgress{Phase: PhaseCopying, Step: name, Done: i + 1, Total: len(initialTables)})
+		select {
+		case free <- c:
+		default:
+		}
 	}
-	return tags, nil
+	<-done
+	// The chunks go in order and the producer works ahead: a COPY's error
+	// is about an earlier row than the producer's.
+	if copied != nil {
+		return copied
+	}
+	if produced != nil {
+		return produced
+	}
+	// Every table is done at once: a line each, their rows added up.
+	var so BulkResult
+	for i, t := range tables {
+		if t.count != nil {
+			so.add(tableRows(t.name, *t.count))
+		}
+		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables), Rows: so})
+	}
+	return nil
+}
+
+// copyChunk copies each table's part of c. A COPY's error names the input
+// row its line came from.
+func copyChunk(ctx context.Context, tx pgx.Tx, tables []*loadTable, c *chunk) error {
+	for i, t := range tables {
+		p := &c.parts[i]
+		if len(p.owners) == 0 {
+			continue
+		}
+		if _, err := copyIn(ctx, tx, t, bytes.NewReader(p.rows.finish())); err != nil {
+			err = copyError(ctx, err, t.name, 1, nil)
+			var rowErr *RowError
+			if errors.As(err, &rowErr) && rowErr.Position > 0 {
+				if rowErr.Position <= int64(len(p.owners)) {
+					rowErr.Position = p.owners[rowErr.Position-1]
+				} else {
+					rowErr.Position = 0 // not a line we sent: say nothing rather than a wrong row
+				}
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // tableRows is a BulkResult of n rows of a table.
@@ -489,24 +538,20 @@ func tableRows(table string, n int64) BulkResult {
 	return BulkResult{}
 }
 
-func cmpErr(err, otherwise error) error {
-	if err != nil {
-		return err
-	}
-	return otherwise
-}
-
-// progressEvery is how many users pass between two calls of Progress while
-// copying.
-const progressEvery = 10_000
-
-// produce validates graphs, gives them ids and encodes their rows: users to
-// w, the other tables to their spools.
-func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map[string]*loadTable,
-	tags map[string]int64, res *BulkResult, progress func(LoadProgress),
+// produce validates graphs, gives them ids and encodes their rows into
+// chunks from next, handing each full one to send (false: stop). It counts
+// the rows read in res.
+func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, res *BulkResult,
+	next func() *chunk, send func(*chunk) bool,
 ) error {
-	users, addresses, profiles, posts, postTags := tables["users"], tables["addresses"], tables["profiles"], tables["posts"], tables["post_tags"]
-	withIDs := []*loadTable{users, addresses, posts, tables["tags"]}
+	index := map[string]int{}
+	for i, t := range tables {
+		index[t.name] = i
+	}
+	iUsers, iAddresses, iProfiles, iPosts, iTags, iPostTags := index["users"], index["addresses"], index["profiles"],
+		index["posts"], index["tags"], index["post_tags"]
+	users, addresses, posts, tags := tables[iUsers], tables[iAddresses], tables[iPosts], tables[iTags]
+	withIDs := []*loadTable{users, addresses, posts, tags}
 	first := make([]int64, len(withIDs))
 	for i, t := range withIDs {
 		first[i] = t.next
@@ -519,10 +564,12 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 			}
 		}
 	}()
+	tagIDs := map[string]int64{}
 	var b graphBatch
 	b.emails = newBatchEmails(math.MaxInt)
 	var position int64
 	var n BulkResult
+	c := next()
 	for g, err := range graphs {
 		position++
 		if err != nil {
@@ -537,80 +584,77 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 		if err := b.check(position, g); err != nil {
 			return &RowError{Position: position, Err: err}
 		}
+		var k BulkResult
 		users.next++
 		userID := users.next
-		users.rows.row(3)
-		users.rows.int8(userID)
-		users.rows.text(g.User.Name)
-		users.rows.int4(g.User.Age)
-		users.owners.owner(position)
-		n.Users++
+		r := c.part(iUsers, position, 3)
+		r.int8(userID)
+		r.text(g.User.Name)
+		r.int4(g.User.Age)
+		k.Users++
 		for _, e := range g.Emails {
 			addresses.next++
-			addresses.rows.row(3)
-			addresses.rows.int8(addresses.next)
-			addresses.rows.int8(userID)
-			addresses.rows.text(e)
-			addresses.owners.owner(position)
-			n.Addresses++
+			r := c.part(iAddresses, position, 3)
+			r.int8(addresses.next)
+			r.int8(userID)
+			r.text(e)
+			k.Addresses++
 		}
 		if g.Profile != nil {
-			profiles.rows.row(3)
-			profiles.rows.int8(userID)
-			profiles.rows.text(g.Profile.Bio)
-			profiles.rows.textOrNull(g.Profile.Website)
-			profiles.owners.owner(position)
-			n.Profiles++
+			r := c.part(iProfiles, position, 3)
+			r.int8(userID)
+			r.text(g.Profile.Bio)
+			r.textOrNull(g.Profile.Website)
+			k.Profiles++
 		}
 		for _, p := range g.Posts {
 			posts.next++
 			postID := posts.next
-			posts.rows.row(6)
-			posts.rows.int8(postID)
-			posts.rows.int8(userID)
-			posts.rows.text(p.Title)
-			posts.rows.text(p.Content)
-			posts.rows.bool(p.Published)
-			posts.rows.float8(p.Rating)
-			posts.owners.owner(position)
-			n.Posts++
+			r := c.part(iPosts, position, 6)
+			r.int8(postID)
+			r.int8(userID)
+			r.text(p.Title)
+			r.text(p.Content)
+			r.bool(p.Published)
+			r.float8(p.Rating)
+			k.Posts++
 			var seen []int64
 			for _, name := range p.Tags {
 				norm := normalizedTag(name)
-				id, ok := tags[norm]
+				id, ok := tagIDs[norm]
 				if !ok {
-					tables["tags"].next++
-					id = tables["tags"].next
-					tags[norm] = id
+					tags.next++
+					id = tags.next
+					tagIDs[norm] = id
+					r := c.part(iTags, position, 2)
+					r.int8(id)
+					r.text(norm)
 				}
 				if slices.Contains(seen, id) {
 					continue
 				}
 				seen = append(seen, id)
-				postTags.rows.row(2)
-				postTags.rows.int8(postID)
-				postTags.rows.int8(id)
-				postTags.owners.owner(position)
-				n.PostTags++
+				r := c.part(iPostTags, position, 2)
+				r.int8(postID)
+				r.int8(id)
+				k.PostTags++
 			}
 		}
-		if err := tables[streamed].rows.err; err != nil {
-			return err // the COPY ended
+		n.add(k)
+		c.rows.add(k)
+		c.size = 0
+		for i := range c.parts {
+			c.size += len(c.parts[i].rows.buf)
 		}
-		if n.Users%progressEvery == 0 {
-			progress(LoadProgress{Phase: PhaseCopying, Step: streamed, Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
+		if c.size >= chunkBytes {
+			if !send(c) {
+				return errStopped
+			}
+			c = next()
 		}
 	}
-	if n.Users%progressEvery != 0 {
-		progress(LoadProgress{Phase: PhaseCopying, Step: streamed, Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
-	}
-	for _, t := range []*loadTable{users, addresses, profiles, posts, postTags} {
-		if err := t.rows.closeRows(); err != nil {
-			return err
-		}
-		if err := t.owners.close(); err != nil {
-			return err
-		}
+	if c.rows.Users > 0 && !send(c) {
+		return errStopped
 	}
 	*res = n
 	return nil
@@ -664,103 +708,16 @@ func (b *binaryRows) textOrNull(s *string) {
 	b.text(*s)
 }
 
-func (b *binaryRows) finish() string {
+// finish adds the trailer (and the header, when no row came) and returns
+// the whole stream.
+func (b *binaryRows) finish() []byte {
 	if !b.started {
-		b.row(0) // the header
-		b.buf = b.buf[:len(b.buf)-2]
+		b.buf = append(b.buf, copyHeader...)
+		b.started = true
 	}
 	b.buf = binary.BigEndian.AppendUint16(b.buf, math.MaxUint16) // -1: the end
-	return string(b.buf)
+	return b.buf
 }
 
-// spool is a temporary file of encoded rows, written through a buffer that
-// is flushed as it fills.
-type spool struct {
-	binaryRows
-	f *os.File
-	w *bufio.Writer
-	n int64 // owner positions written
-	// err is the first write error, returned by close.
-	err error
-}
-
-func newSpool(dir, name string) (*spool, error) {
-	f, err := os.CreateTemp(dir, "inkwell-load-"+name+"-*")
-	if err != nil {
-		return nil, fmt.Errorf("spool of %s: %w", name, err)
-	}
-	return &spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
-}
-
-// row starts a row, first flushing what the buffer holds when it is big.
-func (s *spool) row(fields int16) {
-	if len(s.buf) >= 64<<10 {
-		s.flush()
-	}
-	s.binaryRows.row(fields)
-}
-
-func (s *spool) flush() {
-	if s.err == nil {
-		_, s.err = s.w.Write(s.buf)
-	}
-	s.buf = s.buf[:0]
-}
-
-// owner records the input position of the next line of the COPY.
-func (s *spool) owner(position int64) {
-	s.buf = binary.BigEndian.AppendUint64(s.buf, uint64(position))
-	if len(s.buf) >= 64<<10 {
-		s.flush()
-	}
-	s.n++
-}
-
-// closeRows ends a spool of rows with COPY's trailer (and its header, when
-// no row came: the streamed table's COPY reads a whole stream however many
-// rows there are), then flushes it.
-func (s *spool) closeRows() error {
-	s.buf = []byte(s.finish())
-	return s.close()
-}
-
-// close flushes what the spool holds.
-func (s *spool) close() error {
-	s.flush()
-	if s.err == nil {
-		s.err = s.w.Flush()
-	}
-	return s.err
-}
-
-func (s *spool) reader() (io.Reader, error) {
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return bufio.NewReaderSize(s.f, 256<<10), nil
-}
-
-// rowError fills in the position of the input row a COPY error's line came
-// from, read from the owners spool.
-func (s *spool) rowError(err error) error {
-	var rowErr *RowError
-	if !errors.As(err, &rowErr) || rowErr.Position < 1 {
-		return err
-	}
-	s.flush()
-	if s.err == nil {
-		s.err = s.w.Flush()
-	}
-	var b [8]byte
-	if _, rerr := s.f.ReadAt(b[:], (rowErr.Position-1)*8); rerr != nil {
-		rowErr.Position = 0
-		return err
-	}
-	rowErr.Position = int64(binary.BigEndian.Uint64(b[:]))
-	return err
-}
-
-func (s *spool) remove() {
-	s.f.Close()
-	os.Remove(s.f.Name())
-}
+// reset empties b, keeping its buffer.
+func (b *binaryRows) reset() { b.buf, b.started = b.buf[:0], false }

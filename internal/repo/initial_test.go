@@ -198,6 +198,36 @@ COMMENT ON CONSTRAINT posts_pkey ON posts IS 'the post''s key'`)
 		nothingStayed(t, pool, before, 0)
 	})
 
+	t.Run("RefusedMidCopy", func(t *testing.T) {
+		t.Parallel()
+		// A CHECK that validation does not know stays on for the copy: the
+		// server refuses the row, a few chunks in, and the error names it.
+		pool := pgtest.NewPool(t)
+		_, err := pool.Exec(context.Background(), "ALTER TABLE posts ADD CONSTRAINT posts_title_allowed CHECK (title <> 'Forbidden')")
+		require.NoError(t, err)
+		before := catalog(t, pool)
+		const bad = 9001
+		seq := func(yield func(repo.UserGraph, error) bool) {
+			position := 0
+			for g, err := range fakeGraphs(5, 10_000) {
+				if position++; position == bad {
+					g.Posts = append(g.Posts, repo.GraphPost{Title: "Forbidden", Content: "x"})
+				}
+				if !yield(g, err) {
+					return
+				}
+			}
+		}
+		_, err = repo.New(pool).InitialLoadGraphs(context.Background(), seq, repo.InitialLoadOptions{})
+		require.ErrorIs(t, err, repo.ErrInvalid)
+		var rowErr *repo.RowError
+		require.ErrorAs(t, err, &rowErr)
+		require.Equal(t, "posts", rowErr.Table)
+		require.EqualValues(t, bad, rowErr.Position)
+		require.ErrorContains(t, err, "posts_title_allowed")
+		nothingStayed(t, pool, before, 0)
+	})
+
 	t.Run("ErrNotEmpty", func(t *testing.T) {
 		t.Parallel()
 		pool := pgtest.NewPool(t)
