@@ -66,6 +66,110 @@ var (
 	websiteShape = regexp.MustCompile(`^https?://[^` + goBlank + `]+$`)                                    // profiles_website_shape
 )
 
+// The shape checks below answer exactly as the regexps above (for ASCII
+// text without running them, which the profile of an initial load showed
+// costs more than the rest of validation): TestFastChecksAgree and
+// FuzzFastChecksAgree compare them.
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiBlank is blankRanges' ASCII part: \t to \r and the space.
+func asciiBlank(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' }
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// hasNonBlank is notBlank.MatchString.
+func hasNonBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return notBlank.MatchString(s)
+		}
+		if !asciiBlank(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// emailShaped is emailShape.MatchString: one @ with something before it,
+// a dot after it with something on both sides, no blank.
+func emailShaped(s string) bool {
+	if !isASCII(s) {
+		return emailShape.MatchString(s)
+	}
+	at := -1
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case asciiBlank(c):
+			return false
+		case c == '@' && at >= 0:
+			return false
+		case c == '@':
+			at = i
+		}
+	}
+	if at < 1 {
+		return false
+	}
+	domain := s[at+1:]
+	return len(domain) >= 3 && strings.IndexByte(domain[1:len(domain)-1], '.') >= 0
+}
+
+// websiteShaped is websiteShape.MatchString.
+func websiteShaped(s string) bool {
+	if !isASCII(s) {
+		return websiteShape.MatchString(s)
+	}
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(s, "http://")
+	}
+	if !ok || rest == "" {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if asciiBlank(rest[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// tagShaped is tagShape.MatchString, for any text: only ASCII can match.
+func tagShaped(s string) bool {
+	if len(s) < 1 || len(s) > MaxTagNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // checkText rejects what PostgreSQL's text type cannot store.
 func checkText(field, value string) error {
 	if !utf8.ValidString(value) {
@@ -81,7 +185,7 @@ func checkRequired(field, value string, maxLen int) error {
 	if err := checkText(field, value); err != nil {
 		return err
 	}
-	if !notBlank.MatchString(value) {
+	if !hasNonBlank(value) {
 		return invalid(field, value, "must not be blank")
 	}
 	if utf8.RuneCountInString(value) > maxLen {
@@ -106,7 +210,7 @@ func checkEmail(email string) error {
 	if len(email) > MaxEmailLen {
 		return invalid("email", email, "is longer than 254 bytes")
 	}
-	if !emailShape.MatchString(email) {
+	if !emailShaped(email) {
 		return invalid("email", email, "must look like name@example.com")
 	}
 	for _, r := range email {
@@ -124,6 +228,15 @@ func checkEmail(email string) error {
 // as sigma, so that the key needs no context. The stored email stays as given.
 // TestEmailKeyMatchesDatabase compares it with the server's on every code point.
 func emailKey(email string) string {
+	if isASCII(email) {
+		// NFC leaves ASCII as it is, and its lower case is A-Z to a-z.
+		return asciiLower(email)
+	}
+	return emailKeyUnicode(email)
+}
+
+// emailKeyUnicode is emailKey for any text.
+func emailKeyUnicode(email string) string {
 	return strings.ReplaceAll(cases.Lower(language.Und).String(norm.NFC.String(email)), "ς", "σ")
 }
 
@@ -161,7 +274,7 @@ func normalizeTag(name string) (string, error) {
 		return "", err
 	}
 	norm := normalizedTag(name)
-	if !tagShape.MatchString(norm) {
+	if !tagShaped(norm) {
 		return "", invalid("tag", name, "must be 1 to 50 letters, digits or dashes, starting with a letter or digit")
 	}
 	return norm, nil
@@ -186,7 +299,7 @@ func checkWebsite(website *string) error {
 	if err := checkText("website", *website); err != nil {
 		return err
 	}
-	if !websiteShape.MatchString(*website) {
+	if !websiteShaped(*website) {
 		return invalid("website", *website, "must be an http:// or https:// URL")
 	}
 	return nil
