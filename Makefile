@@ -79,10 +79,10 @@ bench-repo: ## Go benchmarks of the repository against hand-written pgx and the 
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/repo/
 
 USERS ?= 1000000
-ROUNDS ?= 1
+ROUNDS ?= 3
 
 .PHONY: bench-seed
-bench-seed: ## Seed USERS users (default 1M) with cmd/seed and with plain pgx COPY; compare rows/s and memory
+bench-seed: ## Seed USERS users (default 1M), ROUNDS times (default 3; medians), with cmd/seed, plain pgx COPY and the server's own COPY; compare rows/s, CPU and memory
 	$(GO) build -o bin/seed ./cmd/seed
 	$(GO) build -o bin/benchseed ./cmd/benchseed
 	@url="$(ADMIN_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)

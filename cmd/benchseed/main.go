@@ -8,7 +8,7 @@
 // foreign keys. It prints rows per second, the ratios and each process's
 // peak memory. Rounds alternate the order of the client loads.
 //
-//	benchseed -seed-bin bin/seed [-users 1000000] [-rounds 1] [-database-url URL]
+//	benchseed -seed-bin bin/seed [-users 1000000] [-rounds 3] [-database-url URL]
 //
 // The URL (default $DATABASE_URL) names a server and a role that may create
 // databases and write server-side files (a superuser, on a local server);
@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	addFlags(flags, &cfg)
 	flags.StringVar(&cfg.seedBin, "seed-bin", "bin/seed", "the built cmd/seed")
-	flags.IntVar(&cfg.rounds, "rounds", 1, "rounds; each loads both databases once")
+	flags.IntVar(&cfg.rounds, "rounds", 3, "rounds; each runs every load once, and the report gives the medians")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -98,9 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// measurement is one load: how long it took and its peak memory.
+// measurement is one load: how long it took, the loader's CPU time (user
+// and system; a busy machine stretches the elapsed time more than this) and
+// its peak memory.
 type measurement struct {
 	elapsed time.Duration
+	cpu     time.Duration
 	maxRSS  int64 // bytes
 }
 
@@ -118,6 +121,7 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		"pgx":             append([]string{self, "raw"}, loadArgs...),
 	}
 	results := map[string][]measurement{}
+	loadBefore := loadAverage()
 	var rows map[string]int64
 	dir, err := serverDir()
 	if err != nil {
@@ -186,8 +190,19 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	settings += "; load average " + loadBefore + " at the start, " + loadAverage() + " at the end"
 	report(stdout, cfg, rows, results, settings)
 	return nil
+}
+
+// loadAverage is the machine's one-minute load average, or "unknown": on a
+// shared machine it says how far to trust the times.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // serverSettings describes the server, since its settings move the figures.
@@ -217,6 +232,7 @@ func load(ctx context.Context, argv []string, dbURL string, stderr io.Writer) (m
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSS = ru.Maxrss * 1024 // Linux reports KiB
 	}
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return m, nil
 }
 
@@ -293,8 +309,8 @@ func report(w io.Writer, cfg config, rows map[string]int64, results map[string][
 		"%s; %d CPUs; median of %d round(s):\n\n",
 		rows["users"], rows["addresses"], rows["profiles"], rows["posts"], rows["post_tags"], total, cfg.batchSize,
 		settings, runtime.NumCPU(), cfg.rounds)
-	fmt.Fprintln(w, "| loader | time | rows/s | peak memory |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	fmt.Fprintln(w, "| loader | time | rows/s | client CPU | peak memory |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
 	rate := map[string]float64{}
 	for _, name := range []string{"server-A", "server-B", "pgx", "inkwell-batched", "inkwell"} {
 		secs := median(results[name], func(m measurement) float64 { return m.elapsed.Seconds() })
@@ -307,11 +323,12 @@ func report(w io.Writer, cfg config, rows map[string]int64, results map[string][
 			"inkwell-batched": "inkwell (cmd/seed --load batched)",
 			"inkwell":         "inkwell (cmd/seed, initial load)",
 		}[name]
-		memory := "(server)"
+		memory, cpu := "(server)", "(server)"
 		if rss > 0 {
 			memory = fmt.Sprintf("%.0f MiB", rss/(1<<20))
+			cpu = fmt.Sprintf("%.1f s", median(results[name], func(m measurement) float64 { return m.cpu.Seconds() }))
 		}
-		fmt.Fprintf(w, "| %s | %.1f s | %.0f | %s |\n", label, secs, rate[name], memory)
+		fmt.Fprintf(w, "| %s | %.1f s | %.0f | %s | %s |\n", label, secs, rate[name], cpu, memory)
 	}
 	fmt.Fprintf(w, "\nseed / A: %.2f; seed / B: %.2f; seed / pgx: %.2f; seed / batched seed: %.2f\n",
 		rate["inkwell"]/rate["server-A"], rate["inkwell"]/rate["server-B"], rate["inkwell"]/rate["pgx"],
