@@ -99,6 +99,18 @@ func TestSeedInitialLoad(t *testing.T) {
 		require.Contains(t, errOut, "table not empty: table users has rows")
 		require.Contains(t, errOut, "the initial load was rolled back: nothing of it was written")
 	})
+
+	t.Run("MaintenanceSettings", func(t *testing.T) {
+		// The flags reach the load: a setting the server refuses fails it.
+		url := pgtest.GrownURL(t)
+		code, _, errOut := seedRun(t, "--database-url", url, "--users", "10", "--seed", "24", "--maintenance-work-mem", "lots")
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, `maintenance_work_mem "lots", max_parallel_maintenance_workers 2`)
+		code, _, errOut = seedRun(t, "--database-url", url, "--users", "10", "--seed", "24", "--maintenance-work-mem", "64MB",
+			"--maintenance-workers", "-1")
+		require.Equal(t, 0, code, errOut)
+		require.Contains(t, errOut, "loaded in one transaction: users 18,")
+	})
 }
 
 // lineWriter keeps what a process writes and says when a line containing

@@ -29,6 +29,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 const usage = `usage: seed [flags]
@@ -51,6 +53,8 @@ type config struct {
 	batchSize        int
 	poolSize         int
 	load             string // loadAuto, loadInitial or loadBatched
+	workMem          string // maintenance_work_mem of an initial load's index builds
+	workers          int    // max_parallel_maintenance_workers of them
 	reset            bool
 	verbose          bool
 	logger           *slog.Logger // with --verbose
@@ -146,6 +150,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.BoolVar(&cfg.reset, "reset", false, "empty every table first")
 	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	flags.StringVar(&cfg.load, "load", loadAuto, "how to add the users: initial (into empty tables, one transaction, keys and indexes built after the copy; as the --migrate-url role), batched (one transaction per batch), or auto (initial when the tables are empty and --users > 0)")
+	flags.StringVar(&cfg.workMem, "maintenance-work-mem", "", "maintenance_work_mem while an initial load builds keys and indexes (default "+repo.DefaultMaintenanceWorkMem+")")
+	flags.IntVar(&cfg.workers, "maintenance-workers", 0, fmt.Sprintf("max_parallel_maintenance_workers for those builds (0: %d; -1: none)", repo.DefaultMaintenanceWorkers))
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -180,7 +186,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}{
 		{"--users", cfg.users, 0}, {"--addresses-per-user", cfg.addressesPerUser, 0},
 		{"--posts-per-user", cfg.postsPerUser, 0}, {"--tags", cfg.tags, 0},
-		{"--batch-size", cfg.batchSize, 1}, {"--pool-size", cfg.poolSize, 1},
+		{"--batch-size", cfg.batchSize, 1}, {"--pool-size", cfg.poolSize, 1}, {"--maintenance-workers", cfg.workers, -1},
 	} {
 		if c.value < c.least {
 			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)

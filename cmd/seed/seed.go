@@ -188,7 +188,9 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 	}
 	start := time.Now()
 	progress := newPhaseProgress(stderr, int64(len(tutorial)+cfg.users), cfg.progressBar)
-	res, err := repo.New(pool).InitialLoadGraphs(ctx, graphs, repo.InitialLoadOptions{Progress: progress.update})
+	res, err := repo.New(pool).InitialLoadGraphs(ctx, graphs, repo.InitialLoadOptions{
+		MaintenanceWorkMem: cfg.workMem, MaintenanceWorkers: cfg.workers, Progress: progress.update,
+	})
 	progress.finish()
 	switch {
 	case errors.Is(err, repo.ErrNotEmpty) && cfg.load == loadAuto:
