@@ -38,9 +38,9 @@ type InitialLoadOptions struct {
 	// MaintenanceWorkers is max_parallel_maintenance_workers for the builds;
 	// 0 means DefaultMaintenanceWorkers, negative means none.
 	MaintenanceWorkers int
-	// Progress, if set, is called as the load goes: during copying every
-	// few thousand users, then once per table, key, index and foreign key.
-	// Calls never overlap.
+	// Progress, if set, is called as the load goes: during copying after
+	// each chunk (about 2 MiB of encoded rows), then once per table, key,
+	// index and foreign key. Calls never overlap.
 	Progress func(LoadProgress)
 }
 
