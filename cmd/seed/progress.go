@@ -111,8 +111,12 @@ func (p *phaseProgress) line(l repo.LoadProgress, elapsed time.Duration) {
 		fmt.Fprintf(p.w, "%s: %d to go\n", l.Phase, l.Total)
 		return
 	}
-	fmt.Fprintf(p.w, "%s %d/%d: %s done, %d rows, %v, %.0f rows/s\n", l.Phase, l.Done, l.Total, l.Step,
-		rows, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds())
+	starved := ""
+	if l.Phase == repo.PhaseCopying && l.Done == l.Total {
+		starved = fmt.Sprintf(" (the server waited %v for the client)", l.Starved.Round(time.Millisecond))
+	}
+	fmt.Fprintf(p.w, "%s %d/%d: %s done, %d rows, %v, %.0f rows/s%s\n", l.Phase, l.Done, l.Total, l.Step,
+		rows, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds(), starved)
 }
 
 func (p *phaseProgress) endCopy() {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -69,6 +70,10 @@ type LoadProgress struct {
 	Done, Total int
 	// Rows counts the rows sent so far; nothing is committed before the end.
 	Rows BulkResult
+	// Starved is, while copying, how long the server has had no chunk to
+	// copy because the client was still making it: near zero means the
+	// client's work hides behind the server's.
+	Starved time.Duration
 }
 
 // initialTables are the tables InitialLoadGraphs writes, in the order it
@@ -463,19 +468,23 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 		})
 	}()
 	var copied error
+	var starved time.Duration // waiting for the producer
+	waitFrom := time.Now()
 	for c := range full {
+		starved += time.Since(waitFrom)
 		if copied == nil {
 			if copied = copyChunk(ctx, tx, tables, c); copied != nil {
 				close(stop)
 				continue
 			}
 			sent.add(c.rows)
-			progress(LoadProgress{Phase: PhaseCopying, Step: "all tables", Total: len(tables)})
+			progress(LoadProgress{Phase: PhaseCopying, Step: "all tables", Total: len(tables), Starved: starved})
 		}
 		select {
 		case free <- c:
 		default:
 		}
+		waitFrom = time.Now()
 	}
 	<-done
 	// The chunks go in order and the producer works ahead: a COPY's error
@@ -492,7 +501,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 		if t.count != nil {
 			so.add(tableRows(t.name, *t.count))
 		}
-		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables), Rows: so})
+		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables), Rows: so, Starved: starved})
 	}
 	return nil
 }
