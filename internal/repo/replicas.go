@@ -131,9 +131,9 @@ func reading[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T
 
 // readingPipelined is reading for a body whose statements are all known
 // before the first runs: they travel together, in one round trip (see
-// pipelined for what body may do).
+// pipelined for what body may do), seeing one snapshot (readPipelined).
 func readingPipelined[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(db handle) (T, error) { return pipelined(ctx, db, body) })
+	return routeRead(ctx, r, func(db handle) (T, error) { return readPipelined(ctx, db, body) })
 }
 
 func routeRead[T any](ctx context.Context, r *Repo, run func(db handle) (T, error)) (T, error) {

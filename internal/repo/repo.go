@@ -3,8 +3,8 @@
 //
 // Every method returns plain structs that own their data: they stay valid
 // after the transaction ends or the pool is closed, and related rows
-// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one or two
-// round trips whatever the number of rows, never one query per row.
+// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one round trip
+// whatever the number of rows, never one query per row.
 //
 // Errors match the sentinels in errors.go with errors.Is.
 package repo
