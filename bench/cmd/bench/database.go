@@ -19,9 +19,10 @@ import (
 
 // server makes databases for the runs: each a copy of a migrated template.
 type server struct {
-	admin    string // a superuser's URL
-	poolSize int
-	proxy    *latencyProxy // nil: peers connect straight to the server
+	admin      string // a superuser's URL
+	poolSize   int
+	proxy      *latencyProxy // nil: peers connect straight to the server
+	syncCommit string        // synchronous_commit of the databases fresh makes
 }
 
 // viaProxy returns u with its host and port the proxy's, if there is one.
@@ -101,7 +102,9 @@ func (s *server) prepare(ctx context.Context) error {
 func (s *server) fresh(ctx context.Context, name string) (*database, error) {
 	ident := pgx.Identifier{name}.Sanitize()
 	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)",
-		"CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
+		"CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{template}.Sanitize(),
+		// Every session of every peer (SQLAlchemy's process too) gets it.
+		"ALTER DATABASE "+ident+" SET synchronous_commit = '"+s.syncCommit+"'"); err != nil { // checked by main
 		return nil, err
 	}
 	u, err := s.urlOf(name)
