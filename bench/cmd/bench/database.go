@@ -169,8 +169,16 @@ func (d *database) sqlDB(mode pgx.QueryExecMode) *sql.DB {
 	return db
 }
 
-// counter counts the statements and COPYs sent: each is at least one round trip.
+// counter counts the statements, COPYs and batches sent: each is at least
+// one round trip; a batch's statements travel together, one round trip.
 type counter struct{ n atomic.Int64 }
+
+func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)

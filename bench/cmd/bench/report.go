@@ -103,7 +103,7 @@ Every round runs every peer, in a rotating order; each peer's time is divided
 by pgx's in the same round, and the tables show medians over the rounds. Bulk
 operations run on a fresh copy of a migrated template database each time.
 Allocations are per operation, in the Go process; round trips are the
-statements (and COPYs) the peer sent, per operation, counted by a pgx tracer
+statements, COPYs and pgx batches (one each) the peer sent, per operation, counted by a pgx tracer
 under every Go peer (GORM, bun and ent run on pgx's database/sql driver). Statement
 caching: pgx's default (prepared statements cached per connection) for pgx,
 inkwell, GORM (PrepareStmt on) and ent; bun inlines arguments into its SQL, so
