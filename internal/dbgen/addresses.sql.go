@@ -82,3 +82,84 @@ func (q *Queries) ListAddressesByUserIDs(ctx context.Context, userIds []int64) (
 	}
 	return items, nil
 }
+
+const listAddressesOfUserByName = `-- name: ListAddressesOfUserByName :many
+SELECT a.id, a.user_id, a.email
+FROM addresses a
+WHERE a.user_id = (SELECT u.id FROM users u WHERE u.name = $1 ORDER BY u.id LIMIT 1)
+ORDER BY a.id
+`
+
+// Select-in load of GetUserByName's user's addresses, found from the name
+// (one more probe of users_name_id_idx), so that it travels with
+// GetUserByName in one batch.
+func (q *Queries) ListAddressesOfUserByName(ctx context.Context, name string) ([]Address, error) {
+	rows, err := q.db.Query(ctx, listAddressesOfUserByName, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Address{}
+	for rows.Next() {
+		var i Address
+		if err := rows.Scan(&i.ID, &i.UserID, &i.Email); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAddressesOfUserPage = `-- name: ListAddressesOfUserPage :many
+SELECT a.id, a.user_id, a.email
+FROM user_page($1, $2, $3, $4,
+               $5, $6, $7, $8) page
+JOIN addresses a ON a.user_id = page.id
+ORDER BY a.user_id, a.id
+`
+
+type ListAddressesOfUserPageParams struct {
+	OrderBy    string
+	Descending bool
+	MinAge     *int32
+	MaxAge     *int32
+	AfterID    *int64
+	AfterAge   *int32
+	AfterName  *string
+	MaxRows    int32
+}
+
+// Select-in load of a ListUsers page's addresses, found from the page's
+// arguments rather than its ids, so that it is known before the page query
+// has run and travels with it in one batch (one snapshot: see pipelined).
+func (q *Queries) ListAddressesOfUserPage(ctx context.Context, arg ListAddressesOfUserPageParams) ([]Address, error) {
+	rows, err := q.db.Query(ctx, listAddressesOfUserPage,
+		arg.OrderBy,
+		arg.Descending,
+		arg.MinAge,
+		arg.MaxAge,
+		arg.AfterID,
+		arg.AfterAge,
+		arg.AfterName,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Address{}
+	for rows.Next() {
+		var i Address
+		if err := rows.Scan(&i.ID, &i.UserID, &i.Email); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -24,51 +24,54 @@ func (r *Repo) ListUsers(ctx context.Context, q UserQuery) (Page[User], error) {
 }
 
 // ListUsersWithAddresses returns a page of users, as ListUsers does, each with
-// their addresses loaded as s says: one round trip (Joined) or two (SelectIn).
+// their addresses loaded as s says, in one round trip either way.
+// ErrInvalid for a bad strategy, order, limit, age range or cursor.
 func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	return reading(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
-		page, err := listUsersWith(ctx, db, q, s,
-			func(p dbgen.ListUsersParams) ([]User, error) {
-				rows, err := db.ListUsersWithAddresses(ctx, dbgen.ListUsersWithAddressesParams(p))
-				return foldAddresses(convert(rows, func(r dbgen.ListUsersWithAddressesRow) dbgen.GetUserWithAddressesRow {
-					return dbgen.GetUserWithAddressesRow(r)
-				})), err
-			},
-			func(users []User) error { return attachAddresses(ctx, db, users) })
-		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
-		}
-		return page, nil
-	})
+	page, err := listUsersWith(ctx, r, q, s,
+		func(db *dbgen.Queries, p dbgen.ListUsersParams) ([]User, error) {
+			rows, err := db.ListUsersWithAddresses(ctx, dbgen.ListUsersWithAddressesParams(p))
+			return foldAddresses(convert(rows, func(r dbgen.ListUsersWithAddressesRow) dbgen.GetUserWithAddressesRow {
+				return dbgen.GetUserWithAddressesRow(r)
+			})), err
+		},
+		func(db *dbgen.Queries, users []User, p dbgen.ListUsersParams) error {
+			rows, err := db.ListAddressesOfUserPage(ctx, dbgen.ListAddressesOfUserPageParams(p))
+			attach(userAddresses, users, rows, func(a dbgen.Address) int64 { return a.UserID }, addressFromDB)
+			return err
+		})
+	if err != nil {
+		return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
+	}
+	return page, nil
 }
 
 // ListUsersWithPosts returns a page of users, as ListUsers does, each with
-// their posts (oldest first, without Author or Tags) loaded as s says: one
-// round trip (Joined) or two (SelectIn).
+// their posts (oldest first, without Author or Tags) loaded as s says, in one
+// round trip either way. ErrInvalid for a bad strategy, order, limit, age
+// range or cursor.
 func (r *Repo) ListUsersWithPosts(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	return reading(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
-		page, err := listUsersWith(ctx, db, q, s,
-			func(p dbgen.ListUsersParams) ([]User, error) {
-				rows, err := db.ListUsersWithPosts(ctx, dbgen.ListUsersWithPostsParams(p))
-				return fold(rows, userPosts, func(r dbgen.ListUsersWithPostsRow) int64 { return r.User.ID },
-					func(r dbgen.ListUsersWithPostsRow) User { return userFromDB(r.User) },
-					func(r dbgen.ListUsersWithPostsRow) (Post, bool) {
-						if r.PostID == nil {
-							return Post{}, false
-						}
-						return Post{ID: *r.PostID, UserID: r.User.ID, Title: *r.PostTitle, Content: *r.PostContent,
-							Published: *r.PostPublished, Rating: *r.PostRating, CreatedAt: *r.PostCreatedAt}, true
-					}), err
-			},
-			func(users []User) error {
-				return selectIn(ctx, userPosts, users, db.ListPostsByUserIDs,
-					func(p dbgen.Post) int64 { return p.UserID }, postFromDB)
-			})
-		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
-		}
-		return page, nil
-	})
+	page, err := listUsersWith(ctx, r, q, s,
+		func(db *dbgen.Queries, p dbgen.ListUsersParams) ([]User, error) {
+			rows, err := db.ListUsersWithPosts(ctx, dbgen.ListUsersWithPostsParams(p))
+			return fold(rows, userPosts, func(r dbgen.ListUsersWithPostsRow) int64 { return r.User.ID },
+				func(r dbgen.ListUsersWithPostsRow) User { return userFromDB(r.User) },
+				func(r dbgen.ListUsersWithPostsRow) (Post, bool) {
+					if r.PostID == nil {
+						return Post{}, false
+					}
+					return Post{ID: *r.PostID, UserID: r.User.ID, Title: *r.PostTitle, Content: *r.PostContent,
+						Published: *r.PostPublished, Rating: *r.PostRating, CreatedAt: *r.PostCreatedAt}, true
+				}), err
+		},
+		func(db *dbgen.Queries, users []User, p dbgen.ListUsersParams) error {
+			rows, err := db.ListPostsOfUserPage(ctx, dbgen.ListPostsOfUserPageParams(p))
+			attach(userPosts, users, rows, func(p dbgen.Post) int64 { return p.UserID }, postFromDB)
+			return err
+		})
+	if err != nil {
+		return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
+	}
+	return page, nil
 }
 
 // listUsers runs the page query.
@@ -81,9 +84,12 @@ func listUsers(ctx context.Context, db *dbgen.Queries, p userPage) ([]User, erro
 }
 
 // listUsersWith loads a page of users and their related rows: by the joined
-// query, or by the page query followed by attach's select-in query.
-func listUsersWith(ctx context.Context, db *dbgen.Queries, q UserQuery, s Strategy,
-	joined func(dbgen.ListUsersParams) ([]User, error), attach func([]User) error,
+// query, or by the page query and children's select-in query, which finds
+// the page's children from the page's arguments, so that both go in one
+// batch (seeing one snapshot: readingPipelined) and children attaches them.
+func listUsersWith(ctx context.Context, r *Repo, q UserQuery, s Strategy,
+	joined func(*dbgen.Queries, dbgen.ListUsersParams) ([]User, error),
+	children func(*dbgen.Queries, []User, dbgen.ListUsersParams) error,
 ) (Page[User], error) {
 	p, err := q.check()
 	if err == nil {
@@ -92,17 +98,29 @@ func listUsersWith(ctx context.Context, db *dbgen.Queries, q UserQuery, s Strate
 	if err != nil {
 		return Page[User]{}, err
 	}
-	var users []User
 	if s == Joined {
-		users, err = joined(p.params())
-		err = dbError(ctx, err)
-	} else if users, err = listUsers(ctx, db, p); err == nil {
-		err = attach(users)
+		return reading(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
+			users, err := joined(db, p.params())
+			if err != nil {
+				return Page[User]{}, dbError(ctx, err)
+			}
+			return p.pageOf(users), nil
+		})
 	}
-	if err != nil {
-		return Page[User]{}, err
-	}
-	return p.pageOf(users), nil
+	return readingPipelined(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
+		users, err := listUsers(ctx, db, p)
+		// The children of the page only: not of the one more row the page
+		// query reads to know whether there is a next page.
+		cp := p.params()
+		cp.MaxRows = int32(p.limit)
+		if cerr := children(db, users, cp); err == nil && cerr != nil {
+			err = dbError(ctx, cerr)
+		}
+		if err != nil {
+			return Page[User]{}, err
+		}
+		return p.pageOf(users), nil
+	})
 }
 
 // foldAddresses builds users with their addresses from joined rows.
@@ -115,10 +133,4 @@ func foldAddresses(rows []dbgen.GetUserWithAddressesRow) []User {
 			}
 			return Address{ID: *r.AddressID, UserID: r.User.ID, Email: *r.AddressEmail}, true
 		})
-}
-
-// attachAddresses loads the addresses of users in one query.
-func attachAddresses(ctx context.Context, db *dbgen.Queries, users []User) error {
-	return selectIn(ctx, userAddresses, users, db.ListAddressesByUserIDs,
-		func(a dbgen.Address) int64 { return a.UserID }, addressFromDB)
 }

@@ -1,16 +1,12 @@
 package repo
 
-import (
-	"context"
-	"iter"
-	"slices"
-)
-
 // Loading related rows. A relation says where parents keep their children;
 // the two strategies fill it the same way:
 //
-//   - SelectIn: selectIn collects the parents' keys, runs one
-//     `= ANY(@ids::bigint[])` query, groups the rows by parent and attaches them.
+//   - SelectIn: the parents' query and the children's query, which finds the
+//     children from the parents' query's arguments (a page's, an id, a name),
+//     not from its results, travel in one batch (readingPipelined: one round
+//     trip, one snapshot); attach groups the children by parent.
 //   - Joined: fold walks the rows of one JOIN query, ordered by parent, and
 //     builds each parent with its children.
 //
@@ -39,22 +35,12 @@ var (
 	}
 )
 
-// selectIn loads the children of parents with one query and attaches them.
-// load gets the parents' distinct keys, sorted; parent says which parent a
-// row belongs to, fromDB converts it. Parents sharing a key share its
-// children.
-func selectIn[P, C, R any](ctx context.Context, rel relation[P, C], parents []P,
-	load func(context.Context, []int64) ([]R, error), parent func(R) int64, fromDB func(R) C,
-) error {
-	if len(parents) == 0 {
-		return nil
-	}
-	keys := slices.Compact(slices.Sorted(mapSeq(slices.Values(parents), rel.key)))
-	rows, err := load(ctx, keys)
-	if err != nil {
-		return dbError(ctx, err)
-	}
-	children := make(map[int64][]C, len(keys))
+// attach groups the rows of a select-in load by parent and attaches them;
+// a parent without rows gets none ([]), rows of no parent given are left
+// out. The load may have found the parents by their keys (selectIn) or by
+// the arguments that chose them, sent with the parents' query in one batch.
+func attach[P, C, R any](rel relation[P, C], parents []P, rows []R, parent func(R) int64, fromDB func(R) C) {
+	children := make(map[int64][]C, len(parents))
 	for _, row := range rows {
 		k := parent(row)
 		children[k] = append(children[k], fromDB(row))
@@ -62,7 +48,6 @@ func selectIn[P, C, R any](ctx context.Context, rel relation[P, C], parents []P,
 	for i := range parents {
 		rel.set(&parents[i], nonNil(children[rel.key(parents[i])]))
 	}
-	return nil
 }
 
 // fold builds parents with their children from the rows of a joined load,
@@ -92,17 +77,6 @@ func fold[R, P, C any](rows []R, rel relation[P, C],
 	}
 	attach()
 	return parents
-}
-
-// mapSeq yields f of each value of seq.
-func mapSeq[T, U any](seq iter.Seq[T], f func(T) U) iter.Seq[U] {
-	return func(yield func(U) bool) {
-		for v := range seq {
-			if !yield(f(v)) {
-				return
-			}
-		}
-	}
 }
 
 // nonNil makes a loaded relation, or a page, with no rows an empty slice,

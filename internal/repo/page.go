@@ -9,16 +9,19 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
-// Strategy says how related rows are loaded. Both take a fixed number of
-// round trips whatever the number of rows.
+// Strategy says how related rows are loaded. Both take one round trip
+// whatever the number of rows.
 type Strategy int
 
 const (
 	// Joined loads parents and children in one query with a JOIN
 	// (SQLAlchemy's joinedload): one round trip, parent columns repeated per child.
 	Joined Strategy = iota
-	// SelectIn loads the parents, then all their children in a second query
-	// with = ANY($1) (SQLAlchemy's selectinload): two round trips, no repetition.
+	// SelectIn loads the parents in one query and all their children in a
+	// second (SQLAlchemy's selectinload), no parent columns repeated. The
+	// second finds the children from the first's arguments, not its results,
+	// so both travel in one batch: one round trip, one snapshot (REPEATABLE
+	// READ; inside InTx, the transaction's).
 	SelectIn
 )
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -27,23 +28,73 @@ type handle interface {
 // So body must call the same statements with the same arguments whatever the
 // results, and look at the results only after its last statement.
 func pipelined[T any](ctx context.Context, db handle, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	return pipeline(ctx, db, false, body)
+}
+
+// readPipelined is pipelined for reads: on a pool, the batch also begins and
+// commits a REPEATABLE READ, READ ONLY transaction around body's statements,
+// so that they all see one snapshot. Without it each would take its own (in
+// READ COMMITTED, the default, even within the batch's one implicit
+// transaction), and a write committed between the two statements of a
+// select-in load would show in the children but not in the parents. Inside a
+// transaction, the transaction's isolation level decides.
+func readPipelined[T any](ctx context.Context, db handle, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	return pipeline(ctx, db, true, body)
+}
+
+// snapshotTx is the transaction readPipelined wraps a read's batch in.
+var snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+func pipeline[T any](ctx context.Context, db handle, snapshot bool, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	var zero T
 	rec := &recorder{}
 	if _, err := body(newQueries(rec)); err != nil {
-		var zero T
 		return zero, fmt.Errorf("pipeline: recording: %w", err)
 	}
 	b := &pgx.Batch{}
+	pool, wrap := db.(*pgxpool.Pool)
+	wrap = wrap && snapshot
+	if wrap {
+		b.BeginTx(snapshotTx)
+	}
 	for _, s := range rec.queued {
 		b.Queue(s.sql, s.args...)
 	}
-	br := db.SendBatch(ctx, b)
-	v, err := body(newQueries(&replayer{br: br, queued: rec.queued}))
+	rp := &replayer{queued: rec.queued}
+	if !wrap {
+		rp.br = db.SendBatch(ctx, b)
+	} else {
+		b.Queue("COMMIT")
+		conn, err := pool.Acquire(ctx)
+		if err != nil { // body's statements report it, as pool.SendBatch's would
+			rp.br = pgx.FailedBatchResults(b, err)
+		} else {
+			defer func() {
+				// A failed statement leaves the transaction open, aborted:
+				// end it, even if ctx is done, rather than lose the connection.
+				if conn.Conn().PgConn().TxStatus() != 'I' {
+					_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+				}
+				conn.Release()
+			}()
+			rp.br = conn.SendBatch(ctx, b)
+		}
+		rp.begin = true
+	}
+	v, err := body(newQueries(rp))
+	if err == nil && wrap {
+		if _, cerr := rp.br.Exec(); cerr != nil {
+			err = fmt.Errorf("commit: %w", dbError(ctx, cerr))
+		}
+	}
 	// Close reads what body left unread (it stopped at an error).
-	if cerr := br.Close(); err == nil && cerr != nil {
-		var zero T
+	if cerr := rp.br.Close(); err == nil && cerr != nil {
 		return zero, cerr
 	}
-	return v, err
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
 }
 
 type queued struct {
@@ -80,11 +131,22 @@ var errNotPipelined = errors.New("statement not in the pipeline it was recorded 
 // replayer hands out the batch's results in the order recorded.
 type replayer struct {
 	br     pgx.BatchResults
+	begin  bool  // the batch's first result is its BEGIN's, not yet read
+	failed error // BEGIN's error, every statement's
 	queued []queued
 	next   int
 }
 
 func (r *replayer) take(sql string, args []any) error {
+	if r.begin {
+		r.begin = false
+		if _, err := r.br.Exec(); err != nil {
+			r.failed = err
+		}
+	}
+	if r.failed != nil {
+		return r.failed
+	}
 	if r.next >= len(r.queued) || r.queued[r.next].sql != sql || !reflect.DeepEqual(r.queued[r.next].args, args) {
 		return errNotPipelined
 	}

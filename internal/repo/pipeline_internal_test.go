@@ -5,6 +5,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -36,4 +39,31 @@ func TestPipelinedBodyMustRepeatItself(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, "Piped", u.Name)
+}
+
+// readPipelined's batch runs in a READ ONLY transaction; a statement that
+// fails there leaves it aborted, and it is rolled back so that the pool
+// keeps the connection rather than replace it.
+func TestReadPipelinedFailureKeepsTheConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.MaxConns = 1 })
+	read := func() error {
+		_, err := readPipelined(ctx, pool, func(q *dbgen.Queries) ([]dbgen.ListUsersRow, error) {
+			return q.ListUsers(ctx, dbgen.ListUsersParams{OrderBy: "id", MaxRows: 1})
+		})
+		return err
+	}
+	require.NoError(t, read())
+	conns := pool.Stat().NewConnsCount()
+
+	_, err := readPipelined(ctx, pool, func(q *dbgen.Queries) (dbgen.User, error) {
+		return q.CreateUser(ctx, dbgen.CreateUserParams{Name: "Read only", Age: 1})
+	})
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, pgerrcode.ReadOnlySQLTransaction, pgErr.Code)
+
+	require.NoError(t, read())
+	require.Equal(t, conns, pool.Stat().NewConnsCount(), "the failed read's connection was replaced")
 }

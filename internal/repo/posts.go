@@ -41,14 +41,19 @@ func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
 }
 
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
-// as s says; ErrNotFound if there is no such post.
+// as s says, in one round trip either way; ErrNotFound if there is no such
+// post, ErrInvalid for a bad strategy.
 func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) {
-	if s == SelectIn { // both queries are known up front: one round trip
+	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
+	if err := s.check(); err != nil {
+		return fail(err)
+	}
+	if s == SelectIn { // both queries are known up front: one batch
 		return readingPipelined(ctx, r, func(q *dbgen.Queries) (Post, error) {
 			row, err := q.GetPostWithAuthor(ctx, id)
 			tags, terr := q.ListTagsByPostIDs(ctx, []int64{id})
 			if err = cmp.Or(err, terr); err != nil {
-				return Post{}, fmt.Errorf("get post %d: %w", id, dbError(ctx, err))
+				return fail(dbError(ctx, err))
 			}
 			post := postWithAuthor(row.Post, row.User)
 			post.Tags = nonNil(convert(tags, func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) }))
@@ -56,27 +61,11 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 		})
 	}
 	return reading(ctx, r, func(q *dbgen.Queries) (Post, error) {
-		fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("get post %d: %w", id, err) }
-		if err := s.check(); err != nil {
-			return fail(err)
+		rows, err := q.GetPostWithAuthorAndTags(ctx, id)
+		if err != nil {
+			return fail(dbError(ctx, err))
 		}
-		var posts []Post
-		if s == Joined {
-			rows, err := q.GetPostWithAuthorAndTags(ctx, id)
-			if err != nil {
-				return fail(dbError(ctx, err))
-			}
-			posts = foldTags(rows)
-		} else {
-			row, err := q.GetPostWithAuthor(ctx, id)
-			if err != nil {
-				return fail(dbError(ctx, err))
-			}
-			posts = []Post{postWithAuthor(row.Post, row.User)}
-			if err := attachTags(ctx, q, posts); err != nil {
-				return fail(err)
-			}
-		}
+		posts := foldTags(rows)
 		if len(posts) == 0 {
 			return fail(ErrNotFound)
 		}
@@ -85,53 +74,61 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 }
 
 // ListPosts returns a page of posts, oldest first (newest first with
-// q.Desc), each with its Author and Tags, the tags loaded as s says: one
-// round trip (Joined) or two (SelectIn). ErrInvalid for a bad limit or cursor.
+// q.Desc), each with its Author and Tags, the tags loaded as s says, in one
+// round trip either way. ErrInvalid for a bad strategy, limit or cursor.
 func (r *Repo) ListPosts(ctx context.Context, pq PostQuery, s Strategy) (Page[Post], error) {
-	return reading(ctx, r, func(q *dbgen.Queries) (Page[Post], error) {
-		fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
-		limit, err := checkLimit(pq.Limit)
-		if err != nil {
-			return fail(err)
-		}
-		order := cursor{Order: postOrder, Desc: pq.Desc}
-		after, err := decodeCursor(pq.After, order)
-		if err != nil {
-			return fail(err)
-		}
-		if err := s.check(); err != nil {
-			return fail(err)
-		}
-		params := dbgen.ListPostsWithAuthorParams{
-			Descending: pq.Desc, UserID: pq.UserID, Published: pq.Published, MaxRows: int32(limit) + 1,
-		}
-		if after != nil {
-			params.AfterID = &after.ID
-		}
-		var posts []Post
-		if s == Joined {
-			rows, err := q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
-			if err != nil {
-				return fail(dbError(ctx, err))
-			}
-			posts = foldTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
-				return dbgen.GetPostWithAuthorAndTagsRow(r)
-			}))
-		} else {
-			rows, err := q.ListPostsWithAuthor(ctx, params)
-			if err != nil {
-				return fail(dbError(ctx, err))
-			}
-			posts = convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
-			if err := attachTags(ctx, q, posts); err != nil {
-				return fail(err)
-			}
-		}
+	fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
+	limit, err := checkLimit(pq.Limit)
+	if err != nil {
+		return fail(err)
+	}
+	order := cursor{Order: postOrder, Desc: pq.Desc}
+	after, err := decodeCursor(pq.After, order)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.check(); err != nil {
+		return fail(err)
+	}
+	params := dbgen.ListPostsWithAuthorParams{
+		Descending: pq.Desc, UserID: pq.UserID, Published: pq.Published, MaxRows: int32(limit) + 1,
+	}
+	if after != nil {
+		params.AfterID = &after.ID
+	}
+	page := func(posts []Post) Page[Post] {
 		return pageOf(posts, limit, func(last Post) cursor {
 			next := order
 			next.ID = last.ID
 			return next
-		}), nil
+		})
+	}
+	if s == Joined {
+		return reading(ctx, r, func(q *dbgen.Queries) (Page[Post], error) {
+			rows, err := q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
+			if err != nil {
+				return fail(dbError(ctx, err))
+			}
+			return page(foldTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
+				return dbgen.GetPostWithAuthorAndTagsRow(r)
+			}))), nil
+		})
+	}
+	// The tags' query finds the page from the same arguments (the page only,
+	// not the one more row that says whether there is a next page), so that
+	// both go in one batch, seeing one snapshot.
+	tp := dbgen.ListTagsOfPostPageParams(params)
+	tp.MaxRows = int32(limit)
+	return readingPipelined(ctx, r, func(q *dbgen.Queries) (Page[Post], error) {
+		rows, err := q.ListPostsWithAuthor(ctx, params)
+		tags, terr := q.ListTagsOfPostPage(ctx, tp)
+		if err = cmp.Or(err, terr); err != nil {
+			return fail(dbError(ctx, err))
+		}
+		posts := convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
+		attach(postTags, posts, tags, func(r dbgen.ListTagsOfPostPageRow) int64 { return r.PostID },
+			func(r dbgen.ListTagsOfPostPageRow) Tag { return tagFromDB(r.Tag) })
+		return page(posts), nil
 	})
 }
 
@@ -258,11 +255,4 @@ func foldTags(rows []dbgen.GetPostWithAuthorAndTagsRow) []Post {
 			}
 			return Tag{ID: *r.TagID, Name: *r.TagName}, true
 		})
-}
-
-// attachTags loads the tags of posts in one query.
-func attachTags(ctx context.Context, q *dbgen.Queries, posts []Post) error {
-	return selectIn(ctx, postTags, posts, q.ListTagsByPostIDs,
-		func(r dbgen.ListTagsByPostIDsRow) int64 { return r.PostID },
-		func(r dbgen.ListTagsByPostIDsRow) Tag { return tagFromDB(r.Tag) })
 }

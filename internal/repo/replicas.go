@@ -53,7 +53,7 @@ func WithReplicas(opts ReplicaOptions, replicas ...*pgxpool.Pool) Option {
 		}
 		rs := &replicaSet{opts: opts, primary: r.pool, stop: make(chan struct{})}
 		for _, p := range replicas {
-			rs.replicas = append(rs.replicas, &replica{pool: p, repo: &Repo{pool: p}})
+			rs.replicas = append(rs.replicas, &replica{pool: p, repo: onPool(p)})
 		}
 		r.replicas = rs
 		go rs.run()
@@ -91,7 +91,12 @@ func wrote(ctx context.Context) {
 
 // queries returns the generated queries on what r runs on: its transaction,
 // or its pool. Only reading, writing and the transaction helpers call it.
-func (r *Repo) queries() *dbgen.Queries { return newQueries(r.handle()) }
+func (r *Repo) queries() *dbgen.Queries {
+	if r.q != nil {
+		return r.q
+	}
+	return newQueries(r.handle())
+}
 
 // handle is what r runs on: its transaction, or its pool.
 func (r *Repo) handle() handle {
@@ -126,19 +131,19 @@ func (r *Repo) read(ctx context.Context) *Repo {
 // primary, with a fresh connection: a read is safe to repeat, and a replica
 // that died since its last check is so skipped at once.
 func reading[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(db handle) (T, error) { return body(newQueries(db)) })
+	return routeRead(ctx, r, func(served *Repo) (T, error) { return body(served.queries()) })
 }
 
 // readingPipelined is reading for a body whose statements are all known
 // before the first runs: they travel together, in one round trip (see
-// pipelined for what body may do).
+// pipelined for what body may do), seeing one snapshot (readPipelined).
 func readingPipelined[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(db handle) (T, error) { return pipelined(ctx, db, body) })
+	return routeRead(ctx, r, func(served *Repo) (T, error) { return readPipelined(ctx, served.handle(), body) })
 }
 
-func routeRead[T any](ctx context.Context, r *Repo, run func(db handle) (T, error)) (T, error) {
+func routeRead[T any](ctx context.Context, r *Repo, run func(served *Repo) (T, error)) (T, error) {
 	served := r.read(ctx)
-	v, err := run(served.handle())
+	v, err := run(served)
 	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 		if served == r {
 			// What broke one connection (a restart, pg_terminate_backend, a
@@ -146,7 +151,7 @@ func routeRead[T any](ctx context.Context, r *Repo, run func(db handle) (T, erro
 			// the pool replace them rather than hand out the next dead one.
 			r.pool.Reset()
 		}
-		return run(r.handle())
+		return run(r)
 	}
 	return v, err
 }

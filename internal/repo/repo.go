@@ -3,8 +3,8 @@
 //
 // Every method returns plain structs that own their data: they stay valid
 // after the transaction ends or the pool is closed, and related rows
-// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one or two
-// round trips whatever the number of rows, never one query per row.
+// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one round trip
+// whatever the number of rows, never one query per row.
 //
 // Errors match the sentinels in errors.go with errors.Is.
 package repo
@@ -21,15 +21,18 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
 // Repo runs queries on a pool, or, inside InTx, on one transaction.
 // It is safe for concurrent use, except a transaction's Repo, which belongs
 // to the function InTx handed it to.
 type Repo struct {
-	pool     *pgxpool.Pool // nil inside a transaction
-	tx       pgx.Tx        // nil outside one
-	replicas *replicaSet   // nil without WithReplicas
+	pool     *pgxpool.Pool  // nil inside a transaction
+	tx       pgx.Tx         // nil outside one
+	replicas *replicaSet    // nil without WithReplicas
+	q        *dbgen.Queries // the pool's queries, made once (nil inside a transaction): a call allocates none
 	// No query handle: methods get their queries from reading, writing or
 	// inTx, which route them (replicas.go).
 }
@@ -37,12 +40,15 @@ type Repo struct {
 // New returns a Repo on pool, the primary. The caller keeps ownership of the
 // pool (and of any replica pools).
 func New(pool *pgxpool.Pool, opts ...Option) *Repo {
-	r := &Repo{pool: pool}
+	r := onPool(pool)
 	for _, o := range opts {
 		o(r)
 	}
 	return r
 }
+
+// onPool is a Repo on pool, outside any transaction.
+func onPool(pool *pgxpool.Pool) *Repo { return &Repo{pool: pool, q: newQueries(pool)} }
 
 // PoolConfig sizes the connection pool; zero values keep pgx's defaults, or
 // what the URL says (pool_max_conns, pool_min_conns).

@@ -93,14 +93,67 @@ func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
 }
 
 // GetUserWithAddresses returns the user with that id and their addresses
-// (oldest first), loaded as s says; ErrNotFound if there is no such user.
+// (oldest first), loaded as s says, in one round trip either way;
+// ErrNotFound if there is no such user, ErrInvalid for a bad strategy.
 func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (User, error) {
-	if s == SelectIn { // both queries are known up front: one round trip
-		return readingPipelined(ctx, r, func(q *dbgen.Queries) (User, error) {
+	u, err := userWithAddresses(ctx, r, s,
+		func(q *dbgen.Queries) ([]dbgen.GetUserWithAddressesRow, error) {
+			return q.GetUserWithAddresses(ctx, id)
+		},
+		func(q *dbgen.Queries) (dbgen.User, []dbgen.Address, error) {
 			row, err := q.GetUser(ctx, id)
 			addrs, aerr := q.ListAddressesByUserIDs(ctx, []int64{id})
-			if err = cmp.Or(err, aerr); err != nil {
-				return User{}, fmt.Errorf("get user %d with addresses: %w", id, dbError(ctx, err))
+			return row, addrs, cmp.Or(err, aerr)
+		})
+	if err != nil {
+		return User{}, fmt.Errorf("get user %d with addresses: %w", id, err)
+	}
+	return u, nil
+}
+
+// FindUserByName returns the oldest user with exactly that name, with their
+// addresses loaded as s says (the tutorials' display_user), in one round trip
+// either way; ErrNotFound if nobody has that name, ErrInvalid for a bad name
+// or strategy.
+func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
+	if err := checkText("name", name); err != nil {
+		return User{}, fmt.Errorf("find user %q: %w", short(name), err)
+	}
+	u, err := userWithAddresses(ctx, r, s,
+		func(q *dbgen.Queries) ([]dbgen.GetUserWithAddressesRow, error) {
+			rows, err := q.GetUserByNameWithAddresses(ctx, name)
+			return convert(rows, func(r dbgen.GetUserByNameWithAddressesRow) dbgen.GetUserWithAddressesRow {
+				return dbgen.GetUserWithAddressesRow(r)
+			}), err
+		},
+		// The addresses' query finds the user by name too, so that it need
+		// not wait for the user's id: both go in one batch.
+		func(q *dbgen.Queries) (dbgen.User, []dbgen.Address, error) {
+			row, err := q.GetUserByName(ctx, name)
+			addrs, aerr := q.ListAddressesOfUserByName(ctx, name)
+			return row, addrs, cmp.Or(err, aerr)
+		})
+	if err != nil {
+		return User{}, fmt.Errorf("find user %q: %w", short(name), err)
+	}
+	return u, nil
+}
+
+// userWithAddresses loads one user and their addresses with either strategy:
+// joined runs the join; selectIn runs the user's query and the addresses'
+// query, both known up front, in one batch (readingPipelined).
+func userWithAddresses(ctx context.Context, r *Repo, s Strategy,
+	joined func(*dbgen.Queries) ([]dbgen.GetUserWithAddressesRow, error),
+	selectIn func(*dbgen.Queries) (dbgen.User, []dbgen.Address, error),
+) (User, error) {
+	if err := s.check(); err != nil {
+		return User{}, err
+	}
+	if s == SelectIn {
+		return readingPipelined(ctx, r, func(q *dbgen.Queries) (User, error) {
+			row, addrs, err := selectIn(q)
+			if err != nil {
+				return User{}, dbError(ctx, err)
 			}
 			u := userFromDB(row)
 			u.Addresses = nonNil(convert(addrs, addressFromDB))
@@ -108,49 +161,7 @@ func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (
 		})
 	}
 	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
-		u, err := userWithAddresses(ctx, q, s,
-			func() ([]dbgen.GetUserWithAddressesRow, error) { return q.GetUserWithAddresses(ctx, id) },
-			func() (dbgen.User, error) { return q.GetUser(ctx, id) })
-		if err != nil {
-			return User{}, fmt.Errorf("get user %d with addresses: %w", id, err)
-		}
-		return u, nil
-	})
-}
-
-// FindUserByName returns the oldest user with exactly that name, with their
-// addresses loaded as s says (the tutorials' display_user); ErrNotFound if
-// nobody has that name.
-func (r *Repo) FindUserByName(ctx context.Context, name string, s Strategy) (User, error) {
-	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
-		if err := checkText("name", name); err != nil {
-			return User{}, fmt.Errorf("find user %q: %w", short(name), err)
-		}
-		u, err := userWithAddresses(ctx, q, s,
-			func() ([]dbgen.GetUserWithAddressesRow, error) {
-				rows, err := q.GetUserByNameWithAddresses(ctx, name)
-				return convert(rows, func(r dbgen.GetUserByNameWithAddressesRow) dbgen.GetUserWithAddressesRow {
-					return dbgen.GetUserWithAddressesRow(r)
-				}), err
-			},
-			func() (dbgen.User, error) { return q.GetUserByName(ctx, name) })
-		if err != nil {
-			return User{}, fmt.Errorf("find user %q: %w", short(name), err)
-		}
-		return u, nil
-	})
-}
-
-// userWithAddresses loads one user and their addresses with either strategy:
-// joined runs the join, or selectIn gets the user and then the addresses.
-func userWithAddresses(ctx context.Context, q *dbgen.Queries, s Strategy,
-	joined func() ([]dbgen.GetUserWithAddressesRow, error), user func() (dbgen.User, error),
-) (User, error) {
-	if err := s.check(); err != nil {
-		return User{}, err
-	}
-	if s == Joined {
-		rows, err := joined()
+		rows, err := joined(q)
 		if err != nil {
 			return User{}, dbError(ctx, err)
 		}
@@ -159,16 +170,7 @@ func userWithAddresses(ctx context.Context, q *dbgen.Queries, s Strategy,
 			return User{}, ErrNotFound
 		}
 		return users[0], nil
-	}
-	row, err := user()
-	if err != nil {
-		return User{}, dbError(ctx, err)
-	}
-	users := []User{userFromDB(row)}
-	if err := attachAddresses(ctx, q, users); err != nil {
-		return User{}, err
-	}
-	return users[0], nil
+	})
 }
 
 // UpdateUser changes the fields of patch that are set and returns the user as

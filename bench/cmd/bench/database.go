@@ -19,9 +19,10 @@ import (
 
 // server makes databases for the runs: each a copy of a migrated template.
 type server struct {
-	admin    string // a superuser's URL
-	poolSize int
-	proxy    *latencyProxy // nil: peers connect straight to the server
+	admin      string // a superuser's URL
+	poolSize   int
+	proxy      *latencyProxy // nil: peers connect straight to the server
+	syncCommit string        // synchronous_commit of the databases fresh makes
 }
 
 // viaProxy returns u with its host and port the proxy's, if there is one.
@@ -101,7 +102,9 @@ func (s *server) prepare(ctx context.Context) error {
 func (s *server) fresh(ctx context.Context, name string) (*database, error) {
 	ident := pgx.Identifier{name}.Sanitize()
 	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)",
-		"CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
+		"CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{template}.Sanitize(),
+		// Every session of every peer (SQLAlchemy's process too) gets it.
+		"ALTER DATABASE "+ident+" SET synchronous_commit = '"+s.syncCommit+"'"); err != nil { // checked by main
 		return nil, err
 	}
 	u, err := s.urlOf(name)
@@ -166,8 +169,16 @@ func (d *database) sqlDB(mode pgx.QueryExecMode) *sql.DB {
 	return db
 }
 
-// counter counts the statements and COPYs sent: each is at least one round trip.
+// counter counts the statements, COPYs and batches sent: each is at least
+// one round trip; a batch's statements travel together, one round trip.
 type counter struct{ n atomic.Int64 }
+
+func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)

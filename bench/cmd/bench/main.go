@@ -13,7 +13,17 @@
 // trip time, as if the server were in another zone of the region; its table
 // counts round trips on the wire.
 //
-//	bench -database-url URL [-full] [-rounds N] [-rtt 1ms] [-out BENCHMARKS.md] [-chart bench.svg]
+// Durability: each benchmark database gets the synchronous_commit of
+// -synchronous-commit (the loopback pass the first value; the -rtt pass runs
+// once per value, a table each, its heading naming it). With on, a commit
+// waits for its WAL to reach the disk, and on a slow disk that flush, not the
+// network, is most of a write's time; with off it does not wait, and a
+// write's time is the network's and the server's work.
+//
+// The report is written between its markers in -out (a section, -section);
+// the rest of the file is kept.
+//
+//	bench -database-url URL [-full] [-rounds N] [-rtt 1ms] [-synchronous-commit on,off] [-out BENCHMARKS.md] [-section report] [-chart bench.svg]
 package main
 
 import (
@@ -36,8 +46,10 @@ type config struct {
 	poolSize    int
 	rtt         time.Duration // > 0: a second pass through a latency proxy
 	rttRounds   int
-	only        string // comma-separated operation keys; empty: all
+	only        string   // comma-separated operation keys; empty: all
+	syncCommits []string // synchronous_commit of the benchmark databases: the loopback pass's first, the -rtt pass's each
 	out, chart  string
+	section     string // the report's section of out
 }
 
 func main() {
@@ -51,7 +63,9 @@ func main() {
 	flag.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
 	flag.IntVar(&cfg.rttRounds, "rtt-rounds", 5, "rounds of the -rtt pass")
 	flag.StringVar(&cfg.only, "only", "", "run only these operations, by key, comma-separated (e.g. register,register-taken)")
-	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write")
+	syncCommits := flag.String("synchronous-commit", "on", "synchronous_commit of the benchmark databases, comma-separated: the loopback pass runs with the first, the -rtt pass once with each (e.g. on,off)")
+	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write, into its section (the rest of the file is kept)")
+	flag.StringVar(&cfg.section, "section", "report", "the section of -out the report owns, between its markers; appended if the file has none")
 	flag.StringVar(&cfg.chart, "chart", "docs/bench.svg", "the chart to write")
 	flag.Parse()
 	if cfg.databaseURL == "" {
@@ -59,6 +73,17 @@ func main() {
 	}
 	if cfg.databaseURL == "" {
 		fmt.Fprintln(os.Stderr, "bench: no database: set DATABASE_URL or pass -database-url")
+		os.Exit(2)
+	}
+	cfg.syncCommits = strings.Split(*syncCommits, ",")
+	for _, v := range cfg.syncCommits {
+		if !slices.Contains([]string{"on", "off", "local", "remote_write", "remote_apply"}, v) {
+			fmt.Fprintf(os.Stderr, "bench: -synchronous-commit %q: not a synchronous_commit setting\n", v)
+			os.Exit(2)
+		}
+	}
+	if err := checkReportFile(cfg.out, cfg.section); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	if err := run(ctx, cfg); err != nil {
@@ -106,11 +131,12 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	start := time.Now()
-	results, err := runPass(ctx, s, ops, cfg.rounds, "loopback", start)
+	s.syncCommit = cfg.syncCommits[0]
+	results, err := runPass(ctx, s, ops, cfg.rounds, "loopback, synchronous_commit "+s.syncCommit, start)
 	if err != nil {
 		return err
 	}
-	var rttTable []row
+	var rttTables []rttTable
 	if cfg.rtt > 0 {
 		network, addr, err := s.serverAddr()
 		if err != nil {
@@ -120,11 +146,14 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		defer s.proxy.close()
-		rttResults, err := runPass(ctx, s, ops, cfg.rttRounds, cfg.rtt.String()+" RTT", start)
-		if err != nil {
-			return err
+		for _, sc := range cfg.syncCommits {
+			s.syncCommit = sc
+			rttResults, err := runPass(ctx, s, ops, cfg.rttRounds, cfg.rtt.String()+" RTT, synchronous_commit "+sc, start)
+			if err != nil {
+				return err
+			}
+			rttTables = append(rttTables, rttTable{syncCommit: sc, rows: summarize(ops, rttResults)})
 		}
-		rttTable = summarize(ops, rttResults)
 	}
 	settings, err := s.settings(ctx)
 	if err != nil {
@@ -135,7 +164,7 @@ func run(ctx context.Context, cfg config) error {
 		settings, runtime.NumCPU(), cfg.poolSize, cfg.rounds, time.Now().UTC().Format("2006-01-02"),
 		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	table := summarize(ops, results)
-	if err := writeReport(cfg, table, rttTable, env); err != nil {
+	if err := writeReport(cfg, table, rttTables, env); err != nil {
 		return err
 	}
 	return writeChart(cfg.chart, table)
@@ -181,7 +210,7 @@ func (s *server) settings(ctx context.Context) (string, error) {
 	var version, fsync, sync string
 	err = pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('fsync'),
 		current_setting('synchronous_commit')`).Scan(&version, &fsync, &sync)
-	return fmt.Sprintf("PostgreSQL %s (fsync %s, synchronous_commit %s)", version, fsync, sync), err
+	return fmt.Sprintf("PostgreSQL %s (server: fsync %s, synchronous_commit %s; the benchmark databases' synchronous_commit is in each table's heading)", version, fsync, sync), err
 }
 
 // measure times fn run n times on db, with the allocations and statements

@@ -76,15 +76,26 @@ func human(d time.Duration) string {
 	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
 }
 
-func writeReport(cfg config, rows, rttRows []row, env string) error {
-	var b strings.Builder
-	mode := "make bench (quick)"
-	if cfg.full {
-		mode = "make bench-full"
-	}
-	fmt.Fprintf(&b, `# Benchmarks
+// rttTable is the -rtt pass's table at one synchronous_commit.
+type rttTable struct {
+	syncCommit string
+	rows       []row
+}
 
-inkwell against hand-written pgx (the floor), GORM, bun, ent and SQLAlchemy 1.4, on the same schema
+// durability says what a synchronous_commit setting puts in a write's time.
+func durability(syncCommit string) string {
+	switch syncCommit {
+	case "off":
+		return "commits return before their WAL reaches the disk (the WAL writer flushes it within wal_writer_delay; a crash loses at most the last commits, never consistency), so a write costs the network and the server's work, not the disk's flush"
+	case "on", "remote_apply", "remote_write":
+		return "each commit waits until its WAL is flushed to disk, so every write's time includes the disk's flush (with fsync on)"
+	}
+	return "each commit waits until its WAL is flushed to the local disk (with fsync on)"
+}
+
+func writeReport(cfg config, rows []row, rttTables []rttTable, env string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, `inkwell against hand-written pgx (the floor), GORM, bun, ent and SQLAlchemy 1.4, on the same schema
 (inkwell's migrations), data, server and pool size. Written by `+"`%s`"+`
 (`+"`bench/cmd/bench`"+`); %s.
 
@@ -92,7 +103,7 @@ Every round runs every peer, in a rotating order; each peer's time is divided
 by pgx's in the same round, and the tables show medians over the rounds. Bulk
 operations run on a fresh copy of a migrated template database each time.
 Allocations are per operation, in the Go process; round trips are the
-statements (and COPYs) the peer sent, per operation, counted by a pgx tracer
+statements, COPYs and pgx batches (one each) the peer sent, per operation, counted by a pgx tracer
 under every Go peer (GORM, bun and ent run on pgx's database/sql driver). Statement
 caching: pgx's default (prepared statements cached per connection) for pgx,
 inkwell, GORM (PrepareStmt on) and ent; bun inlines arguments into its SQL, so
@@ -101,9 +112,13 @@ cache); SQLAlchemy with psycopg2 sends plain statements.
 
 ![inkwell and its peers against pgx](docs/bench.svg)
 
+## On loopback, synchronous_commit %s
+
+With synchronous_commit %s, %s.
+
 | operation | peer | time per op | rows/s | vs pgx | allocs/op | round trips/op |
 | --- | --- | --- | --- | --- | --- | --- |
-`, mode, env)
+`, cfg.command(), env, cfg.syncCommits[0], cfg.syncCommits[0], durability(cfg.syncCommits[0]))
 	for _, r := range rows {
 		if r.unsupported {
 			fmt.Fprintf(&b, "| %s | %s | not possible | | | | |\n", r.op, r.peer)
@@ -130,20 +145,41 @@ for N+1, joinedload and selectinload, bulk_insert_mappings as its best bulk
 path; "—": allocations are not counted for Python. ent runs on code generated
 from bench/cmd/bench/ent/schema (go generate).
 `)
-	if rttRows != nil {
-		writeRTTTable(&b, cfg, rttRows)
+	for _, t := range rttTables {
+		writeRTTTable(&b, cfg, t)
 	}
-	return os.WriteFile(cfg.out, []byte(b.String()), 0o644)
+	if _, err := os.Stat(cfg.out); errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(cfg.out, []byte("# Benchmarks\n\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	return spliceFile(cfg.out, cfg.section, b.String())
+}
+
+// command is the bench command that made the report, without its URL (which
+// may hold a password).
+func (cfg config) command() string {
+	c := fmt.Sprintf("bench -rounds %d", cfg.rounds)
+	if cfg.full {
+		c += " -full"
+	}
+	if cfg.only != "" {
+		c += " -only " + cfg.only
+	}
+	if cfg.rtt > 0 {
+		c += fmt.Sprintf(" -rtt %s -rtt-rounds %d", cfg.rtt, cfg.rttRounds)
+	}
+	return c + " -synchronous-commit " + strings.Join(cfg.syncCommits, ",")
 }
 
 // writeRTTTable adds the pass through the latency proxy: there a call costs
 // about its round trips times the RTT, and the round trips are counted on
 // the wire (connecting included, for SQLAlchemy's process).
-func writeRTTTable(b *strings.Builder, cfg config, rows []row) {
+func writeRTTTable(b *strings.Builder, cfg config, t rttTable) {
 	fmt.Fprintf(b, `
-## At %s round trip time
+## At %s round trip time, synchronous_commit %s
 
-The same operations, every peer connected through an in-process proxy
+With synchronous_commit %s, %s. The same operations, every peer connected through an in-process proxy
 (`+"`bench/cmd/bench/proxy.go`"+`) that delays each direction by %s, to the
 microsecond, without serialising pipelined traffic: as if the server were in
 another zone of the region. Medians of %d rounds. Round trips are counted on
@@ -153,8 +189,8 @@ includes connecting, spread over the operations).
 
 | operation | peer | time per op | rows/s | vs pgx | round trips/op |
 | --- | --- | --- | --- | --- | --- |
-`, cfg.rtt, cfg.rtt/2, cfg.rttRounds)
-	for _, r := range rows {
+`, cfg.rtt, t.syncCommit, t.syncCommit, durability(t.syncCommit), cfg.rtt/2, cfg.rttRounds)
+	for _, r := range t.rows {
 		if r.unsupported {
 			fmt.Fprintf(b, "| %s | %s | not possible | | | |\n", r.op, r.peer)
 			continue
