@@ -62,6 +62,12 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		return rows, err
 	})
 	if err != nil {
+		// Taken still: by an address that has no email_owners row (written
+		// by another client, on one server), or by a registration that
+		// committed after the second snapshot.
+		if i := takenEmail(err, emails); i >= 0 {
+			return fail(emailTaken(emails[i], err))
+		}
 		return fail(dbError(ctx, err))
 	}
 	if taken := rows[0].TakenEmails; len(taken) > 0 {
@@ -221,6 +227,9 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 		return q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
 	})
 	if err != nil {
+		if takenEmail(err, []string{email}) == 0 {
+			return fail(emailTaken(email, err))
+		}
 		return fail(dbError(ctx, err))
 	}
 	return addressFromDB(dbgen.Address(rows[0])), nil
