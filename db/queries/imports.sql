@@ -12,10 +12,14 @@ DROP TABLE user_imports;
 -- two rows address (by two of their emails) is not updated: shared_first and
 -- shared_second are the first two such rows (0 when there are none), and the
 -- caller refuses the batch.
-WITH matched AS (
+-- user_imports is read once, in a CTE of its own: Citus joins a local table
+-- with distributed ones only so.
+WITH imports AS MATERIALIZED (
+    SELECT * FROM user_imports
+), matched AS (
     SELECT i.position, i.name, i.age, o.user_id,
            count(*) OVER (PARTITION BY o.user_id) AS rows_for_user
-    FROM user_imports i
+    FROM imports i
     JOIN email_owners o ON o.email_key = email_key(i.email)
 ), updated AS (
     UPDATE users u
@@ -47,11 +51,17 @@ SELECT (SELECT count(*) FROM updated)::bigint AS updated,
 -- skipped (ON CONFLICT on email_owners' key), and so are its user and
 -- address: taken_position is the first such row (0 when none), and the
 -- caller refuses the batch.
-WITH fresh AS MATERIALIZED (
+-- user_imports is read in a CTE of its own, and the registered emails by an
+-- uncorrelated subquery: the shapes Citus accepts.
+WITH imports AS MATERIALIZED (
+    SELECT * FROM user_imports
+), fresh AS MATERIALIZED (
     SELECT nextval('users_id_seq'::regclass) AS id, nextval('addresses_id_seq'::regclass) AS address_id,
            i.position, i.email, i.name, i.age
-    FROM user_imports i
-    WHERE NOT EXISTS (SELECT FROM email_owners o WHERE o.email_key = email_key(i.email))
+    FROM imports i
+    WHERE email_key(i.email) NOT IN (SELECT o.email_key
+                                     FROM imports r
+                                     JOIN email_owners o ON o.email_key = email_key(r.email))
 ), new_owners AS (
     -- Before the addresses and users they refer to: foreign keys are checked
     -- at the end of the statement, when all are in.

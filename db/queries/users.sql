@@ -19,14 +19,17 @@ WITH given AS (
     SELECT e.email, e.position
     FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
 ),
--- LATERAL with LIMIT: a lookup in email_owners' key per email given, even in
--- a generic plan, which guesses ten emails and would rather hash the table.
+-- email_owners read by key: @email_keys are the emails' keys as the client
+-- computed them (emailKey, which a test holds equal to email_key), so the
+-- lookup is an index scan even in a generic plan (which guesses ten emails
+-- and would rather hash the table), and on Citus goes only to the keys'
+-- shards. (Citus refuses a LATERAL subquery with LIMIT, or a correlated
+-- EXISTS, over a CTE.)
 taken AS (
     SELECT g.email, g.position
     FROM given g
-    CROSS JOIN LATERAL (
-        SELECT FROM email_owners o WHERE o.email_key = email_key(g.email) LIMIT 1
-    ) AS registered
+    JOIN email_owners o ON o.email_key = email_key(g.email)
+    WHERE o.email_key = ANY(@email_keys::text[])
 ),
 new_user AS (
     INSERT INTO users (name, age)

@@ -258,4 +258,3 @@ func takenEmail(err error, emails []string) int {
 func emailTaken(email string, err error) error {
 	return fmt.Errorf("%w: email %q is already registered: %w", ErrConflict, short(email), err)
 }
-
