@@ -89,10 +89,11 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 		for i, row := range rows {
 			emails[i] = row.Email
 		}
+		err = dbError(ctx, err)
 		if i := takenEmail(err, emails); i >= 0 {
 			return BulkResult{}, &RowError{Position: first + int64(i), Table: "addresses", Err: emailTaken(rows[i].Email, err)}
 		}
-		return BulkResult{}, &RowError{Table: "addresses", Err: dbError(ctx, err)}
+		return BulkResult{}, &RowError{Table: "addresses", Err: err}
 	}
 	if ins.TakenPosition != 0 {
 		email := rows[ins.TakenPosition-first].Email

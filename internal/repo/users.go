@@ -67,10 +67,11 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		// Taken still: by an address that has no email_owners row (written
 		// by another client, on one server), or by a registration that
 		// committed after the second snapshot.
+		err = dbError(ctx, err)
 		if i := takenEmail(err, emails); i >= 0 {
 			return fail(emailTaken(emails[i], err))
 		}
-		return fail(dbError(ctx, err))
+		return fail(err)
 	}
 	if taken := rows[0].TakenEmails; len(taken) > 0 {
 		if len(taken) == 1 {
@@ -229,10 +230,11 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 		return q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
 	})
 	if err != nil {
+		err = dbError(ctx, err)
 		if takenEmail(err, []string{email}) == 0 {
 			return fail(emailTaken(email, err))
 		}
-		return fail(dbError(ctx, err))
+		return fail(err)
 	}
 	return addressFromDB(dbgen.Address(rows[0])), nil
 }
