@@ -233,3 +233,29 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 func serverDetail(pgErr *pgconn.PgError) string {
 	return shortDetail(strings.TrimSpace(pgErr.Detail + " " + pgErr.Hint))
 }
+
+// takenEmail returns the index of the email of emails that a conflict,
+// mapped by dbError, is about, or -1. An email is unique by two constraints
+// on one server (addresses_email_lower_key, for every client, and
+// email_owners' key) and by email_owners' alone on Citus; whichever fires,
+// its detail shows the key, "Key (email_key(email))=(ann@example.com) already
+// exists." or "Key (email_key)=(...)", in any lc_messages language as
+// "(%s)=(%s)" (see keyRow), so the email is found by its emailKey there and
+// named as given.
+func takenEmail(mapped error, emails []string) int {
+	var pgErr *pgconn.PgError
+	if !errors.Is(mapped, ErrConflict) || !errors.As(mapped, &pgErr) {
+		return -1
+	}
+	for i, e := range emails {
+		if strings.Contains(pgErr.Detail, ")=("+emailKey(e)+")") {
+			return i
+		}
+	}
+	return -1
+}
+
+// emailTaken names the email, as given, of a conflict that takenEmail found.
+func emailTaken(email string, conflict error) error {
+	return fmt.Errorf("email %q is already registered: %w", short(email), conflict)
+}

@@ -78,7 +78,7 @@ type LoadProgress struct {
 
 // initialTables are the tables InitialLoadGraphs writes, in the order it
 // copies them.
-var initialTables = []string{"users", "addresses", "profiles", "posts", "tags", "post_tags"}
+var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
 // tags into empty tables the fast way, pg_restore's order: in one
@@ -259,10 +259,12 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	tables := []*loadTable{
 		{name: "users", columns: "id, name, age", count: &res.Users},
 		{name: "addresses", columns: "id, user_id, email", count: &res.Addresses},
+		// One row per address; internal, so not a count of its own.
+		{name: "email_owners", columns: "email_key, user_id, address_id"},
 		{name: "profiles", columns: "user_id, bio, website", count: &res.Profiles},
 		{name: "posts", columns: "id, user_id, title, content, published, rating", count: &res.Posts},
 		{name: "tags", columns: "id, name"},
-		{name: "post_tags", columns: "post_id, tag_id", count: &res.PostTags},
+		{name: "post_tags", columns: "user_id, post_id, tag_id", count: &res.PostTags},
 	}
 	facts, err := q.InitialLoadTables(ctx, initialTables)
 	if err != nil {
@@ -557,8 +559,8 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 	for i, t := range tables {
 		index[t.name] = i
 	}
-	iUsers, iAddresses, iProfiles, iPosts, iTags, iPostTags := index["users"], index["addresses"], index["profiles"],
-		index["posts"], index["tags"], index["post_tags"]
+	iUsers, iAddresses, iEmailOwners, iProfiles, iPosts, iTags, iPostTags := index["users"], index["addresses"],
+		index["email_owners"], index["profiles"], index["posts"], index["tags"], index["post_tags"]
 	users, addresses, posts, tags := tables[iUsers], tables[iAddresses], tables[iPosts], tables[iTags]
 	withIDs := []*loadTable{users, addresses, posts, tags}
 	first := make([]int64, len(withIDs))
@@ -587,8 +589,8 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Emails are checked across graphs by their unique index, not
-		// kept in memory: only within a graph here.
+		// Emails are checked across graphs by their unique keys (addresses'
+		// index, email_owners' key), not kept in memory: only within a graph here.
 		clear(b.emails.first)
 		if err := b.check(position, g); err != nil {
 			return &RowError{Position: position, Err: err}
@@ -608,6 +610,10 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			r.int8(userID)
 			r.text(e)
 			k.Addresses++
+			r = c.part(iEmailOwners, position, 3)
+			r.text(emailKey(e))
+			r.int8(userID)
+			r.int8(addresses.next)
 		}
 		if g.Profile != nil {
 			r := c.part(iProfiles, position, 3)
@@ -643,7 +649,8 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 					continue
 				}
 				seen = append(seen, id)
-				r := c.part(iPostTags, position, 2)
+				r := c.part(iPostTags, position, 3)
+				r.int8(userID)
 				r.int8(postID)
 				r.int8(id)
 				k.PostTags++
