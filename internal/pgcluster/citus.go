@@ -80,6 +80,9 @@ func StartCitus(ctx context.Context, dir string, workers int, opts Options) (_ *
 	if err := citusInstalledIn(bin); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	c := &Citus{}
 	defer func() {
 		if err != nil {
