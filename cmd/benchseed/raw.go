@@ -63,10 +63,19 @@ func rawLoad(ctx context.Context, cfg config) error {
 				{"addresses", []string{"id", "user_id", "email"}, addresses},
 				{"profiles", []string{"user_id", "bio", "website"}, profiles},
 				{"posts", []string{"id", "user_id", "title", "content", "published", "rating"}, posts},
-				{"post_tags", []string{"post_id", "tag_id"}, postTags},
+				{"post_tags", []string{"user_id", "post_id", "tag_id"}, postTags},
 			} {
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.columns, pgx.CopyFromRows(c.rows)); err != nil {
 					return fmt.Errorf("copy %s: %w", c.table, err)
+				}
+			}
+			// Each address's email_owners row, keyed by the server's email_key.
+			if len(addresses) > 0 {
+				_, err := tx.Exec(ctx, `INSERT INTO email_owners (email_key, user_id, address_id)
+					SELECT email_key(email), user_id, id FROM addresses WHERE id BETWEEN $1 AND $2`,
+					addresses[0][0], addresses[len(addresses)-1][0])
+				if err != nil {
+					return fmt.Errorf("email owners: %w", err)
 				}
 			}
 			return nil
@@ -91,7 +100,7 @@ func rawLoad(ctx context.Context, cfg config) error {
 			postID++
 			posts = append(posts, []any{postID, userID, p.Title, p.Content, p.Published, p.Rating})
 			for _, id := range distinctTagIDs(p.Tags, tagIDs) {
-				postTags = append(postTags, []any{postID, id})
+				postTags = append(postTags, []any{userID, postID, id})
 			}
 		}
 		if len(users) == cfg.batchSize {

@@ -16,10 +16,11 @@ import (
 var copyColumns = []struct{ table, columns string }{
 	{"users", "id, name, age"},
 	{"addresses", "id, user_id, email"},
+	{"email_owners", "email_key, user_id, address_id"},
 	{"profiles", "user_id, bio, website"},
 	{"posts", "id, user_id, title, content, published, rating"},
 	{"tags", "id, name"},
-	{"post_tags", "post_id, tag_id"},
+	{"post_tags", "user_id, post_id, tag_id"},
 }
 
 // exportRows writes the rows of a seeded database to server-side files in
@@ -151,10 +152,11 @@ func sameRows(ctx context.Context, a, b string) error {
 		err = conn.QueryRow(ctx, `SELECT concat_ws(' ',
 			(SELECT md5(string_agg(format('%s %s %s', id, name, age), ',' ORDER BY id)) FROM users),
 			(SELECT md5(string_agg(format('%s %s %s', id, user_id, email), ',' ORDER BY id)) FROM addresses),
+			(SELECT md5(string_agg(format('%s %s %s', email_key, user_id, address_id), ',' ORDER BY email_key)) FROM email_owners),
 			(SELECT md5(string_agg(format('%s %s %s', user_id, bio, website), ',' ORDER BY user_id)) FROM profiles),
 			(SELECT md5(string_agg(format('%s %s %s %s %s %s', id, user_id, title, content, published, rating), ',' ORDER BY id)) FROM posts),
 			(SELECT md5(string_agg(name, ',' ORDER BY name)) FROM tags),
-			(SELECT md5(string_agg(format('%s %s', pt.post_id, t.name), ',' ORDER BY pt.post_id, t.name))
+			(SELECT md5(string_agg(format('%s %s %s', pt.user_id, pt.post_id, t.name), ',' ORDER BY pt.post_id, t.name))
 			 FROM post_tags pt JOIN tags t ON t.id = pt.tag_id))`).Scan(&d)
 		return d, err
 	}

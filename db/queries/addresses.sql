@@ -1,10 +1,21 @@
 -- name: CreateAddresses :many
--- All of a user's new addresses in one statement, returned in the order given.
-INSERT INTO addresses (user_id, email)
-SELECT @user_id, e.email
-FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
-ORDER BY e.position
-RETURNING *;
+-- All of a user's new addresses in one statement, with their email_owners
+-- rows (db/schema/00007_keys_by_user.sql), returned in the order given.
+WITH new_addresses AS (
+    INSERT INTO addresses (user_id, email)
+    SELECT @user_id, e.email
+    FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
+    ORDER BY e.position
+    RETURNING *
+),
+new_owners AS (
+    INSERT INTO email_owners (email_key, user_id, address_id)
+    SELECT email_key(a.email), a.user_id, a.id
+    FROM new_addresses a
+)
+SELECT a.id, a.user_id, a.email
+FROM new_addresses a
+ORDER BY a.id;
 
 -- name: ListAddressesByUserIDs :many
 -- Select-in load: the addresses of many users in one round trip.
@@ -12,6 +23,19 @@ SELECT * FROM addresses
 WHERE user_id = ANY(@user_ids::bigint[])
 ORDER BY user_id, id;
 
--- name: DeleteAddress :execrows
-DELETE FROM addresses
-WHERE id = @id;
+-- name: DeleteAddress :one
+-- Deletes an address and its email_owners row (which on Citus no foreign key
+-- reaches), in one statement; returns how many addresses it deleted.
+WITH gone AS (
+    DELETE FROM addresses
+    WHERE id = @id
+    RETURNING user_id, id, email
+),
+gone_owner AS (
+    DELETE FROM email_owners o
+    USING gone g
+    WHERE o.email_key = email_key(g.email)
+      AND o.address_id = g.id
+)
+SELECT count(*) AS deleted
+FROM gone;

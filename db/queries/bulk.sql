@@ -28,9 +28,15 @@ VALUES (@user_id, @bio, @website);
 INSERT INTO posts (id, user_id, title, content, published, rating)
 VALUES (@id, @user_id, @title, @content, @published, @rating);
 
+-- name: CopyEmailOwners :copyfrom
+-- email_key is the client's emailKey of the address's email, which a test
+-- holds equal to the SQL function email_key.
+INSERT INTO email_owners (email_key, user_id, address_id)
+VALUES (@email_key, @user_id, @address_id);
+
 -- name: CopyPostTags :copyfrom
-INSERT INTO post_tags (post_id, tag_id)
-VALUES (@post_id, @tag_id);
+INSERT INTO post_tags (user_id, post_id, tag_id)
+VALUES (@user_id, @post_id, @tag_id);
 
 -- name: CopyPostsOfUsers :copyfrom
 -- Posts of users who exist already; ids from the sequence.

@@ -6,16 +6,17 @@ VALUES (@position, @email, @name, @age);
 DROP TABLE user_imports;
 
 -- name: UpdateImportedUsers :one
--- Users whose email is registered already take the imported name and age;
+-- Users whose email is registered already (its email_owners row says whose)
+-- take the imported name and age;
 -- rows that would not change are left alone (and not counted). A user that
 -- two rows address (by two of their emails) is not updated: shared_first and
 -- shared_second are the first two such rows (0 when there are none), and the
 -- caller refuses the batch.
 WITH matched AS (
-    SELECT i.position, i.name, i.age, a.user_id,
-           count(*) OVER (PARTITION BY a.user_id) AS rows_for_user
+    SELECT i.position, i.name, i.age, o.user_id,
+           count(*) OVER (PARTITION BY o.user_id) AS rows_for_user
     FROM user_imports i
-    JOIN addresses a ON email_key(a.email) = email_key(i.email)
+    JOIN email_owners o ON o.email_key = email_key(i.email)
 ), updated AS (
     UPDATE users u
     SET name = m.name,
@@ -39,29 +40,37 @@ SELECT (SELECT count(*) FROM updated)::bigint AS updated,
        coalesce((SELECT second FROM shared), 0)::bigint AS shared_second;
 
 -- name: InsertImportedUsers :one
--- Imported emails registered to nobody become new users with that address.
--- The CTE is materialised once, so each new row takes one id for both inserts.
--- An email that a concurrent transaction registered after this statement's
--- snapshot is skipped (ON CONFLICT), and so is its user: taken_position is the
--- first such row (0 when none), and the caller refuses the batch.
+-- Imported emails registered to nobody become new users with that address
+-- and its email_owners row. The CTE is materialised once, so each new row
+-- takes one user id and one address id for all three inserts. An email that
+-- a concurrent transaction registered after this statement's snapshot is
+-- skipped (ON CONFLICT on email_owners' key), and so are its user and
+-- address: taken_position is the first such row (0 when none), and the
+-- caller refuses the batch.
 WITH fresh AS MATERIALIZED (
-    SELECT nextval('users_id_seq'::regclass) AS id, i.position, i.email, i.name, i.age
+    SELECT nextval('users_id_seq'::regclass) AS id, nextval('addresses_id_seq'::regclass) AS address_id,
+           i.position, i.email, i.name, i.age
     FROM user_imports i
-    WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE email_key(a.email) = email_key(i.email))
-), new_addresses AS (
-    -- Before the users they refer to: the foreign key is checked at the end
-    -- of the statement, when both are in.
-    INSERT INTO addresses (user_id, email)
-    SELECT id, email FROM fresh
-    ON CONFLICT (email_key(email)) DO NOTHING
+    WHERE NOT EXISTS (SELECT FROM email_owners o WHERE o.email_key = email_key(i.email))
+), new_owners AS (
+    -- Before the addresses and users they refer to: foreign keys are checked
+    -- at the end of the statement, when all are in.
+    INSERT INTO email_owners (email_key, user_id, address_id)
+    SELECT email_key(f.email), f.id, f.address_id FROM fresh f
+    ON CONFLICT (email_key) DO NOTHING
     RETURNING user_id
+), new_addresses AS (
+    INSERT INTO addresses (id, user_id, email)
+    SELECT f.address_id, f.id, f.email
+    FROM fresh f
+    JOIN new_owners n ON n.user_id = f.id
 ), new_users AS (
     INSERT INTO users (id, name, age)
     SELECT f.id, f.name, f.age
     FROM fresh f
-    JOIN new_addresses n ON n.user_id = f.id
+    JOIN new_owners n ON n.user_id = f.id
     RETURNING id
 )
 SELECT (SELECT count(*) FROM new_users)::bigint AS inserted,
        coalesce((SELECT min(f.position) FROM fresh f
-                 WHERE NOT EXISTS (SELECT 1 FROM new_addresses n WHERE n.user_id = f.id)), 0)::bigint AS taken_position;
+                 WHERE NOT EXISTS (SELECT FROM new_owners n WHERE n.user_id = f.id)), 0)::bigint AS taken_position;

@@ -14,7 +14,7 @@ WHERE p.id = @id;
 SELECT sqlc.embed(p), sqlc.embed(u), t.id AS tag_id, t.name AS tag_name
 FROM posts p
 JOIN users u ON u.id = p.user_id
-LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 WHERE p.id = @id
 ORDER BY t.name COLLATE "C";
@@ -57,6 +57,6 @@ FROM post_page(@descending, sqlc.narg(user_id), sqlc.narg(published),
                sqlc.narg(after_id), @max_rows) page
 JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
-LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 ORDER BY page.pos, t.name COLLATE "C";

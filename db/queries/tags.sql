@@ -14,7 +14,7 @@ RETURNING *;
 -- statement's snapshot fails the links' foreign key instead, which undoes
 -- the whole statement.
 WITH post AS (
-    SELECT p.id FROM posts p WHERE p.id = @post_id
+    SELECT p.user_id, p.id FROM posts p WHERE p.id = @post_id
 ),
 tag AS (
     INSERT INTO tags (name)
@@ -26,8 +26,8 @@ tag AS (
     RETURNING *
 ),
 linked AS (
-    INSERT INTO post_tags (post_id, tag_id)
-    SELECT post.id, tag.id
+    INSERT INTO post_tags (user_id, post_id, tag_id)
+    SELECT post.user_id, post.id, tag.id
     FROM post
     CROSS JOIN tag
     ON CONFLICT DO NOTHING
@@ -36,14 +36,20 @@ SELECT tag.id, tag.name
 FROM tag;
 
 -- name: RemovePostTags :execrows
-DELETE FROM post_tags
-WHERE post_id = @post_id
-  AND tag_id IN (SELECT id FROM tags WHERE name = ANY(@names::text[]));
+-- The links are found by the post's key, (user_id, post_id).
+DELETE FROM post_tags pt
+USING posts p
+WHERE p.id = @post_id
+  AND pt.user_id = p.user_id
+  AND pt.post_id = p.id
+  AND pt.tag_id IN (SELECT t.id FROM tags t WHERE t.name = ANY(@names::text[]));
 
 -- name: ListTagsByPostIDs :many
--- Select-in load: the tags of many posts in one round trip.
+-- Select-in load: the tags of many posts in one round trip. The links are
+-- found by the posts' keys, (user_id, post_id).
 SELECT pt.post_id, sqlc.embed(t)
-FROM post_tags pt
+FROM posts p
+JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 JOIN tags t ON t.id = pt.tag_id
-WHERE pt.post_id = ANY(@post_ids::bigint[])
+WHERE p.id = ANY(@post_ids::bigint[])
 ORDER BY pt.post_id, t.name COLLATE "C";

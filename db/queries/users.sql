@@ -12,18 +12,20 @@ RETURNING *;
 -- the insert's: addresses are joined back to their position by email (the
 -- emails given have distinct keys). A registration of one of the emails
 -- committed after this statement's snapshot makes the INSERT fail with a
--- unique violation, which undoes the whole statement.
+-- unique violation, which undoes the whole statement. Each address gets its
+-- email_owners row (db/schema/00007_keys_by_user.sql), which is what the
+-- taken emails are read from.
 WITH given AS (
     SELECT e.email, e.position
     FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
 ),
--- LATERAL with LIMIT: a lookup in the email_key index per email given, even
--- in a generic plan, which guesses ten emails and would rather hash the table.
+-- LATERAL with LIMIT: a lookup in email_owners' key per email given, even in
+-- a generic plan, which guesses ten emails and would rather hash the table.
 taken AS (
     SELECT g.email, g.position
     FROM given g
     CROSS JOIN LATERAL (
-        SELECT FROM addresses a WHERE email_key(a.email) = email_key(g.email) LIMIT 1
+        SELECT FROM email_owners o WHERE o.email_key = email_key(g.email) LIMIT 1
     ) AS registered
 ),
 new_user AS (
@@ -38,6 +40,11 @@ new_addresses AS (
     FROM new_user u
     CROSS JOIN given g
     RETURNING *
+),
+new_owners AS (
+    INSERT INTO email_owners (email_key, user_id, address_id)
+    SELECT email_key(a.email), a.user_id, a.id
+    FROM new_addresses a
 )
 SELECT (SELECT array_agg(t.email ORDER BY t.position) FROM taken t)::text[] AS taken_emails,
        u.id AS user_id, u.name AS user_name, u.age AS user_age, u.created_at AS user_created_at,
@@ -83,6 +90,12 @@ WHERE id = @id
 RETURNING *;
 
 -- name: DeleteUser :execrows
+-- Deletes the user (their rows follow by cascade) and their email_owners
+-- rows, which on Citus no foreign key reaches, in one statement.
+WITH gone_owners AS (
+    DELETE FROM email_owners
+    WHERE user_id = @id
+)
 DELETE FROM users
 WHERE id = @id;
 

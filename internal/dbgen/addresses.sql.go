@@ -10,11 +10,21 @@ import (
 )
 
 const createAddresses = `-- name: CreateAddresses :many
-INSERT INTO addresses (user_id, email)
-SELECT $1, e.email
-FROM unnest($2::text[]) WITH ORDINALITY AS e (email, position)
-ORDER BY e.position
-RETURNING id, user_id, email
+WITH new_addresses AS (
+    INSERT INTO addresses (user_id, email)
+    SELECT $1, e.email
+    FROM unnest($2::text[]) WITH ORDINALITY AS e (email, position)
+    ORDER BY e.position
+    RETURNING id, user_id, email
+),
+new_owners AS (
+    INSERT INTO email_owners (email_key, user_id, address_id)
+    SELECT email_key(a.email), a.user_id, a.id
+    FROM new_addresses a
+)
+SELECT a.id, a.user_id, a.email
+FROM new_addresses a
+ORDER BY a.id
 `
 
 type CreateAddressesParams struct {
@@ -22,16 +32,23 @@ type CreateAddressesParams struct {
 	Emails []string
 }
 
-// All of a user's new addresses in one statement, returned in the order given.
-func (q *Queries) CreateAddresses(ctx context.Context, arg CreateAddressesParams) ([]Address, error) {
+type CreateAddressesRow struct {
+	ID     int64
+	UserID int64
+	Email  string
+}
+
+// All of a user's new addresses in one statement, with their email_owners
+// rows (db/schema/00007_keys_by_user.sql), returned in the order given.
+func (q *Queries) CreateAddresses(ctx context.Context, arg CreateAddressesParams) ([]CreateAddressesRow, error) {
 	rows, err := q.db.Query(ctx, createAddresses, arg.UserID, arg.Emails)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Address{}
+	items := []CreateAddressesRow{}
 	for rows.Next() {
-		var i Address
+		var i CreateAddressesRow
 		if err := rows.Scan(&i.ID, &i.UserID, &i.Email); err != nil {
 			return nil, err
 		}
@@ -43,17 +60,29 @@ func (q *Queries) CreateAddresses(ctx context.Context, arg CreateAddressesParams
 	return items, nil
 }
 
-const deleteAddress = `-- name: DeleteAddress :execrows
-DELETE FROM addresses
-WHERE id = $1
+const deleteAddress = `-- name: DeleteAddress :one
+WITH gone AS (
+    DELETE FROM addresses
+    WHERE id = $1
+    RETURNING user_id, id, email
+),
+gone_owner AS (
+    DELETE FROM email_owners o
+    USING gone g
+    WHERE o.email_key = email_key(g.email)
+      AND o.address_id = g.id
+)
+SELECT count(*) AS deleted
+FROM gone
 `
 
+// Deletes an address and its email_owners row (which on Citus no foreign key
+// reaches), in one statement; returns how many addresses it deleted.
 func (q *Queries) DeleteAddress(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteAddress, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	row := q.db.QueryRow(ctx, deleteAddress, id)
+	var deleted int64
+	err := row.Scan(&deleted)
+	return deleted, err
 }
 
 const listAddressesByUserIDs = `-- name: ListAddressesByUserIDs :many

@@ -15,7 +15,14 @@ type CopyAddressesParams struct {
 	Email  string
 }
 
+type CopyEmailOwnersParams struct {
+	EmailKey  string
+	UserID    int64
+	AddressID int64
+}
+
 type CopyPostTagsParams struct {
+	UserID int64
 	PostID int64
 	TagID  int64
 }

@@ -43,6 +43,42 @@ func (q *Queries) CopyAddresses(ctx context.Context, arg []CopyAddressesParams) 
 	return q.db.CopyFrom(ctx, []string{"addresses"}, []string{"id", "user_id", "email"}, &iteratorForCopyAddresses{rows: arg})
 }
 
+// iteratorForCopyEmailOwners implements pgx.CopyFromSource.
+type iteratorForCopyEmailOwners struct {
+	rows                 []CopyEmailOwnersParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyEmailOwners) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyEmailOwners) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].EmailKey,
+		r.rows[0].UserID,
+		r.rows[0].AddressID,
+	}, nil
+}
+
+func (r iteratorForCopyEmailOwners) Err() error {
+	return nil
+}
+
+// email_key is the client's emailKey of the address's email, which a test
+// holds equal to the SQL function email_key.
+func (q *Queries) CopyEmailOwners(ctx context.Context, arg []CopyEmailOwnersParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"email_owners"}, []string{"email_key", "user_id", "address_id"}, &iteratorForCopyEmailOwners{rows: arg})
+}
+
 // iteratorForCopyPostTags implements pgx.CopyFromSource.
 type iteratorForCopyPostTags struct {
 	rows                 []CopyPostTagsParams
@@ -63,6 +99,7 @@ func (r *iteratorForCopyPostTags) Next() bool {
 
 func (r iteratorForCopyPostTags) Values() ([]interface{}, error) {
 	return []interface{}{
+		r.rows[0].UserID,
 		r.rows[0].PostID,
 		r.rows[0].TagID,
 	}, nil
@@ -73,7 +110,7 @@ func (r iteratorForCopyPostTags) Err() error {
 }
 
 func (q *Queries) CopyPostTags(ctx context.Context, arg []CopyPostTagsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"post_tags"}, []string{"post_id", "tag_id"}, &iteratorForCopyPostTags{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"post_tags"}, []string{"user_id", "post_id", "tag_id"}, &iteratorForCopyPostTags{rows: arg})
 }
 
 // iteratorForCopyPosts implements pgx.CopyFromSource.

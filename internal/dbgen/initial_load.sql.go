@@ -156,6 +156,7 @@ SELECT (CASE
     WHEN EXISTS (SELECT FROM posts) THEN 'posts'
     WHEN EXISTS (SELECT FROM tags) THEN 'tags'
     WHEN EXISTS (SELECT FROM post_tags) THEN 'post_tags'
+    WHEN EXISTS (SELECT FROM email_owners) THEN 'email_owners'
     ELSE ''
 END)::text AS table_name
 `

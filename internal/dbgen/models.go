@@ -14,6 +14,12 @@ type Address struct {
 	Email  string
 }
 
+type EmailOwner struct {
+	EmailKey  string
+	UserID    int64
+	AddressID int64
+}
+
 type Post struct {
 	ID        int64
 	UserID    int64
@@ -27,6 +33,7 @@ type Post struct {
 type PostTag struct {
 	PostID int64
 	TagID  int64
+	UserID int64
 }
 
 type Profile struct {

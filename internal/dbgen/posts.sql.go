@@ -92,7 +92,7 @@ const getPostWithAuthorAndTags = `-- name: GetPostWithAuthorAndTags :many
 SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at, u.id, u.name, u.age, u.created_at, t.id AS tag_id, t.name AS tag_name
 FROM posts p
 JOIN users u ON u.id = p.user_id
-LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 WHERE p.id = $1
 ORDER BY t.name COLLATE "C"
@@ -244,7 +244,7 @@ FROM post_page($1, $2, $3,
                $4, $5) page
 JOIN posts p ON p.id = page.id
 JOIN users u ON u.id = p.user_id
-LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 ORDER BY page.pos, t.name COLLATE "C"
 `

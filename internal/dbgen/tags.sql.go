@@ -11,9 +11,10 @@ import (
 
 const listTagsByPostIDs = `-- name: ListTagsByPostIDs :many
 SELECT pt.post_id, t.id, t.name
-FROM post_tags pt
+FROM posts p
+JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 JOIN tags t ON t.id = pt.tag_id
-WHERE pt.post_id = ANY($1::bigint[])
+WHERE p.id = ANY($1::bigint[])
 ORDER BY pt.post_id, t.name COLLATE "C"
 `
 
@@ -22,7 +23,8 @@ type ListTagsByPostIDsRow struct {
 	Tag    Tag
 }
 
-// Select-in load: the tags of many posts in one round trip.
+// Select-in load: the tags of many posts in one round trip. The links are
+// found by the posts' keys, (user_id, post_id).
 func (q *Queries) ListTagsByPostIDs(ctx context.Context, postIds []int64) ([]ListTagsByPostIDsRow, error) {
 	rows, err := q.db.Query(ctx, listTagsByPostIDs, postIds)
 	if err != nil {
@@ -44,9 +46,12 @@ func (q *Queries) ListTagsByPostIDs(ctx context.Context, postIds []int64) ([]Lis
 }
 
 const removePostTags = `-- name: RemovePostTags :execrows
-DELETE FROM post_tags
-WHERE post_id = $1
-  AND tag_id IN (SELECT id FROM tags WHERE name = ANY($2::text[]))
+DELETE FROM post_tags pt
+USING posts p
+WHERE p.id = $1
+  AND pt.user_id = p.user_id
+  AND pt.post_id = p.id
+  AND pt.tag_id IN (SELECT t.id FROM tags t WHERE t.name = ANY($2::text[]))
 `
 
 type RemovePostTagsParams struct {
@@ -54,6 +59,7 @@ type RemovePostTagsParams struct {
 	Names  []string
 }
 
+// The links are found by the post's key, (user_id, post_id).
 func (q *Queries) RemovePostTags(ctx context.Context, arg RemovePostTagsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, removePostTags, arg.PostID, arg.Names)
 	if err != nil {
@@ -64,7 +70,7 @@ func (q *Queries) RemovePostTags(ctx context.Context, arg RemovePostTagsParams) 
 
 const tagPost = `-- name: TagPost :many
 WITH post AS (
-    SELECT p.id FROM posts p WHERE p.id = $1
+    SELECT p.user_id, p.id FROM posts p WHERE p.id = $1
 ),
 tag AS (
     INSERT INTO tags (name)
@@ -76,8 +82,8 @@ tag AS (
     RETURNING id, name
 ),
 linked AS (
-    INSERT INTO post_tags (post_id, tag_id)
-    SELECT post.id, tag.id
+    INSERT INTO post_tags (user_id, post_id, tag_id)
+    SELECT post.user_id, post.id, tag.id
     FROM post
     CROSS JOIN tag
     ON CONFLICT DO NOTHING

@@ -39,10 +39,16 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 }
 
 const deleteUser = `-- name: DeleteUser :execrows
+WITH gone_owners AS (
+    DELETE FROM email_owners
+    WHERE user_id = $1
+)
 DELETE FROM users
 WHERE id = $1
 `
 
+// Deletes the user (their rows follow by cascade) and their email_owners
+// rows, which on Citus no foreign key reaches, in one statement.
 func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteUser, id)
 	if err != nil {
@@ -375,7 +381,7 @@ taken AS (
     SELECT g.email, g.position
     FROM given g
     CROSS JOIN LATERAL (
-        SELECT FROM addresses a WHERE email_key(a.email) = email_key(g.email) LIMIT 1
+        SELECT FROM email_owners o WHERE o.email_key = email_key(g.email) LIMIT 1
     ) AS registered
 ),
 new_user AS (
@@ -390,6 +396,11 @@ new_addresses AS (
     FROM new_user u
     CROSS JOIN given g
     RETURNING id, user_id, email
+),
+new_owners AS (
+    INSERT INTO email_owners (email_key, user_id, address_id)
+    SELECT email_key(a.email), a.user_id, a.id
+    FROM new_addresses a
 )
 SELECT (SELECT array_agg(t.email ORDER BY t.position) FROM taken t)::text[] AS taken_emails,
        u.id AS user_id, u.name AS user_name, u.age AS user_age, u.created_at AS user_created_at,
@@ -425,9 +436,11 @@ type RegisterUserRow struct {
 // the insert's: addresses are joined back to their position by email (the
 // emails given have distinct keys). A registration of one of the emails
 // committed after this statement's snapshot makes the INSERT fail with a
-// unique violation, which undoes the whole statement.
-// LATERAL with LIMIT: a lookup in the email_key index per email given, even
-// in a generic plan, which guesses ten emails and would rather hash the table.
+// unique violation, which undoes the whole statement. Each address gets its
+// email_owners row (db/schema/00007_keys_by_user.sql), which is what the
+// taken emails are read from.
+// LATERAL with LIMIT: a lookup in email_owners' key per email given, even in
+// a generic plan, which guesses ten emails and would rather hash the table.
 func (q *Queries) RegisterUser(ctx context.Context, arg RegisterUserParams) ([]RegisterUserRow, error) {
 	rows, err := q.db.Query(ctx, registerUser, arg.Emails, arg.Name, arg.Age)
 	if err != nil {

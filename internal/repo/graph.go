@@ -142,6 +142,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 	users := make([]dbgen.CopyUsersWithIDsParams, len(graphs))
 	addresses := make([]dbgen.CopyAddressesParams, 0, nAddresses)
 	addressOwners := make([]int32, 0, nAddresses)
+	emailOwners := make([]dbgen.CopyEmailOwnersParams, 0, nAddresses) // one per address, in its order
 	var profiles []dbgen.CopyProfilesParams
 	var profileOwners []int32
 	posts := make([]dbgen.CopyPostsParams, 0, nPosts)
@@ -153,7 +154,9 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 		userID := ids.UserIds[i]
 		users[i] = dbgen.CopyUsersWithIDsParams{ID: userID, Name: g.User.Name, Age: g.User.Age}
 		for _, e := range g.Emails {
-			addresses = append(addresses, dbgen.CopyAddressesParams{ID: ids.AddressIds[len(addresses)], UserID: userID, Email: e})
+			addressID := ids.AddressIds[len(addresses)]
+			addresses = append(addresses, dbgen.CopyAddressesParams{ID: addressID, UserID: userID, Email: e})
+			emailOwners = append(emailOwners, dbgen.CopyEmailOwnersParams{EmailKey: emailKey(e), UserID: userID, AddressID: addressID})
 			addressOwners = append(addressOwners, owner)
 		}
 		if g.Profile != nil {
@@ -166,7 +169,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 				Content: p.Content, Published: p.Published, Rating: p.Rating})
 			postOwners = append(postOwners, owner)
 			for _, tagID := range postTagIDs(p.Tags, tagIDs) {
-				postTags = append(postTags, dbgen.CopyPostTagsParams{PostID: postID, TagID: tagID})
+				postTags = append(postTags, dbgen.CopyPostTagsParams{UserID: userID, PostID: postID, TagID: tagID})
 				postTagOwners = append(postTagOwners, owner)
 			}
 		}
@@ -175,6 +178,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 	// Every table's COPY is a step; a table with no rows in this batch is
 	// skipped, since an empty COPY is a round trip that writes nothing.
 	var res BulkResult
+	var owners int64 // email_owners is internal: not counted in the result
 	steps := []struct {
 		table  string
 		rows   int
@@ -184,6 +188,7 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 	}{
 		{"users", len(users), nil, &res.Users, func() (int64, error) { return q.CopyUsersWithIDs(ctx, users) }},
 		{"addresses", len(addresses), addressOwners, &res.Addresses, func() (int64, error) { return q.CopyAddresses(ctx, addresses) }},
+		{"email_owners", len(emailOwners), addressOwners, &owners, func() (int64, error) { return q.CopyEmailOwners(ctx, emailOwners) }},
 		{"profiles", len(profiles), profileOwners, &res.Profiles, func() (int64, error) { return q.CopyProfiles(ctx, profiles) }},
 		{"posts", len(posts), postOwners, &res.Posts, func() (int64, error) { return q.CopyPosts(ctx, posts) }},
 		{"post_tags", len(postTags), postTagOwners, &res.PostTags, func() (int64, error) { return q.CopyPostTags(ctx, postTags) }},

@@ -21,7 +21,7 @@ func TestGrownSchema(t *testing.T) {
 	ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
 	ben := e.mustRegister(t, "Ben", 31, "ben@example.com")
 	post := e.mustPost(t, ann.ID, "Hello", "go")
-	comment := fmt.Sprintf("INSERT INTO %s (post_id, author_id, body) VALUES ($1, $2, 'Nice')", pgtest.GrownTable)
+	comment := fmt.Sprintf("INSERT INTO %s (post_user_id, post_id, author_id, body) SELECT user_id, id, $2, 'Nice' FROM posts WHERE id = $1", pgtest.GrownTable)
 	_, err := pool.Exec(e.ctx, comment, post.ID, ben.ID)
 	require.NoError(t, err)
 

@@ -77,7 +77,7 @@ type LoadProgress struct {
 
 // initialTables are the tables InitialLoadGraphs writes, in the order it
 // copies them.
-var initialTables = []string{"users", "addresses", "profiles", "posts", "tags", "post_tags"}
+var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
 // tags into empty tables the fast way, pg_restore's order: in one
@@ -259,10 +259,12 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	tables := map[string]*loadTable{
 		"users":     {columns: "id, name, age", count: &res.Users},
 		"addresses": {columns: "id, user_id, email", count: &res.Addresses},
-		"profiles":  {columns: "user_id, bio, website", count: &res.Profiles},
-		"posts":     {columns: "id, user_id, title, content, published, rating", count: &res.Posts},
-		"tags":      {columns: "id, name"},
-		"post_tags": {columns: "post_id, tag_id", count: &res.PostTags},
+		// One row per address; internal, so not a count of its own.
+		"email_owners": {columns: "email_key, user_id, address_id", count: &res.Addresses},
+		"profiles":     {columns: "user_id, bio, website", count: &res.Profiles},
+		"posts":        {columns: "id, user_id, title, content, published, rating", count: &res.Posts},
+		"tags":         {columns: "id, name"},
+		"post_tags":    {columns: "user_id, post_id, tag_id", count: &res.PostTags},
 	}
 	facts, err := q.InitialLoadTables(ctx, initialTables)
 	if err != nil {
@@ -419,7 +421,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 ) (map[string]int64, error) {
 	pr, pw := io.Pipe()
 	order := []string{streamed}
-	for _, name := range []string{"users", "addresses", "profiles", "posts", "post_tags"} {
+	for _, name := range []string{"users", "addresses", "email_owners", "profiles", "posts", "post_tags"} {
 		t := tables[name]
 		var err error
 		if name == streamed {
@@ -506,6 +508,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 	tags map[string]int64, res *BulkResult, progress func(LoadProgress),
 ) error {
 	users, addresses, profiles, posts, postTags := tables["users"], tables["addresses"], tables["profiles"], tables["posts"], tables["post_tags"]
+	emailOwners := tables["email_owners"]
 	withIDs := []*loadTable{users, addresses, posts, tables["tags"]}
 	first := make([]int64, len(withIDs))
 	for i, t := range withIDs {
@@ -531,8 +534,8 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Emails are checked across graphs by their unique index, not
-		// kept in memory: only within a graph here.
+		// Emails are checked across graphs by their unique keys (addresses'
+		// index, email_owners' key), not kept in memory: only within a graph here.
 		clear(b.emails.first)
 		if err := b.check(position, g); err != nil {
 			return &RowError{Position: position, Err: err}
@@ -552,6 +555,11 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 			addresses.rows.int8(userID)
 			addresses.rows.text(e)
 			addresses.owners.owner(position)
+			emailOwners.rows.row(3)
+			emailOwners.rows.text(emailKey(e))
+			emailOwners.rows.int8(userID)
+			emailOwners.rows.int8(addresses.next)
+			emailOwners.owners.owner(position)
 			n.Addresses++
 		}
 		if g.Profile != nil {
@@ -587,7 +595,8 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 					continue
 				}
 				seen = append(seen, id)
-				postTags.rows.row(2)
+				postTags.rows.row(3)
+				postTags.rows.int8(userID)
 				postTags.rows.int8(postID)
 				postTags.rows.int8(id)
 				postTags.owners.owner(position)
@@ -604,7 +613,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables map
 	if n.Users%progressEvery != 0 {
 		progress(LoadProgress{Phase: PhaseCopying, Step: streamed, Total: len(initialTables), Rows: BulkResult{Users: n.Users}})
 	}
-	for _, t := range []*loadTable{users, addresses, profiles, posts, postTags} {
+	for _, t := range []*loadTable{users, addresses, emailOwners, profiles, posts, postTags} {
 		if err := t.rows.closeRows(); err != nil {
 			return err
 		}

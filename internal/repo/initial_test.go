@@ -124,7 +124,7 @@ func TestInitialLoad(t *testing.T) {
 		pool := pgtest.NewGrownPool(t)
 		ctx := context.Background()
 		// Things DROP would lose besides the definitions.
-		_, err := pool.Exec(ctx, `COMMENT ON INDEX users_age_id_idx IS 'ages'; ALTER TABLE posts CLUSTER ON posts_user_id_idx;
+		_, err := pool.Exec(ctx, `COMMENT ON INDEX users_age_id_idx IS 'ages'; ALTER TABLE posts CLUSTER ON posts_id_idx;
 COMMENT ON CONSTRAINT posts_pkey ON posts IS 'the post''s key'`)
 		require.NoError(t, err)
 		before := catalog(t, pool)
@@ -132,7 +132,7 @@ COMMENT ON CONSTRAINT posts_pkey ON posts IS 'the post''s key'`)
 		require.NoError(t, err)
 		require.Equal(t, before, catalog(t, pool), "the user's table's foreign keys are back too")
 		// And they work: a comment needs its author, and goes with its post.
-		comment := fmt.Sprintf("INSERT INTO %s (post_id, author_id, body) VALUES ($1, $2, 'Nice')", pgtest.GrownTable)
+		comment := fmt.Sprintf("INSERT INTO %s (post_user_id, post_id, author_id, body) SELECT user_id, id, $2, 'Nice' FROM posts WHERE id = $1", pgtest.GrownTable)
 		_, err = pool.Exec(ctx, comment, 1, 1_000_000)
 		require.ErrorContains(t, err, "foreign key")
 		_, err = pool.Exec(ctx, comment, 1, 2)

@@ -65,8 +65,8 @@ func fill(t *testing.T, e env) {
 		ids = append(ids, u.ID)
 	}
 	if grownTable(t, e.pool) {
-		_, err := e.pool.Exec(e.ctx, fmt.Sprintf(`INSERT INTO %s (post_id, author_id, body)
-			SELECT p.id, $1, 'Nice post' FROM posts p`, pgtest.GrownTable), ids[2])
+		_, err := e.pool.Exec(e.ctx, fmt.Sprintf(`INSERT INTO %s (post_user_id, post_id, author_id, body)
+			SELECT p.user_id, p.id, $1, 'Nice post' FROM posts p`, pgtest.GrownTable), ids[2])
 		require.NoError(t, err)
 	}
 	for _, table := range catalogTables(t, e.pool) {

@@ -265,8 +265,9 @@ var roundTrips = map[string][]tripCase{
 		_, err := r.BulkCreatePosts(ctx, one(repo.NewPost{UserID: f.user.ID, Title: "Bulk"}), repo.BulkOptions{})
 		return err
 	})}},
-	// BEGIN, tags, ids, four COPYs of one or two round trips each, COMMIT.
-	"BulkInsertGraphs": {{name: "OneGraph", trips: 12, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
+	// BEGIN, tags, ids, five COPYs (users, addresses, email_owners, posts,
+	// post_tags) of one or two round trips each, COMMIT.
+	"BulkInsertGraphs": {{name: "OneGraph", trips: 14, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
 		_, err := r.BulkInsertGraphs(ctx, one(repo.UserGraph{User: repo.NewUser{Name: "Graph"}, Emails: []string{f.email()},
 			Posts: []repo.GraphPost{{Title: "Graph post", Tags: []string{"graph"}}}}), repo.BulkOptions{})
 		return err

@@ -217,13 +217,13 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 	if err := checkEmail(email); err != nil {
 		return fail(err)
 	}
-	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.Address, error) {
+	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.CreateAddressesRow, error) {
 		return q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
 	})
 	if err != nil {
 		return fail(dbError(ctx, err))
 	}
-	return addressFromDB(rows[0]), nil
+	return addressFromDB(dbgen.Address(rows[0])), nil
 }
 
 // DeleteAddress deletes one address. ErrNotFound if there is no such address.
