@@ -19,14 +19,12 @@ WITH given AS (
     SELECT e.email, e.position
     FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
 ),
--- LATERAL with LIMIT: a lookup in email_owners' key per email given, even in
--- a generic plan, which guesses ten emails and would rather hash the table.
+-- A join, at most one owner per email (email_owners' key). Citus refuses the
+-- LATERAL ... LIMIT 1 and the correlated EXISTS this could be written as.
 taken AS (
     SELECT g.email, g.position
     FROM given g
-    CROSS JOIN LATERAL (
-        SELECT FROM email_owners o WHERE o.email_key = email_key(g.email) LIMIT 1
-    ) AS registered
+    JOIN email_owners o ON o.email_key = email_key(g.email)
 ),
 new_user AS (
     INSERT INTO users (name, age)

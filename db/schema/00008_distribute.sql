@@ -22,6 +22,9 @@ DECLARE
     fk_drops text[];
     fk_adds text[];
     s text;
+    f record;
+    plpgsql_prefix constant text := E'#variable_conflict use_column\nBEGIN\nRETURN QUERY ';
+    plpgsql_suffix constant text := E';\nEND';
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
         RETURN;
@@ -56,6 +59,18 @@ BEGIN
     FOREACH s IN ARRAY fk_adds LOOP
         EXECUTE s;
     END LOOP;
+    -- The page functions (user_page, post_page: set-returning SQL functions
+    -- that PostgreSQL inlines) fail on Citus, called with a statement's
+    -- parameters: "parameterized queries for SQL functions referencing
+    -- distributed tables are not supported". The same SELECT in PL/pgSQL
+    -- works: each becomes RETURN QUERY of its own text, same signature.
+    FOR f IN SELECT format('public.%I(%s)', p.proname, pg_get_function_arguments(p.oid)) AS name, pg_get_function_result(p.oid) AS result, p.prosrc AS body
+             FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'public'::regnamespace AND p.proretset
+               AND p.prolang = (SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'sql') LOOP
+        EXECUTE format('CREATE OR REPLACE FUNCTION %s RETURNS %s LANGUAGE plpgsql STABLE PARALLEL SAFE AS %L',
+                       f.name, f.result, plpgsql_prefix || f.body || plpgsql_suffix);
+    END LOOP;
 END
 $$;
 -- +goose StatementEnd
@@ -73,11 +88,24 @@ DECLARE
     tabs text[];
     names text[];
     lasts bigint[];
+    f record;
+    plpgsql_prefix constant text := E'#variable_conflict use_column\nBEGIN\nRETURN QUERY ';
+    plpgsql_suffix constant text := E';\nEND';
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
         RETURN;
     END IF;
     PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- The page functions back to SQL (see Up).
+    FOR f IN SELECT format('public.%I(%s)', p.proname, pg_get_function_arguments(p.oid)) AS name, pg_get_function_result(p.oid) AS result, p.prosrc AS body
+             FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'public'::regnamespace AND p.proretset
+               AND p.prolang = (SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'plpgsql')
+               AND starts_with(p.prosrc, plpgsql_prefix) LOOP
+        EXECUTE format('CREATE OR REPLACE FUNCTION %s RETURNS %s LANGUAGE sql STABLE PARALLEL SAFE AS %L',
+                       f.name, f.result,
+                       substr(f.body, length(plpgsql_prefix) + 1, length(f.body) - length(plpgsql_prefix) - length(plpgsql_suffix)));
+    END LOOP;
     SELECT array_agg(a.attrelid::regclass::text), array_agg(a.attname::text), array_agg(coalesce(s.last_value, 0))
     INTO tabs, names, lasts
     FROM pg_catalog.pg_attribute a
