@@ -59,6 +59,15 @@ BEGIN
     FOREACH s IN ARRAY fk_adds LOOP
         EXECUTE s;
     END LOOP;
+    -- A statement that writes tags (a reference table) and post_tags (whose
+    -- foreign key points at it), as TagPost does, is refused in Citus's
+    -- default parallel mode ("cannot modify table "tags" because there was a
+    -- parallel operation on a distributed table in the transaction"; "When
+    -- there is a foreign key to a reference table ..., Citus needs to perform
+    -- all operations over a single connection per node"). Every session of
+    -- this database writes over one connection per node; reads still fan out
+    -- in parallel.
+    EXECUTE format('ALTER DATABASE %I SET citus.multi_shard_modify_mode = sequential', current_database());
     -- The page functions (user_page, post_page: set-returning SQL functions
     -- that PostgreSQL inlines) fail on Citus, called with a statement's
     -- parameters: "parameterized queries for SQL functions referencing
@@ -96,6 +105,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    EXECUTE format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode', current_database());
     -- The page functions back to SQL (see Up).
     FOR f IN SELECT format('public.%I(%s)', p.proname, pg_get_function_arguments(p.oid)) AS name, pg_get_function_result(p.oid) AS result, p.prosrc AS body
              FROM pg_catalog.pg_proc p

@@ -67,7 +67,12 @@ func TestCreateUser(t *testing.T) {
 		_, err := e.pool.Exec(e.ctx, "INSERT INTO users (name, age) VALUES (' ', -5)")
 		var pgErr *pgconn.PgError
 		require.ErrorAs(t, err, &pgErr)
-		require.Contains(t, []string{"users_name_not_blank", "users_age_range"}, pgErr.ConstraintName)
+		// Citus relays a shard's error without the constraint's name field
+		// (the message still names it): the repository reads it from there.
+		require.Regexp(t, `constraint "(users_name_not_blank|users_age_range)"`, pgErr.Message)
+		if !pgtest.Citus() {
+			require.Contains(t, []string{"users_name_not_blank", "users_age_range"}, pgErr.ConstraintName)
+		}
 		_, err = e.pool.Exec(e.ctx, "INSERT INTO addresses (user_id, email) VALUES (1, 'nope')")
 		require.Error(t, err)
 		require.Equal(t, 0, e.rows(t, "users"))
