@@ -150,18 +150,21 @@ func (q *Queries) InitialLoadMaintenance(ctx context.Context, arg InitialLoadMai
 
 const initialLoadNonEmpty = `-- name: InitialLoadNonEmpty :one
 SELECT (CASE
-    WHEN EXISTS (SELECT FROM users) THEN 'users'
-    WHEN EXISTS (SELECT FROM addresses) THEN 'addresses'
-    WHEN EXISTS (SELECT FROM profiles) THEN 'profiles'
-    WHEN EXISTS (SELECT FROM posts) THEN 'posts'
-    WHEN EXISTS (SELECT FROM tags) THEN 'tags'
-    WHEN EXISTS (SELECT FROM post_tags) THEN 'post_tags'
-    WHEN EXISTS (SELECT FROM email_owners) THEN 'email_owners'
+    WHEN EXISTS (SELECT 1 FROM users) THEN 'users'
+    WHEN EXISTS (SELECT 1 FROM addresses) THEN 'addresses'
+    WHEN EXISTS (SELECT 1 FROM profiles) THEN 'profiles'
+    WHEN EXISTS (SELECT 1 FROM posts) THEN 'posts'
+    WHEN EXISTS (SELECT 1 FROM tags) THEN 'tags'
+    WHEN EXISTS (SELECT 1 FROM post_tags) THEN 'post_tags'
+    WHEN EXISTS (SELECT 1 FROM email_owners) THEN 'email_owners'
     ELSE ''
 END)::text AS table_name
 `
 
 // The first loaded table that has a row, or ” when all are empty.
+// SELECT 1, not SELECT: Citus plans EXISTS (SELECT FROM t) of a distributed
+// table into a call without a column list ("a column definition list is
+// required for functions returning "record"").
 func (q *Queries) InitialLoadNonEmpty(ctx context.Context) (string, error) {
 	row := q.db.QueryRow(ctx, initialLoadNonEmpty)
 	var table_name string
