@@ -141,11 +141,9 @@ func (p *citusPool) take(hash string, fsys fs.FS) (string, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	t0 := time.Now()
 	if err := p.create(ctx, name, fsys); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(os.Stderr, "DEBUG create %s %v\n", name, time.Since(t0))
 	print, err := fingerprint(ctx, name)
 	if err != nil {
 		return "", err
@@ -210,8 +208,6 @@ func (p *citusPool) give(hash, name string) error {
 		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	defer func() { fmt.Fprintf(os.Stderr, "DEBUG give %s %v\n", name, time.Since(t0)) }()
 	err := superuser(ctx, name, emptyTables)
 	var print string
 	if err == nil {
@@ -226,7 +222,6 @@ func (p *citusPool) give(hash, name string) error {
 	if same {
 		return nil
 	}
-	fmt.Fprintf(os.Stderr, "DEBUG drop %s %v\n", name, err)
 	return superuser(ctx, "postgres", "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 }
 

@@ -57,8 +57,6 @@ func run(m *testing.M) int {
 		// The tests need the workers too (the extension is made on each), so
 		// they always start their own cluster.
 		var err error
-		t0 := time.Now()
-		defer func() { fmt.Fprintf(os.Stderr, "DEBUG start %v\n", time.Since(t0)) }()
 		if citus, err = startCitus(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: %s is set, and starting a Citus cluster failed: %v\n", CitusEnv, err)
 			return 1
