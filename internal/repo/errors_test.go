@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -83,13 +84,22 @@ func TestServerTimeouts(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			u := e.mustRegister(t, "Contended", 30)
-			// No repo method sets a timeout: creating a user does, through a
-			// trigger, for the rest of its transaction (transactions only,
-			// so that it holds through PgBouncer too).
-			e.exec(t, `CREATE FUNCTION test_set_timeout() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN PERFORM set_config(TG_ARGV[0], '100ms', true); RETURN NULL; END $$`)
-			e.exec(t, `CREATE TRIGGER test_set_timeout AFTER INSERT ON users
-				FOR EACH STATEMENT EXECUTE FUNCTION test_set_timeout('`+setting+`')`)
+			if pgtest.Citus() {
+				// Citus refuses triggers on distributed tables ("triggers are
+				// not supported on distributed tables"): the timeout is the
+				// database's (Citus passes it to the workers, where the row
+				// lock is waited for), for sessions opened from here on.
+				e.exec(t, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET `+setting+` = ''100ms''', current_database()); END $$`)
+				e.pool.Reset()
+			} else {
+				// No repo method sets a timeout: creating a user does, through a
+				// trigger, for the rest of its transaction (transactions only,
+				// so that it holds through PgBouncer too).
+				e.exec(t, `CREATE FUNCTION test_set_timeout() RETURNS trigger LANGUAGE plpgsql AS $$
+					BEGIN PERFORM set_config(TG_ARGV[0], '100ms', true); RETURN NULL; END $$`)
+				e.exec(t, `CREATE TRIGGER test_set_timeout AFTER INSERT ON users
+					FOR EACH STATEMENT EXECUTE FUNCTION test_set_timeout('`+setting+`')`)
+			}
 
 			locked, release, held := make(chan struct{}), make(chan struct{}), make(chan struct{})
 			go func() {
