@@ -78,7 +78,7 @@ func TestBaselineLoadsWhatSeedLoads(t *testing.T) {
 		rows(t, raw, "SELECT title, content, published, rating FROM posts ORDER BY id"),
 		rows(t, seeded, "SELECT title, content, published, rating FROM posts WHERE id > 4 ORDER BY id"))
 	tagsOfPosts := `SELECT p.title, string_agg(t.name, ',' ORDER BY t.name) FROM posts p
-		JOIN post_tags pt ON pt.post_id = p.id JOIN tags t ON t.id = pt.tag_id %s GROUP BY p.id ORDER BY p.id`
+		JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id JOIN tags t ON t.id = pt.tag_id %s GROUP BY p.user_id, p.id ORDER BY p.id`
 	require.Equal(t,
 		rows(t, raw, fmt.Sprintf(tagsOfPosts, "")),
 		rows(t, seeded, fmt.Sprintf(tagsOfPosts, "WHERE p.id > 4")))

@@ -78,7 +78,7 @@ func TestSeedInitialLoad(t *testing.T) {
 	code, out, errOut := seedRun(t, append(args, "--database-url", initial)...)
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, tutorialOutput, out)
-	for _, line := range []string{"users 1208/1208 (100%)", "copying 1/6: posts done, 3604 rows, ", "copying 2/6: users done, 4812 rows, ", "building indexes 1/", "adding foreign keys 1/",
+	for _, line := range []string{"users 1208/1208 (100%)", "copying 1/7: posts done, 3604 rows, ", "copying 2/7: users done, 4812 rows, ", "building indexes 1/", "adding foreign keys 1/",
 		"tutorial people: 8 added", "loaded in one transaction: users 1208, addresses 2410, "} {
 		require.Contains(t, errOut, line)
 	}

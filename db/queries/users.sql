@@ -19,16 +19,17 @@ WITH given AS (
     SELECT e.email, e.position
     FROM unnest(@emails::text[]) WITH ORDINALITY AS e (email, position)
 ),
--- A join, at most one owner per email (email_owners' key). Citus refuses the
--- LATERAL ... LIMIT 1 and the correlated EXISTS this could be written as.
--- The filter by email_keys (db/schema/00008_distribute.sql) makes it a
--- lookup of each key in email_owners' primary key, on one server even in a
--- generic plan, and on Citus only on the shards that hold those keys.
+-- email_owners read by key: @email_keys are the emails' keys as the client
+-- computed them (emailKey, which a test holds equal to email_key), so the
+-- lookup is an index scan even in a generic plan (which guesses ten emails
+-- and would rather hash the table), and on Citus goes only to the keys'
+-- shards. (Citus refuses a LATERAL subquery with LIMIT, or a correlated
+-- EXISTS, over a CTE.)
 taken AS (
     SELECT g.email, g.position
     FROM given g
     JOIN email_owners o ON o.email_key = email_key(g.email)
-    WHERE o.email_key = ANY(email_keys(@emails::text[]))
+    WHERE o.email_key = ANY(@email_keys::text[])
 ),
 new_user AS (
     INSERT INTO users (name, age)

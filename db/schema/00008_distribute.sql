@@ -17,15 +17,6 @@
 -- the address, and deletes it with the address); on plain PostgreSQL the
 -- database keeps them for every client.
 
--- The keys of a list of emails, for lookups in email_owners by key: a
--- filter email_key = ANY(email_keys(@emails)) is computed before the query
--- runs, so PostgreSQL looks each key up in the primary key even in a generic
--- plan, and Citus sends the lookup to the shards of those keys only (a join
--- with the emails instead reaches every shard). On both backends.
-CREATE FUNCTION email_keys(emails text[]) RETURNS text[]
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN ARRAY(SELECT email_key(e) FROM unnest(emails) AS e);
-
 -- +goose StatementBegin
 DO $$
 DECLARE
@@ -152,5 +143,3 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
-
-DROP FUNCTION email_keys(text[]);

@@ -68,9 +68,7 @@ WITH gone AS (
 ),
 gone_owner AS (
     DELETE FROM email_owners o
-    USING gone g
-    WHERE o.email_key = email_key(g.email)
-      AND o.address_id = g.id
+    WHERE (o.email_key, o.address_id) IN (SELECT email_key(g.email), g.id FROM gone g)
 )
 SELECT count(*) AS deleted
 FROM gone

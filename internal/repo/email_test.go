@@ -148,7 +148,7 @@ func TestUpsertUsersByEmailConcurrentRegistration(t *testing.T) {
 	tx, err := e.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	_, err = tx.Exec(ctx, `INSERT INTO addresses (user_id, email) VALUES ($1, 'Race@Example.com')`, owner.ID)
+	_, err = tx.Exec(ctx, ownedAddress, owner.ID, "Race@Example.com")
 	require.NoError(t, err)
 
 	rows := []repo.UserImport{

@@ -234,3 +234,28 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 func serverDetail(pgErr *pgconn.PgError) string {
 	return shortDetail(strings.TrimSpace(pgErr.Detail + " " + pgErr.Hint))
 }
+
+// takenEmail returns the index of the email of emails that a unique
+// violation is about, or -1. An email is unique by two constraints on one
+// server (addresses_email_lower_key, for every client, and email_owners' key)
+// and by email_owners' alone on Citus; whichever fires, its detail shows the
+// key, "Key (email_key(email))=(ann@example.com) already exists." or
+// "Key (email_key)=(...)", in any lc_messages language as "(%s)=(%s)" (see
+// keyRow), so the email is found by its emailKey there and named as given.
+func takenEmail(err error, emails []string) int {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.UniqueViolation {
+		return -1
+	}
+	for i, e := range emails {
+		if strings.Contains(pgErr.Detail, ")=("+emailKey(e)+")") {
+			return i
+		}
+	}
+	return -1
+}
+
+// emailTaken is the error of an email that is registered already, named as given.
+func emailTaken(email string, err error) error {
+	return fmt.Errorf("%w: email %q is already registered: %w", ErrConflict, short(email), err)
+}

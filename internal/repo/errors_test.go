@@ -32,10 +32,12 @@ func TestForeignKeyErrors(t *testing.T) {
 		e.exec(t, `CREATE TABLE test_comments (
 			id bigserial PRIMARY KEY,
 			user_id bigint NOT NULL REFERENCES users (id),
-			post_id bigint REFERENCES posts (id) ON DELETE RESTRICT)`)
+			post_user_id bigint,
+			post_id bigint,
+			FOREIGN KEY (post_user_id, post_id) REFERENCES posts (user_id, id) ON DELETE RESTRICT)`)
 		u := e.mustRegister(t, "Referenced", 30, "referenced@example.com")
 		p := e.mustPost(t, u.ID, "Commented")
-		e.exec(t, "INSERT INTO test_comments (user_id, post_id) VALUES ($1, $2)", u.ID, p.ID)
+		e.exec(t, "INSERT INTO test_comments (user_id, post_user_id, post_id) VALUES ($1, $1, $2)", u.ID, p.ID)
 		return e, u, p
 	}
 

@@ -87,3 +87,8 @@ func (e env) mustPost(t *testing.T, userID int64, title string, tags ...string) 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ownedAddress writes an address ($1 user, $2 email) with its email_owners
+// row, as the repository's writes do.
+const ownedAddress = `WITH a AS (INSERT INTO addresses (user_id, email) VALUES ($1, $2) RETURNING user_id, id, email)
+	INSERT INTO email_owners (email_key, user_id, address_id) SELECT email_key(email), user_id, id FROM a`

@@ -157,11 +157,13 @@ COMMENT ON CONSTRAINT posts_pkey ON posts IS 'the post''s key'`)
 		require.ErrorIs(t, err, repo.ErrConflict)
 		var rowErr *repo.RowError
 		require.ErrorAs(t, err, &rowErr)
-		require.Equal(t, "addresses", rowErr.Table)
+		// Keys come back before indexes: email_owners' key finds the twin
+		// before addresses' unique index would.
+		require.Equal(t, "email_owners", rowErr.Table)
 		var pgErr *pgconn.PgError
 		require.ErrorAs(t, err, &pgErr)
-		require.Equal(t, "addresses", pgErr.TableName)
-		require.Equal(t, "addresses_email_lower_key", pgErr.ConstraintName)
+		require.Equal(t, "email_owners", pgErr.TableName)
+		require.Equal(t, "email_owners_pkey", pgErr.ConstraintName)
 		require.Contains(t, pgErr.Detail, "twin@example.com")
 		require.ErrorContains(t, err, "twin@example.com", "the message names the key")
 		nothingStayed(t, pool, before, 0)

@@ -83,6 +83,15 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 	}
 	ins, err := q.InsertImportedUsers(ctx)
 	if err != nil {
+		// An address with no email_owners row (another client's, on one
+		// server) is found by addresses' unique index instead.
+		emails := make([]string, len(rows))
+		for i, row := range rows {
+			emails[i] = row.Email
+		}
+		if i := takenEmail(err, emails); i >= 0 {
+			return BulkResult{}, &RowError{Position: first + int64(i), Table: "addresses", Err: emailTaken(rows[i].Email, err)}
+		}
 		return BulkResult{}, &RowError{Table: "addresses", Err: dbError(ctx, err)}
 	}
 	if ins.TakenPosition != 0 {

@@ -36,6 +36,7 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		return fail(err)
 	}
 	seen := make(map[string]bool, len(emails))
+	keys := make([]string, 0, len(emails)) // email_owners is read by them
 	for _, e := range emails {
 		if err := checkEmail(e); err != nil {
 			return fail(err)
@@ -45,11 +46,12 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 			return fail(fmt.Errorf("%w: email %q given twice", ErrConflict, short(e)))
 		}
 		seen[key] = true
+		keys = append(keys, key)
 	}
 	if emails == nil {
 		emails = []string{} // an empty array, not NULL
 	}
-	params := dbgen.RegisterUserParams{Name: u.Name, Age: u.Age, Emails: emails}
+	params := dbgen.RegisterUserParams{Name: u.Name, Age: u.Age, Emails: emails, EmailKeys: keys}
 	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.RegisterUserRow, error) {
 		rows, err := q.RegisterUser(ctx, params)
 		// An email registered by a transaction that committed after the
@@ -62,6 +64,12 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 		return rows, err
 	})
 	if err != nil {
+		// Taken still: by an address that has no email_owners row (written
+		// by another client, on one server), or by a registration that
+		// committed after the second snapshot.
+		if i := takenEmail(err, emails); i >= 0 {
+			return fail(emailTaken(emails[i], err))
+		}
 		return fail(dbError(ctx, err))
 	}
 	if taken := rows[0].TakenEmails; len(taken) > 0 {
@@ -221,6 +229,9 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 		return q.CreateAddresses(ctx, dbgen.CreateAddressesParams{UserID: userID, Emails: []string{email}})
 	})
 	if err != nil {
+		if takenEmail(err, []string{email}) == 0 {
+			return fail(emailTaken(email, err))
+		}
 		return fail(dbError(ctx, err))
 	}
 	return addressFromDB(dbgen.Address(rows[0])), nil

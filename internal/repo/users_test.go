@@ -2,7 +2,6 @@ package repo_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -279,7 +278,7 @@ func TestRegisterUser(t *testing.T) {
 		tx, err := e.pool.Begin(e.ctx)
 		require.NoError(t, err)
 		defer func() { _ = tx.Rollback(context.WithoutCancel(e.ctx)) }()
-		_, err = tx.Exec(e.ctx, `INSERT INTO addresses (user_id, email) VALUES ($1, 'late@example.com')`, owner.ID)
+		_, err = tx.Exec(e.ctx, ownedAddress, owner.ID, "late@example.com")
 		require.NoError(t, err)
 		done := make(chan error, 1)
 		go func() {
@@ -422,20 +421,26 @@ func TestBulkCreateUsers(t *testing.T) {
 	})
 }
 
-// TestRegisterUserPlan: the registration looks each email up in the
-// email_key index even in a generic plan (which a prepared statement gets
+// TestRegisterUserPlan: the registration looks each email up in
+// email_owners' key even in a generic plan (which a prepared statement gets
 // after five runs, and which guesses ten emails): a hash join would read every
-// address there is, on every registration.
+// owner there is, on every registration.
 func TestRegisterUserPlan(t *testing.T) {
 	t.Parallel()
 	sqlOf := &statementCapture{name: "RegisterUser"}
 	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = sqlOf })
 	r, ctx := repo.New(pool), context.Background()
-	for i := range 200 {
-		_, err := r.RegisterUser(ctx, repo.NewUser{Name: "Reader", Age: 30}, fmt.Sprintf("r%d@example.com", i), fmt.Sprintf("r%d@work.example", i))
-		require.NoError(t, err)
-	}
-	_, err := pool.Exec(ctx, "ANALYZE addresses")
+	_, err := r.RegisterUser(ctx, repo.NewUser{Name: "Reader", Age: 30}, "r1@example.com", "r1@work.example")
+	require.NoError(t, err)
+	// Registered users enough that reading them all costs more than ten
+	// lookups (a seq scan of a few hundred rows is cheaper than an index).
+	_, err = pool.Exec(ctx, `
+		INSERT INTO users (id, name) SELECT 1000 + g, 'Reader' FROM generate_series(1, 20000) g;
+		WITH a AS (INSERT INTO addresses (id, user_id, email)
+		           SELECT 1000 + g, 1000 + g, format('r%s@example.org', g) FROM generate_series(1, 20000) g
+		           RETURNING user_id, id, email)
+		INSERT INTO email_owners (email_key, user_id, address_id) SELECT email_key(email), user_id, id FROM a;
+		ANALYZE users, addresses, email_owners`)
 	require.NoError(t, err)
 	require.NotEmpty(t, sqlOf.sql.Load())
 
@@ -448,23 +453,19 @@ func TestRegisterUserPlan(t *testing.T) {
 	}
 	_, err = tx.Exec(ctx, "PREPARE registration AS "+*sqlOf.sql.Load())
 	require.NoError(t, err)
-	rows, err := tx.Query(ctx, "EXPLAIN EXECUTE registration('{new@example.com,r1@example.com}', 'New', 30)")
+	rows, err := tx.Query(ctx, "EXPLAIN EXECUTE registration('{new@example.com,r1@example.com}', '{new@example.com,r1@example.com}', 'New', 30)")
 	require.NoError(t, err)
 	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, "DEALLOCATE registration") // prepared statements outlive transactions
 	require.NoError(t, err)
 	text := strings.Join(plan, "\n")
+	require.Regexp(t, `Index (Only )?Scan (using|on) email_owners_pkey`, text)
+	require.NotContains(t, text, "Seq Scan on email_owners", text)
 	if pgtest.Citus() {
-		// The equivalent on Citus: the lookup goes to the shards of the two
-		// emails' keys only (not all eight), by their primary key.
-		require.Regexp(t, `Index Scan (using|on) email_owners_pkey_[0-9]+`, text)
+		// And on Citus only on the shards of the two emails' keys (not all eight).
 		require.NotRegexp(t, `Task Count: ([3-9]|[0-9]{2,})`, text)
-		require.NotContains(t, text, "Seq Scan on email_owners", text)
-		return
 	}
-	require.Contains(t, text, "Index Scan using addresses_email_lower_key", text)
-	require.NotContains(t, text, "Seq Scan on addresses", text)
 }
 
 // statementCapture keeps the SQL of the sqlc query called name.
