@@ -63,16 +63,14 @@ WITH imports AS MATERIALIZED (
                                      FROM imports r
                                      JOIN email_owners o ON o.email_key = email_key(r.email))
 ), new_owners AS (
-    -- Before the addresses and users they refer to: on one server foreign
-    -- keys are checked at the end of the statement, when all are in (on
-    -- Citus no foreign key leaves email_owners).
+    -- First: on one server the foreign key to addresses is checked at the
+    -- statement's end; on Citus there is none.
     INSERT INTO email_owners (email_key, user_id, address_id)
     SELECT email_key(f.email), f.id, f.address_id FROM fresh f
     ON CONFLICT (email_key) DO NOTHING
     RETURNING user_id
 ), new_users AS (
-    -- Before their addresses: Citus runs each CTE as a step of its own and
-    -- checks its foreign keys right then.
+    -- Before addresses: Citus checks each CTE's foreign keys as it runs.
     INSERT INTO users (id, name, age)
     SELECT f.id, f.name, f.age
     FROM fresh f
