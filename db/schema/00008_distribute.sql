@@ -69,6 +69,13 @@ BEGIN
     -- this database writes over one connection per node; reads still fan out
     -- in parallel.
     EXECUTE format('ALTER DATABASE %I SET citus.multi_shard_modify_mode = sequential', current_database());
+    -- The reference table has a copy on the coordinator, which Citus reads
+    -- and writes in the session itself ("local execution"); a transaction
+    -- that did so is then refused parallel commands (an initial load's
+    -- ANALYZE: "cannot execute command because a local execution has
+    -- accessed a placement in the transaction"). Off: the coordinator's copy
+    -- is reached over a connection like the others.
+    EXECUTE format('ALTER DATABASE %I SET citus.enable_local_execution = off', current_database());
     -- The page functions (user_page, post_page: set-returning SQL functions
     -- that PostgreSQL inlines) fail on Citus, called with a statement's
     -- parameters: "parameterized queries for SQL functions referencing
@@ -107,6 +114,7 @@ BEGIN
     END IF;
     PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
     EXECUTE format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode', current_database());
+    EXECUTE format('ALTER DATABASE %I RESET citus.enable_local_execution', current_database());
     -- The page functions back to SQL (see Up).
     FOR f IN SELECT format('public.%I(%s)', p.proname, pg_get_function_arguments(p.oid)) AS name, pg_get_function_result(p.oid) AS result, p.prosrc AS body
              FROM pg_catalog.pg_proc p

@@ -139,6 +139,9 @@ var citusSettings = []string{
 	"citus.enable_create_database_propagation = on",
 	"max_prepared_transactions = 200",
 	"citus.shard_count = 8",
+	// Each coordinator session may hold a connection to every worker, and
+	// tests run many: room for them (overrides configure's 200).
+	"max_connections = 500",
 }
 
 // Stop stops every node that is running; errors are joined.
