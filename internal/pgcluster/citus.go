@@ -89,7 +89,6 @@ func StartCitus(ctx context.Context, dir string, workers int, opts Options) (_ *
 			_ = c.Stop(context.Background())
 		}
 	}()
-	nodes := make([]*Cluster, 0, workers+1)
 	for i := range workers + 1 {
 		name := "coordinator"
 		if i > 0 {
@@ -114,7 +113,6 @@ func StartCitus(ctx context.Context, dir string, workers int, opts Options) (_ *
 		if err := node.Start(ctx); err != nil {
 			return nil, err
 		}
-		nodes = append(nodes, node)
 		if i == 0 {
 			c.Coordinator = node
 		} else {
