@@ -130,7 +130,13 @@ func TestServerTimeouts(t *testing.T) {
 			close(release)
 			within(t, held, "the lock holder")
 			if pgtest.Citus() { // the checks below run without the timeout
-				e.exec(t, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET `+setting+`', current_database()); END $$`)
+				tx, err := e.pool.Begin(e.ctx)
+				require.NoError(t, err)
+				_, err = tx.Exec(e.ctx, "SET LOCAL "+setting+" = 0")
+				require.NoError(t, err)
+				_, err = tx.Exec(e.ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET `+setting+`', current_database()); END $$`)
+				require.NoError(t, err)
+				require.NoError(t, tx.Commit(e.ctx))
 				e.pool.Reset()
 			}
 			require.NoError(t, ctx.Err(), "our context did not end")
