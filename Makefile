@@ -105,3 +105,10 @@ test: prereqs ## Check the prerequisites, lint, check the generated code, run ev
 	$(GO) test -race -count=1 ./...
 	INKWELL_TEST_PGBOUNCER=1 $(GO) test -race -count=1 ./internal/repo/
 	cd bench && $(GO) test -race -count=1 ./...
+
+# The Citus suite: the packages whose tests take their databases from pgtest.
+CITUS_PACKAGES := ./internal/repo/ ./internal/migrate/ ./cmd/migrate/ ./cmd/seed/
+
+.PHONY: test-citus
+test-citus: ## Run the repository, migrate and seed tests against a Citus cluster (a coordinator and two workers) they start; needs the citus extension
+	INKWELL_TEST_CITUS=1 $(GO) test -race -count=1 -tags citus ./internal/pgcluster/ $(CITUS_PACKAGES)

@@ -12,10 +12,10 @@ DROP TABLE user_imports;
 -- two rows address (by two of their emails) is not updated: shared_first and
 -- shared_second are the first two such rows (0 when there are none), and the
 -- caller refuses the batch.
--- user_imports is read in a CTE of its own: Citus refuses a direct join of
--- a temporary table with a distributed one.
+-- user_imports is read once, in a CTE of its own: Citus joins a local table
+-- with distributed ones only so.
 WITH imports AS MATERIALIZED (
-    SELECT position, email, name, age FROM user_imports
+    SELECT * FROM user_imports
 ), matched AS (
     SELECT i.position, i.name, i.age, o.user_id,
            count(*) OVER (PARTITION BY o.user_id) AS rows_for_user
@@ -46,29 +46,31 @@ SELECT (SELECT count(*) FROM updated)::bigint AS updated,
 -- name: InsertImportedUsers :one
 -- Imported emails registered to nobody become new users with that address
 -- and its email_owners row. The CTE is materialised once, so each new row
--- takes one user id and one address id for all three inserts. On Citus each
--- CTE runs as a step of its own with its foreign keys checked at once (not
--- at the statement's end), so users go in before their addresses; user_imports
--- is read in a CTE of its own and email_owners by a join (Citus refuses a
--- temporary table joined to a distributed one, and correlated subqueries). An email that
+-- takes one user id and one address id for all three inserts. An email that
 -- a concurrent transaction registered after this statement's snapshot is
 -- skipped (ON CONFLICT on email_owners' key), and so are its user and
 -- address: taken_position is the first such row (0 when none), and the
 -- caller refuses the batch.
+-- user_imports is read in a CTE of its own, and the registered emails by an
+-- uncorrelated subquery: the shapes Citus accepts.
 WITH imports AS MATERIALIZED (
-    SELECT position, email, name, age FROM user_imports
+    SELECT * FROM user_imports
 ), fresh AS MATERIALIZED (
     SELECT nextval('users_id_seq'::regclass) AS id, nextval('addresses_id_seq'::regclass) AS address_id,
            i.position, i.email, i.name, i.age
     FROM imports i
-    LEFT JOIN email_owners o ON o.email_key = email_key(i.email)
-    WHERE o.email_key IS NULL
+    WHERE email_key(i.email) NOT IN (SELECT o.email_key
+                                     FROM imports r
+                                     JOIN email_owners o ON o.email_key = email_key(r.email))
 ), new_owners AS (
+    -- First: on one server the foreign key to addresses is checked at the
+    -- statement's end; on Citus there is none.
     INSERT INTO email_owners (email_key, user_id, address_id)
     SELECT email_key(f.email), f.id, f.address_id FROM fresh f
     ON CONFLICT (email_key) DO NOTHING
     RETURNING user_id
 ), new_users AS (
+    -- Before addresses: Citus checks each CTE's foreign keys as it runs.
     INSERT INTO users (id, name, age)
     SELECT f.id, f.name, f.age
     FROM fresh f

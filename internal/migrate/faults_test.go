@@ -74,7 +74,7 @@ func TestKilledMigratorFreesTheLock(t *testing.T) {
 		t.Fatalf("migrated while the lock was held: %v", err)
 	case <-time.After(1500 * time.Millisecond):
 	}
-	_, err = pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+	_, err = pool.Exec(ctx, "SELECT pg_terminate_backend($1::integer)", pid)
 	require.NoError(t, err)
 	select {
 	case err := <-done:

@@ -41,6 +41,8 @@ type Options struct {
 	Throwaway bool
 	// Port to listen on at 127.0.0.1; 0 picks a free one.
 	Port int
+	// extra are more postgresql.conf lines (StartCitus's).
+	extra []string
 }
 
 // Cluster is a data directory under Dir and the server that runs on it.
@@ -132,6 +134,7 @@ func (c *Cluster) configure(port int, opts Options) error {
 	if opts.Throwaway {
 		settings = append(settings, "fsync = off", "synchronous_commit = off", "full_page_writes = off")
 	}
+	settings = append(settings, opts.extra...)
 	conf := filepath.Join(c.dataDir(), "postgresql.conf")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {

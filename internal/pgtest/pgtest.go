@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -52,7 +53,27 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	rawURL := os.Getenv("DATABASE_URL")
-	if rawURL == "" {
+	if Citus() {
+		// The tests need the workers too (the extension is made on each), so
+		// they always start their own cluster.
+		var err error
+		if citus, err = startCitus(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %s is set, and starting a Citus cluster failed: %v\n", CitusEnv, err)
+			return 1
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := citus.Stop(ctx); err != nil {
+				fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+			}
+			os.RemoveAll(filepath.Dir(citus.Coordinator.Dir))
+		}()
+		if rawURL, err = citus.URL("postgres"); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+			return 1
+		}
+	} else if rawURL == "" {
 		cluster, err := startThrowaway()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: no DATABASE_URL, and starting a throwaway PostgreSQL failed: %v\n", err)
@@ -90,6 +111,12 @@ func run(m *testing.M) int {
 	defer mu.Unlock()
 	for _, f := range cleanups {
 		f()
+	}
+	if citus != nil {
+		if err := databases.wait(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: citus: a test's database could not be emptied or dropped: %v\n", err)
+			return max(code, 1)
+		}
 	}
 	return code
 }
@@ -192,6 +219,9 @@ func urlFor(tb testing.TB, fsys fs.FS) string {
 	if server.Host == "" {
 		tb.Fatalf("pgtest: call pgtest.Main from the package's TestMain")
 	}
+	if citus != nil {
+		return viaBouncer(testConfig(citusDatabase(tb, fsys)))
+	}
 	return viaBouncer(*pgtestdb.Custom(tb, server, migrator{fsys}))
 }
 
@@ -232,6 +262,9 @@ func newPool(tb testing.TB, url string, configure ...func(*pgxpool.Config)) *pgx
 // ExampleURL returns a new, migrated database for a testable example, which
 // has no testing.TB of its own. Main drops it after the tests.
 func ExampleURL() string {
+	if citus != nil {
+		return viaBouncer(testConfig(citusDatabase(exampleTB{}, db.Migrations())))
+	}
 	return viaBouncer(*pgtestdb.Custom(exampleTB{}, server, migrator{db.Migrations()}))
 }
 

@@ -164,7 +164,7 @@ func TestUpsertUsersByEmailConcurrentRegistration(t *testing.T) {
 	for {
 		var waiting bool
 		require.NoError(t, e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%new_addresses%')`).Scan(&waiting))
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '-- name: InsertImportedUsers %')`).Scan(&waiting))
 		if waiting {
 			break
 		}

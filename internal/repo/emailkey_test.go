@@ -167,7 +167,16 @@ func TestEmailKeyMigrationDown(t *testing.T) {
 		require.NoError(t, pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'users_name_not_blank'`).Scan(&def))
 		return def
 	}
-	require.Contains(t, indexDef(), "email_key(email)")
+	if pgtest.Citus() {
+		// Distributed (00008), addresses cannot keep a unique index on
+		// email_key(email): email_owners holds the rule. Going down past
+		// 00008 undistributes and brings the index back.
+		var present bool
+		require.NoError(t, pool.QueryRow(ctx, `SELECT to_regclass('addresses_email_lower_key') IS NOT NULL`).Scan(&present))
+		require.False(t, present)
+	} else {
+		require.Contains(t, indexDef(), "email_key(email)")
+	}
 
 	_, err = p.DownTo(ctx, version-1)
 	require.NoError(t, err)

@@ -180,6 +180,7 @@ func connectionLost(err error) bool {
 }
 
 func pgError(pgErr *pgconn.PgError, err error) error {
+	pgErr = fromCitus(pgErr)
 	var sentinel error
 	switch pgErr.Code {
 	case pgerrcode.UniqueViolation:

@@ -1,0 +1,64 @@
+package repo
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Citus relays a worker's error to the client with less than PostgreSQL
+// gives: no table or constraint name fields, names of shards (users_102008)
+// in the message, and, for rows written by COPY (an INSERT ... SELECT through
+// the coordinator: the steps of a statement with data-modifying CTEs),
+// SQLSTATE XX000 from its ReportCopyError instead of the worker's code.
+// fromCitus puts back what the message still says, so that errors map to the
+// same sentinels and name the same tables on Citus as on one server. On one
+// server it returns pgErr as it is.
+func fromCitus(pgErr *pgconn.PgError) *pgconn.PgError {
+	if pgErr.TableName != "" || pgErr.ConstraintName != "" || !shardName.MatchString(pgErr.Message) {
+		return pgErr
+	}
+	e := *pgErr
+	if e.Code == pgerrcode.InternalError && e.Routine == "ReportCopyError" {
+		for _, c := range copyErrorCodes {
+			if strings.Contains(e.Message, c.says) {
+				e.Code = c.code
+				break
+			}
+		}
+	}
+	// A foreign key's error names the referencing table last ("update or
+	// delete on table "users_1" violates foreign key constraint "..." on
+	// table "posts_1""), as PostgreSQL's TableName does.
+	if m := referencingOf.FindStringSubmatch(e.Message); m != nil {
+		e.TableName = unshard(m[1])
+	} else if m := relationOf.FindStringSubmatch(e.Message); m != nil {
+		e.TableName = unshard(m[1])
+	}
+	if m := constraintOf.FindStringSubmatch(e.Message); m != nil {
+		e.ConstraintName = unshard(m[1])
+	}
+	return &e
+}
+
+// copyErrorCodes are the worker's SQLSTATEs by what their (English) message says.
+var copyErrorCodes = []struct{ says, code string }{
+	{"duplicate key value violates unique constraint", pgerrcode.UniqueViolation},
+	{"violates foreign key constraint", pgerrcode.ForeignKeyViolation},
+	{"violates check constraint", pgerrcode.CheckViolation},
+	{"violates not-null constraint", pgerrcode.NotNullViolation},
+}
+
+var (
+	// A quoted name ending in a shard id (Citus's start at 102008).
+	shardName     = regexp.MustCompile(`"[^"]+_[0-9]{6,}"`)
+	relationOf    = regexp.MustCompile(`(?:relation|on table) "([^"]+)"`)
+	referencingOf = regexp.MustCompile(`constraint "[^"]+" on table "([^"]+)"`)
+	constraintOf  = regexp.MustCompile(`constraint "([^"]+)"`)
+	shardSuffix   = regexp.MustCompile(`_[0-9]{6,}$`)
+)
+
+// unshard turns a shard's name (users_102008) into its table's.
+func unshard(name string) string { return shardSuffix.ReplaceAllString(name, "") }
