@@ -393,9 +393,12 @@ func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, e
 
 // chunkBytes is about how many encoded bytes a chunk gathers, over all its
 // tables, before it goes to the server: big enough that a COPY's fixed cost
-// (a round trip, opening the table) is small beside its rows, small enough
-// that the server starts copying soon.
-const chunkBytes = 2 << 20
+// is small beside its rows, small enough that the server starts copying soon
+// and memory stays flat. Measured at 1M users (seven tables, one COPY per
+// table per chunk, quiet 2-core machine): 2 MiB chunks copied in 33.5 s
+// (about 6 ms per COPY statement beyond its rows), 8 MiB in 16.6 s with a
+// peak of 112 MB, 16 MiB in 14.1 s with 188 MB.
+const chunkBytes = 8 << 20
 
 // chunksAhead is how many chunks the producer may have encoded and waiting
 // while the server copies one: what bounds the load's memory.
