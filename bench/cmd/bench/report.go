@@ -163,6 +163,9 @@ func (cfg config) command() string {
 	if cfg.full {
 		c += " -full"
 	}
+	if cfg.smoke {
+		c += " -smoke"
+	}
 	if cfg.only != "" {
 		c += " -only " + cfg.only
 	}
