@@ -23,6 +23,7 @@ type server struct {
 	poolSize   int
 	proxy      *latencyProxy // nil: peers connect straight to the server
 	syncCommit string        // synchronous_commit of the databases fresh makes
+	runs       atomic.Int64  // databases made for runs: each its own name, so that runs may overlap (the smoke test's do)
 }
 
 // viaProxy returns u with its host and port the proxy's, if there is one.

@@ -239,7 +239,7 @@ func measure(db *database, n int, fn func(i int) error) measurement {
 
 // onFresh runs body on a peer opened on a new database, then drops it.
 func onFresh(ctx context.Context, s *server, p peer, seed int, body func(db *database) measurement) measurement {
-	db, err := s.fresh(ctx, "inkwell_bench_run")
+	db, err := s.fresh(ctx, fmt.Sprint("inkwell_bench_run_", s.runs.Add(1)))
 	if err != nil {
 		return measurement{err: err}
 	}
