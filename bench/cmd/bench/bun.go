@@ -27,17 +27,50 @@ type bunUser struct {
 	Posts         []*bunPost    `bun:"rel:has-many,join:id=user_id"`
 }
 
+// bunAddress is keyed (user_id, id) as the table is (bun's updates and
+// deletes of a model go by its key); id is the identity column.
 type bunAddress struct {
 	bun.BaseModel `bun:"table:addresses"`
+	UserID        int64 `bun:",pk"`
 	ID            int64 `bun:",pk,autoincrement"`
-	UserID        int64
 	Email         string
+}
+
+// bunEmailOwner is an address's email_owners row, its key computed in Go
+// (emailKey).
+type bunEmailOwner struct {
+	bun.BaseModel `bun:"table:email_owners"`
+	EmailKey      string `bun:",pk"`
+	UserID        int64
+	AddressID     int64
+}
+
+// bunInsertAddresses inserts addresses (their ids come back by RETURNING),
+// then their email_owners rows, bunBatch rows a statement.
+func bunInsertAddresses(ctx context.Context, tx bun.Tx, addresses []*bunAddress) error {
+	owners := make([]*bunEmailOwner, len(addresses))
+	for start := 0; start < len(addresses); start += bunBatch {
+		batch := addresses[start:min(start+bunBatch, len(addresses))]
+		if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+			return err
+		}
+		for i, a := range batch {
+			owners[start+i] = &bunEmailOwner{EmailKey: emailKey(a.Email), UserID: a.UserID, AddressID: a.ID}
+		}
+	}
+	for start := 0; start < len(owners); start += bunBatch {
+		batch := owners[start:min(start+bunBatch, len(owners))]
+		if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type bunPost struct {
 	bun.BaseModel `bun:"table:posts"`
+	UserID        int64 `bun:",pk"`
 	ID            int64 `bun:",pk,autoincrement"`
-	UserID        int64
 	Title         string
 	Content       string
 }
@@ -120,13 +153,7 @@ func (p *bunPeer) bulkGraph(ctx context.Context, graphs []graph) error {
 				addresses = append(addresses, &bunAddress{UserID: rows[i].ID, Email: e})
 			}
 		}
-		for start := 0; start < len(addresses); start += bunBatch {
-			batch := addresses[start:min(start+bunBatch, len(addresses))]
-			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
+		return bunInsertAddresses(ctx, tx, addresses)
 	})
 }
 
@@ -181,7 +208,6 @@ func (p *bunPeer) register(ctx context.Context, u user, emails []string) error {
 		for i, e := range emails {
 			addresses[i] = &bunAddress{UserID: row.ID, Email: e}
 		}
-		_, err := tx.NewInsert().Model(&addresses).Exec(ctx)
-		return err
+		return bunInsertAddresses(ctx, tx, addresses)
 	})
 }

@@ -23,6 +23,7 @@ type server struct {
 	poolSize   int
 	proxy      *latencyProxy // nil: peers connect straight to the server
 	syncCommit string        // synchronous_commit of the databases fresh makes
+	runs       atomic.Int64  // databases made for runs: each its own name, so that runs may overlap (the smoke test's do)
 }
 
 // viaProxy returns u with its host and port the proxy's, if there is one.
@@ -197,7 +198,8 @@ func (c *counter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.Trac
 func (c *counter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
 // seedForReads fills a database for the single-row and list operations:
-// users with two addresses and two posts each.
+// users with two addresses (and their email_owners rows, as inkwell writes
+// them) and two posts each.
 func seedForReads(ctx context.Context, db *database, users int) error {
 	conn, err := pgx.Connect(ctx, db.direct)
 	if err != nil {
@@ -210,6 +212,7 @@ func seedForReads(ctx context.Context, db *database, users int) error {
 	_, err = conn.Exec(ctx, `
 		INSERT INTO addresses (user_id, email) SELECT id, 'r' || id || '@example.com' FROM users;
 		INSERT INTO addresses (user_id, email) SELECT id, 'r' || id || '@work.example' FROM users;
+		INSERT INTO email_owners (email_key, user_id, address_id) SELECT email_key(email), user_id, id FROM addresses;
 		INSERT INTO posts (user_id, title, content) SELECT id, 'First', 'Hello' FROM users;
 		INSERT INTO posts (user_id, title, content) SELECT id, 'Second', 'Again' FROM users;
 		ANALYZE`)

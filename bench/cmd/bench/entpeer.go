@@ -115,13 +115,30 @@ func (p *entPeer) bulkGraph(ctx context.Context, graphs []graph) error {
 				builders = append(builders, tx.Address.Create().SetUserID(created[i].ID).SetEmail(e))
 			}
 		}
-		for start := 0; start < len(builders); start += entBatch {
-			if _, err := tx.Address.CreateBulk(builders[start:min(start+entBatch, len(builders))]...).Save(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
+		return entCreateAddresses(ctx, tx, builders)
 	})
+}
+
+// entCreateAddresses creates addresses (their ids come back by RETURNING),
+// then their email_owners rows, the key computed in Go (emailKey), entBatch
+// rows a statement.
+func entCreateAddresses(ctx context.Context, tx *ent.Tx, builders []*ent.AddressCreate) error {
+	owners := make([]*ent.EmailOwnerCreate, 0, len(builders))
+	for start := 0; start < len(builders); start += entBatch {
+		created, err := tx.Address.CreateBulk(builders[start:min(start+entBatch, len(builders))]...).Save(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range created {
+			owners = append(owners, tx.EmailOwner.Create().SetID(emailKey(a.Email)).SetUserID(a.UserID).SetAddressID(a.ID))
+		}
+	}
+	for start := 0; start < len(owners); start += entBatch {
+		if _, err := tx.EmailOwner.CreateBulk(owners[start:min(start+entBatch, len(owners))]...).Save(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func entCount(users []*ent.User, posts bool) int {
@@ -174,7 +191,6 @@ func (p *entPeer) register(ctx context.Context, u user, emails []string) error {
 		for i, e := range emails {
 			builders[i] = tx.Address.Create().SetUserID(row.ID).SetEmail(e)
 		}
-		_, err = tx.Address.CreateBulk(builders...).Save(ctx)
-		return err
+		return entCreateAddresses(ctx, tx, builders)
 	})
 }

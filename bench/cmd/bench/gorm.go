@@ -30,22 +30,49 @@ type gormUser struct {
 
 func (gormUser) TableName() string { return "users" }
 
+// gormAddress is keyed (user_id, id) as the table is: GORM saves a user's
+// addresses with ON CONFLICT on the primary key, which must match the
+// table's. id stays the identity column GORM reads back.
 type gormAddress struct {
-	ID     int64
-	UserID int64
+	UserID int64 `gorm:"primaryKey;autoIncrement:false"`
+	ID     int64 `gorm:"primaryKey;autoIncrement"`
 	Email  string
 }
 
 func (gormAddress) TableName() string { return "addresses" }
 
 type gormPost struct {
-	ID      int64
-	UserID  int64
+	UserID  int64 `gorm:"primaryKey;autoIncrement:false"`
+	ID      int64 `gorm:"primaryKey;autoIncrement"`
 	Title   string
 	Content string
 }
 
 func (gormPost) TableName() string { return "posts" }
+
+// gormEmailOwner is the email_owners row of an address, its key computed in
+// Go (emailKey).
+type gormEmailOwner struct {
+	EmailKey  string `gorm:"primaryKey"`
+	UserID    int64
+	AddressID int64
+}
+
+func (gormEmailOwner) TableName() string { return "email_owners" }
+
+// gormOwners are the email_owners rows of users' saved addresses, to be
+// created after them (their ids come back from the addresses' INSERT). A
+// plain INSERT: a has-one association would save them with ON CONFLICT
+// (email_key) DO UPDATE, which takes a mailbox from its owner.
+func gormOwners(users []gormUser) []gormEmailOwner {
+	var owners []gormEmailOwner
+	for _, u := range users {
+		for _, a := range u.Addresses {
+			owners = append(owners, gormEmailOwner{EmailKey: emailKey(a.Email), UserID: a.UserID, AddressID: a.ID})
+		}
+	}
+	return owners
+}
 
 func (p *gormPeer) name() string { return "GORM" }
 
@@ -110,7 +137,10 @@ func (p *gormPeer) bulkGraph(ctx context.Context, graphs []graph) error {
 		}
 	}
 	return p.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.CreateInBatches(rows, 1000).Error
+		if err := tx.CreateInBatches(rows, 1000).Error; err != nil {
+			return err
+		}
+		return tx.CreateInBatches(gormOwners(rows), 1000).Error
 	})
 }
 
@@ -160,5 +190,10 @@ func (p *gormPeer) register(ctx context.Context, u user, emails []string) error 
 	for _, e := range emails {
 		row.Addresses = append(row.Addresses, gormAddress{Email: e})
 	}
-	return p.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	return p.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.Create(gormOwners([]gormUser{row})).Error
+	})
 }

@@ -23,7 +23,7 @@
 // The report is written between its markers in -out (a section, -section);
 // the rest of the file is kept.
 //
-//	bench -database-url URL [-full] [-rounds N] [-rtt 1ms] [-synchronous-commit on,off] [-out BENCHMARKS.md] [-section report] [-chart bench.svg]
+//	bench -database-url URL [-full | -smoke] [-rounds N] [-rtt 1ms] [-synchronous-commit on,off] [-out BENCHMARKS.md] [-section report] [-chart bench.svg]
 package main
 
 import (
@@ -42,6 +42,7 @@ import (
 type config struct {
 	databaseURL string
 	full        bool
+	smoke       bool // every operation once, at tiny sizes
 	rounds      int
 	poolSize    int
 	rtt         time.Duration // > 0: a second pass through a latency proxy
@@ -58,6 +59,7 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.databaseURL, "database-url", "", "a superuser's URL on the server to use (default $DATABASE_URL)")
 	flag.BoolVar(&cfg.full, "full", false, "the full run: bulk loads of 1M users, more rounds")
+	flag.BoolVar(&cfg.smoke, "smoke", false, "tiny sizes: check that every peer does every operation (with -rounds 1; the figures mean nothing)")
 	flag.IntVar(&cfg.rounds, "rounds", 10, "rounds; each runs every operation on every peer")
 	flag.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
 	flag.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
@@ -122,7 +124,7 @@ func run(ctx context.Context, cfg config) error {
 	if err := s.prepare(ctx); err != nil {
 		return fmt.Errorf("template: %w", err)
 	}
-	ops := operations(cfg.full)
+	ops := operations(sizesOf(cfg.full, cfg.smoke))
 	if cfg.only != "" {
 		keys := strings.Split(cfg.only, ",")
 		ops = slices.DeleteFunc(ops, func(op operation) bool { return !slices.Contains(keys, op.key) })
@@ -237,7 +239,7 @@ func measure(db *database, n int, fn func(i int) error) measurement {
 
 // onFresh runs body on a peer opened on a new database, then drops it.
 func onFresh(ctx context.Context, s *server, p peer, seed int, body func(db *database) measurement) measurement {
-	db, err := s.fresh(ctx, "inkwell_bench_run")
+	db, err := s.fresh(ctx, fmt.Sprint("inkwell_bench_run_", s.runs.Add(1)))
 	if err != nil {
 		return measurement{err: err}
 	}
@@ -251,5 +253,9 @@ func onFresh(ctx context.Context, s *server, p peer, seed int, body func(db *dat
 		return measurement{err: err}
 	}
 	defer p.close()
-	return body(db)
+	m := body(db)
+	if m.err == nil {
+		m.err = ownersMatch(ctx, db)
+	}
+	return m
 }

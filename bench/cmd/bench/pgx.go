@@ -82,7 +82,13 @@ func (p *pgxPeer) bulkGraph(ctx context.Context, graphs []graph) error {
 				rows = append(rows, []any{userIDs[i], e})
 			}
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"addresses"}, []string{"user_id", "email"}, pgx.CopyFromRows(rows))
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"addresses"}, []string{"user_id", "email"}, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		// email_owners from the addresses just copied, the key by the
+		// schema's email_key.
+		_, err := tx.Exec(ctx, `INSERT INTO email_owners (email_key, user_id, address_id)
+			SELECT email_key(email), user_id, id FROM addresses WHERE user_id = ANY($1)`, userIDs)
 		return err
 	})
 }
@@ -229,7 +235,11 @@ func (p *pgxPeer) register(ctx context.Context, u user, emails []string) error {
 		if err := tx.QueryRow(ctx, "INSERT INTO users (name, age) VALUES ($1, $2) RETURNING id", u.Name, u.Age).Scan(&id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO addresses (user_id, email) SELECT $1, unnest($2::text[])", id, emails)
+		// The addresses and their email_owners rows (the key by the
+		// schema's email_key) in one statement.
+		_, err := tx.Exec(ctx, `WITH a AS (
+				INSERT INTO addresses (user_id, email) SELECT $1, unnest($2::text[]) RETURNING user_id, id, email)
+			INSERT INTO email_owners (email_key, user_id, address_id) SELECT email_key(email), user_id, id FROM a`, id, emails)
 		return err
 	})
 }

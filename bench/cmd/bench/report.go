@@ -108,7 +108,12 @@ under every Go peer (GORM, bun and ent run on pgx's database/sql driver). Statem
 caching: pgx's default (prepared statements cached per connection) for pgx,
 inkwell, GORM (PrepareStmt on) and ent; bun inlines arguments into its SQL, so
 every statement text is new and it runs in pgx's exec mode (one round trip, no
-cache); SQLAlchemy with psycopg2 sends plain statements.
+cache); SQLAlchemy with psycopg2 sends plain statements. Every peer writes
+what inkwell writes: each address with its email_owners row in the same
+transaction (pgx keys it in SQL by email_key, as inkwell's statements do; the
+ORMs, as an application on them would, in Go or Python, and insert the rows
+after the addresses' ids come back), and every operation is checked (the rows
+loaded or written, each address's email_owners row).
 
 ![inkwell and its peers against pgx](docs/bench.svg)
 
@@ -162,6 +167,9 @@ func (cfg config) command() string {
 	c := fmt.Sprintf("bench -rounds %d", cfg.rounds)
 	if cfg.full {
 		c += " -full"
+	}
+	if cfg.smoke {
+		c += " -smoke"
 	}
 	if cfg.only != "" {
 		c += " -only " + cfg.only

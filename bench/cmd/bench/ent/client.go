@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/address"
+	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/emailowner"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/post"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/user"
 )
@@ -27,6 +28,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// Address is the client for interacting with the Address builders.
 	Address *AddressClient
+	// EmailOwner is the client for interacting with the EmailOwner builders.
+	EmailOwner *EmailOwnerClient
 	// Post is the client for interacting with the Post builders.
 	Post *PostClient
 	// User is the client for interacting with the User builders.
@@ -43,6 +46,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Address = NewAddressClient(c.config)
+	c.EmailOwner = NewEmailOwnerClient(c.config)
 	c.Post = NewPostClient(c.config)
 	c.User = NewUserClient(c.config)
 }
@@ -135,11 +139,12 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:     ctx,
-		config:  cfg,
-		Address: NewAddressClient(cfg),
-		Post:    NewPostClient(cfg),
-		User:    NewUserClient(cfg),
+		ctx:        ctx,
+		config:     cfg,
+		Address:    NewAddressClient(cfg),
+		EmailOwner: NewEmailOwnerClient(cfg),
+		Post:       NewPostClient(cfg),
+		User:       NewUserClient(cfg),
 	}, nil
 }
 
@@ -157,11 +162,12 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:     ctx,
-		config:  cfg,
-		Address: NewAddressClient(cfg),
-		Post:    NewPostClient(cfg),
-		User:    NewUserClient(cfg),
+		ctx:        ctx,
+		config:     cfg,
+		Address:    NewAddressClient(cfg),
+		EmailOwner: NewEmailOwnerClient(cfg),
+		Post:       NewPostClient(cfg),
+		User:       NewUserClient(cfg),
 	}, nil
 }
 
@@ -191,6 +197,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	c.Address.Use(hooks...)
+	c.EmailOwner.Use(hooks...)
 	c.Post.Use(hooks...)
 	c.User.Use(hooks...)
 }
@@ -199,6 +206,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.Address.Intercept(interceptors...)
+	c.EmailOwner.Intercept(interceptors...)
 	c.Post.Intercept(interceptors...)
 	c.User.Intercept(interceptors...)
 }
@@ -208,6 +216,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AddressMutation:
 		return c.Address.mutate(ctx, m)
+	case *EmailOwnerMutation:
+		return c.EmailOwner.mutate(ctx, m)
 	case *PostMutation:
 		return c.Post.mutate(ctx, m)
 	case *UserMutation:
@@ -363,6 +373,139 @@ func (c *AddressClient) mutate(ctx context.Context, m *AddressMutation) (Value, 
 		return (&AddressDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Address mutation op: %q", m.Op())
+	}
+}
+
+// EmailOwnerClient is a client for the EmailOwner schema.
+type EmailOwnerClient struct {
+	config
+}
+
+// NewEmailOwnerClient returns a client for the EmailOwner from the given config.
+func NewEmailOwnerClient(c config) *EmailOwnerClient {
+	return &EmailOwnerClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `emailowner.Hooks(f(g(h())))`.
+func (c *EmailOwnerClient) Use(hooks ...Hook) {
+	c.hooks.EmailOwner = append(c.hooks.EmailOwner, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `emailowner.Intercept(f(g(h())))`.
+func (c *EmailOwnerClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EmailOwner = append(c.inters.EmailOwner, interceptors...)
+}
+
+// Create returns a builder for creating a EmailOwner entity.
+func (c *EmailOwnerClient) Create() *EmailOwnerCreate {
+	mutation := newEmailOwnerMutation(c.config, OpCreate)
+	return &EmailOwnerCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EmailOwner entities.
+func (c *EmailOwnerClient) CreateBulk(builders ...*EmailOwnerCreate) *EmailOwnerCreateBulk {
+	return &EmailOwnerCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EmailOwnerClient) MapCreateBulk(slice any, setFunc func(*EmailOwnerCreate, int)) *EmailOwnerCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EmailOwnerCreateBulk{err: fmt.Errorf("calling to EmailOwnerClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EmailOwnerCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EmailOwnerCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EmailOwner.
+func (c *EmailOwnerClient) Update() *EmailOwnerUpdate {
+	mutation := newEmailOwnerMutation(c.config, OpUpdate)
+	return &EmailOwnerUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EmailOwnerClient) UpdateOne(_m *EmailOwner) *EmailOwnerUpdateOne {
+	mutation := newEmailOwnerMutation(c.config, OpUpdateOne, withEmailOwner(_m))
+	return &EmailOwnerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EmailOwnerClient) UpdateOneID(id string) *EmailOwnerUpdateOne {
+	mutation := newEmailOwnerMutation(c.config, OpUpdateOne, withEmailOwnerID(id))
+	return &EmailOwnerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EmailOwner.
+func (c *EmailOwnerClient) Delete() *EmailOwnerDelete {
+	mutation := newEmailOwnerMutation(c.config, OpDelete)
+	return &EmailOwnerDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EmailOwnerClient) DeleteOne(_m *EmailOwner) *EmailOwnerDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EmailOwnerClient) DeleteOneID(id string) *EmailOwnerDeleteOne {
+	builder := c.Delete().Where(emailowner.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EmailOwnerDeleteOne{builder}
+}
+
+// Query returns a query builder for EmailOwner.
+func (c *EmailOwnerClient) Query() *EmailOwnerQuery {
+	return &EmailOwnerQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEmailOwner},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EmailOwner entity by its id.
+func (c *EmailOwnerClient) Get(ctx context.Context, id string) (*EmailOwner, error) {
+	return c.Query().Where(emailowner.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EmailOwnerClient) GetX(ctx context.Context, id string) *EmailOwner {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EmailOwnerClient) Hooks() []Hook {
+	return c.hooks.EmailOwner
+}
+
+// Interceptors returns the client interceptors.
+func (c *EmailOwnerClient) Interceptors() []Interceptor {
+	return c.inters.EmailOwner
+}
+
+func (c *EmailOwnerClient) mutate(ctx context.Context, m *EmailOwnerMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EmailOwnerCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EmailOwnerUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EmailOwnerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EmailOwnerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EmailOwner mutation op: %q", m.Op())
 	}
 }
 
@@ -683,9 +826,9 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Address, Post, User []ent.Hook
+		Address, EmailOwner, Post, User []ent.Hook
 	}
 	inters struct {
-		Address, Post, User []ent.Interceptor
+		Address, EmailOwner, Post, User []ent.Interceptor
 	}
 )

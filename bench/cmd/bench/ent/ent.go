@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/address"
+	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/emailowner"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/post"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/user"
 )
@@ -75,9 +76,10 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			address.Table: address.ValidColumn,
-			post.Table:    post.ValidColumn,
-			user.Table:    user.ValidColumn,
+			address.Table:    address.ValidColumn,
+			emailowner.Table: emailowner.ValidColumn,
+			post.Table:       post.ValidColumn,
+			user.Table:       user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

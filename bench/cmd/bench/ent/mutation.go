@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/address"
+	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/emailowner"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/post"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/predicate"
 	"github.com/inkwell-dev/inkwell/bench/cmd/bench/ent/user"
@@ -26,9 +27,10 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAddress = "Address"
-	TypePost    = "Post"
-	TypeUser    = "User"
+	TypeAddress    = "Address"
+	TypeEmailOwner = "EmailOwner"
+	TypePost       = "Post"
+	TypeUser       = "User"
 )
 
 // AddressMutation represents an operation that mutates the Address nodes in the graph.
@@ -472,6 +474,461 @@ func (m *AddressMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Address edge %s", name)
+}
+
+// EmailOwnerMutation represents an operation that mutates the EmailOwner nodes in the graph.
+type EmailOwnerMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	user_id       *int64
+	adduser_id    *int64
+	address_id    *int64
+	addaddress_id *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*EmailOwner, error)
+	predicates    []predicate.EmailOwner
+}
+
+var _ ent.Mutation = (*EmailOwnerMutation)(nil)
+
+// emailownerOption allows management of the mutation configuration using functional options.
+type emailownerOption func(*EmailOwnerMutation)
+
+// newEmailOwnerMutation creates new mutation for the EmailOwner entity.
+func newEmailOwnerMutation(c config, op Op, opts ...emailownerOption) *EmailOwnerMutation {
+	m := &EmailOwnerMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEmailOwner,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEmailOwnerID sets the ID field of the mutation.
+func withEmailOwnerID(id string) emailownerOption {
+	return func(m *EmailOwnerMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EmailOwner
+		)
+		m.oldValue = func(ctx context.Context) (*EmailOwner, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EmailOwner.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEmailOwner sets the old EmailOwner of the mutation.
+func withEmailOwner(node *EmailOwner) emailownerOption {
+	return func(m *EmailOwnerMutation) {
+		m.oldValue = func(context.Context) (*EmailOwner, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EmailOwnerMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EmailOwnerMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of EmailOwner entities.
+func (m *EmailOwnerMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EmailOwnerMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EmailOwnerMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EmailOwner.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *EmailOwnerMutation) SetUserID(i int64) {
+	m.user_id = &i
+	m.adduser_id = nil
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *EmailOwnerMutation) UserID() (r int64, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the EmailOwner entity.
+// If the EmailOwner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailOwnerMutation) OldUserID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// AddUserID adds i to the "user_id" field.
+func (m *EmailOwnerMutation) AddUserID(i int64) {
+	if m.adduser_id != nil {
+		*m.adduser_id += i
+	} else {
+		m.adduser_id = &i
+	}
+}
+
+// AddedUserID returns the value that was added to the "user_id" field in this mutation.
+func (m *EmailOwnerMutation) AddedUserID() (r int64, exists bool) {
+	v := m.adduser_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *EmailOwnerMutation) ResetUserID() {
+	m.user_id = nil
+	m.adduser_id = nil
+}
+
+// SetAddressID sets the "address_id" field.
+func (m *EmailOwnerMutation) SetAddressID(i int64) {
+	m.address_id = &i
+	m.addaddress_id = nil
+}
+
+// AddressID returns the value of the "address_id" field in the mutation.
+func (m *EmailOwnerMutation) AddressID() (r int64, exists bool) {
+	v := m.address_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddressID returns the old "address_id" field's value of the EmailOwner entity.
+// If the EmailOwner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailOwnerMutation) OldAddressID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddressID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddressID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddressID: %w", err)
+	}
+	return oldValue.AddressID, nil
+}
+
+// AddAddressID adds i to the "address_id" field.
+func (m *EmailOwnerMutation) AddAddressID(i int64) {
+	if m.addaddress_id != nil {
+		*m.addaddress_id += i
+	} else {
+		m.addaddress_id = &i
+	}
+}
+
+// AddedAddressID returns the value that was added to the "address_id" field in this mutation.
+func (m *EmailOwnerMutation) AddedAddressID() (r int64, exists bool) {
+	v := m.addaddress_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAddressID resets all changes to the "address_id" field.
+func (m *EmailOwnerMutation) ResetAddressID() {
+	m.address_id = nil
+	m.addaddress_id = nil
+}
+
+// Where appends a list predicates to the EmailOwnerMutation builder.
+func (m *EmailOwnerMutation) Where(ps ...predicate.EmailOwner) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EmailOwnerMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EmailOwnerMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EmailOwner, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EmailOwnerMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EmailOwnerMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EmailOwner).
+func (m *EmailOwnerMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EmailOwnerMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.user_id != nil {
+		fields = append(fields, emailowner.FieldUserID)
+	}
+	if m.address_id != nil {
+		fields = append(fields, emailowner.FieldAddressID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EmailOwnerMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case emailowner.FieldUserID:
+		return m.UserID()
+	case emailowner.FieldAddressID:
+		return m.AddressID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EmailOwnerMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case emailowner.FieldUserID:
+		return m.OldUserID(ctx)
+	case emailowner.FieldAddressID:
+		return m.OldAddressID(ctx)
+	}
+	return nil, fmt.Errorf("unknown EmailOwner field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EmailOwnerMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case emailowner.FieldUserID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case emailowner.FieldAddressID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddressID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EmailOwner field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EmailOwnerMutation) AddedFields() []string {
+	var fields []string
+	if m.adduser_id != nil {
+		fields = append(fields, emailowner.FieldUserID)
+	}
+	if m.addaddress_id != nil {
+		fields = append(fields, emailowner.FieldAddressID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EmailOwnerMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case emailowner.FieldUserID:
+		return m.AddedUserID()
+	case emailowner.FieldAddressID:
+		return m.AddedAddressID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EmailOwnerMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case emailowner.FieldUserID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUserID(v)
+		return nil
+	case emailowner.FieldAddressID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAddressID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EmailOwner numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EmailOwnerMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EmailOwnerMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EmailOwnerMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EmailOwner nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EmailOwnerMutation) ResetField(name string) error {
+	switch name {
+	case emailowner.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case emailowner.FieldAddressID:
+		m.ResetAddressID()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailOwner field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EmailOwnerMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EmailOwnerMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EmailOwnerMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EmailOwnerMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EmailOwnerMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EmailOwnerMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EmailOwnerMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EmailOwner unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EmailOwnerMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EmailOwner edge %s", name)
 }
 
 // PostMutation represents an operation that mutates the Post nodes in the graph.

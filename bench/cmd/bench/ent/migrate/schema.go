@@ -29,6 +29,18 @@ var (
 			},
 		},
 	}
+	// EmailOwnersColumns holds the columns for the "email_owners" table.
+	EmailOwnersColumns = []*schema.Column{
+		{Name: "email_key", Type: field.TypeString},
+		{Name: "user_id", Type: field.TypeInt64},
+		{Name: "address_id", Type: field.TypeInt64},
+	}
+	// EmailOwnersTable holds the schema information for the "email_owners" table.
+	EmailOwnersTable = &schema.Table{
+		Name:       "email_owners",
+		Columns:    EmailOwnersColumns,
+		PrimaryKey: []*schema.Column{EmailOwnersColumns[0]},
+	}
 	// PostsColumns holds the columns for the "posts" table.
 	PostsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -69,6 +81,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AddressesTable,
+		EmailOwnersTable,
 		PostsTable,
 		UsersTable,
 	}
@@ -78,6 +91,9 @@ func init() {
 	AddressesTable.ForeignKeys[0].RefTable = UsersTable
 	AddressesTable.Annotation = &entsql.Annotation{
 		Table: "addresses",
+	}
+	EmailOwnersTable.Annotation = &entsql.Annotation{
+		Table: "email_owners",
 	}
 	PostsTable.ForeignKeys[0].RefTable = UsersTable
 	PostsTable.Annotation = &entsql.Annotation{

@@ -76,3 +76,20 @@ func (Post) Fields() []ent.Field {
 func (Post) Edges() []ent.Edge {
 	return []ent.Edge{edge.From("user", User.Type).Ref("posts").Field("user_id").Unique().Required()}
 }
+
+// EmailOwner holds the email_owners table: the address that owns each email
+// key (db/schema/00007_keys_by_user.sql). ent needs one id field, so the key
+// is the id, stored as email_key.
+type EmailOwner struct{ ent.Schema }
+
+func (EmailOwner) Annotations() []schema.Annotation {
+	return []schema.Annotation{entsql.Annotation{Table: "email_owners"}}
+}
+
+func (EmailOwner) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").StorageKey("email_key").Immutable(),
+		field.Int64("user_id"),
+		field.Int64("address_id"),
+	}
+}
