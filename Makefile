@@ -107,8 +107,10 @@ test: prereqs ## Check the prerequisites, lint, check the generated code, run ev
 	cd bench && $(GO) test -race -count=1 ./...
 
 # The Citus suite: the packages whose tests take their databases from pgtest.
+# The repository's tests take longer than go test's default 10 minutes there
+# (each statement crosses the coordinator to the workers; 2 cores for 3 servers).
 CITUS_PACKAGES := ./internal/repo/ ./internal/migrate/ ./cmd/migrate/ ./cmd/seed/
 
 .PHONY: test-citus
 test-citus: ## Run the repository, migrate and seed tests against a Citus cluster (a coordinator and two workers) they start; needs the citus extension
-	INKWELL_TEST_CITUS=1 $(GO) test -race -count=1 -tags citus ./internal/pgcluster/ $(CITUS_PACKAGES)
+	INKWELL_TEST_CITUS=1 $(GO) test -race -count=1 -timeout 40m -tags citus ./internal/pgcluster/ $(CITUS_PACKAGES)

@@ -15,17 +15,28 @@ import (
 )
 
 // schemaOf describes the public schema: every column, constraint and index,
-// one line each, sorted.
+// one line each, sorted. On Citus, the schema is that of the tables, not of
+// their shards (the coordinator holds a shard of each reference table, named
+// by a shard id that changes each time a table is distributed anew), and
+// includes how each table is distributed.
 func schemaOf(t *testing.T, pool *pgxpool.Pool) []string {
 	t.Helper()
+	notShard, distribution := "", ""
+	if pgtest.Citus() {
+		notShard = "AND NOT relation_is_a_known_shard(conrelid)"
+		distribution = `UNION ALL
+		SELECT format('%s %s %s %s', table_name, citus_table_type, distribution_column, shard_count)
+		FROM citus_tables`
+	}
 	rows, err := pool.Query(context.Background(), `
 		SELECT format('%s.%s %s %s', table_name, column_name, data_type, is_nullable)
 		FROM information_schema.columns WHERE table_schema = 'public'
 		UNION ALL
 		SELECT format('%s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
-		FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+		FROM pg_constraint WHERE connamespace = 'public'::regnamespace `+notShard+`
 		UNION ALL
 		SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+		`+distribution+`
 		ORDER BY 1`)
 	require.NoError(t, err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])

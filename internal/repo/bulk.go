@@ -237,6 +237,28 @@ func copyError(ctx context.Context, err error, table string, first int64, owners
 	return rowErr
 }
 
+// copyKeyError is copyError for a COPY whose rows have keys: key(i) is row
+// i's of n, as a violation's detail shows it ("(user_id)=(42)"). When the
+// line is not known (foreign keys are checked at the end of a COPY; Citus
+// relays no line at all), the row is the first whose key the detail names
+// (keyRow), mapped to its input row through owners as copyError does.
+func copyKeyError(ctx context.Context, err error, table string, first int64, owners []int32, n int, key func(i int) string) error {
+	copyErr := copyError(ctx, err, table, first, owners)
+	var rowErr *RowError
+	if !errors.As(copyErr, &rowErr) || rowErr.Position != 0 {
+		return copyErr
+	}
+	i := keyRow(err, n, key)
+	if i < 0 {
+		return copyErr
+	}
+	if owners != nil {
+		i = int(owners[i])
+	}
+	rowErr.Position = first + int64(i)
+	return copyErr
+}
+
 // copyLine returns the line of a COPY into table that an error was raised
 // at, or 0 when where does not say. No field of the error has it: only the
 // Where context does, worded in the server's lc_messages language ("COPY
@@ -286,17 +308,23 @@ func isNameByte(b byte) bool {
 	return b == '_' || b == '$' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
 
-// keyRow returns the index of the first of n rows that a foreign key
-// violation is about, or -1. The error names the constraint (a field), but
-// the offending value only in its detail, worded in the server's lc_messages
-// language: "Key (user_id)=(42) is not present in table "users"." Every
+// keyRow returns the index of the first of n rows that a foreign key or
+// unique violation is about, or -1. The error names the constraint (a
+// field), but the offending value only in its detail, worded in the server's
+// lc_messages language: "Key (user_id)=(42) is not present in table
+// "users"." or "Key (email_key)=(ann@example.com) already exists." Every
 // translation that shows the value keeps the "(%s)=(%s)" of the key, so
 // keyRow looks there for the key of each row, as key(i) gives it
 // ("(user_id)=(42)"), not for English words. A server that does not show the
-// value (the Georgian translation does not) gives -1.
+// value (the Georgian translation does not) gives -1. On Citus, which
+// relays a worker's violation in a COPY as XX000 with the worker's detail,
+// the violation is recognized as dbError recognizes it.
 func keyRow(err error, n int, key func(i int) string) int {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ForeignKeyViolation {
+	if !errors.As(err, &pgErr) {
+		return -1
+	}
+	if pgErr = fromCitus(pgErr); pgErr.Code != pgerrcode.ForeignKeyViolation && pgErr.Code != pgerrcode.UniqueViolation {
 		return -1
 	}
 	for i := range n {

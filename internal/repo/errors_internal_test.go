@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgerrcode"
@@ -18,4 +19,46 @@ func TestSessionEndedByServer(t *testing.T) {
 		err := dbError(context.Background(), &pgconn.PgError{Severity: "FATAL", Code: code})
 		require.ErrorIs(t, err, ErrUnavailable, code)
 	}
+}
+
+// TestKeyRowFromCitus: a foreign key violation in a COPY, as Citus relays it
+// from a worker (SQLSTATE XX000 from ReportCopyError, shard names, the
+// worker's detail), still names its row by the key in the detail, as on one
+// server.
+func TestKeyRowFromCitus(t *testing.T) {
+	t.Parallel()
+	key := func(i int) string { return fmt.Sprintf("(user_id)=(%d)", 1000+i) }
+	for name, err := range map[string]*pgconn.PgError{
+		"PostgreSQL": {Code: pgerrcode.ForeignKeyViolation, TableName: "posts", ConstraintName: "posts_user_id_fkey",
+			Message: `insert or update on table "posts" violates foreign key constraint "posts_user_id_fkey"`,
+			Detail:  `Key (user_id)=(1002) is not present in table "users".`},
+		"Citus": {Code: pgerrcode.InternalError, Routine: "ReportCopyError",
+			Message: `insert or update on table "posts_102041" violates foreign key constraint "posts_user_id_fkey_102041"`,
+			Detail:  `Key (user_id)=(1002) is not present in table "users_102009".`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, 2, keyRow(err, 5, key))
+			require.Equal(t, -1, keyRow(err, 2, key), "no row of these has the key")
+		})
+	}
+}
+
+// TestCopyKeyErrorFromCitus: an email registered already, refused in a COPY
+// of email_owners as Citus relays it (no line: the worker's context is not
+// passed on), names the input row that carried the key, through the rows'
+// owners, as the line does on one server.
+func TestCopyKeyErrorFromCitus(t *testing.T) {
+	t.Parallel()
+	keys := []string{"a@example.com", "b@example.com", "taken@example.com"}
+	owners := []int32{0, 0, 1} // two addresses of input row 0, one of row 1
+	err := copyKeyError(context.Background(), &pgconn.PgError{Code: pgerrcode.InternalError, Routine: "ReportCopyError",
+		Message: `duplicate key value violates unique constraint "email_owners_pkey_102099"`,
+		Detail:  `Key (email_key)=(taken@example.com) already exists.`},
+		"email_owners", 11, owners, len(keys), func(i int) string { return "(email_key)=(" + keys[i] + ")" })
+	require.ErrorIs(t, err, ErrConflict)
+	var rowErr *RowError
+	require.ErrorAs(t, err, &rowErr)
+	require.EqualValues(t, 12, rowErr.Position, "input row 1 of a batch starting at 11")
+	require.Equal(t, "email_owners", rowErr.Table)
 }

@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -185,19 +184,26 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 		owners []int32 // nil: line i of the COPY is row i of the batch
 		count  *int64
 		copy   func() (int64, error)
+		key    func(i int) string // row i's key, as a violation's detail shows it (copyKeyError); nil: none refusable
 	}{
-		{"users", len(users), nil, &res.Users, func() (int64, error) { return q.CopyUsersWithIDs(ctx, users) }},
-		{"addresses", len(addresses), addressOwners, &res.Addresses, func() (int64, error) { return q.CopyAddresses(ctx, addresses) }},
-		{"email_owners", len(emailOwners), addressOwners, &owners, func() (int64, error) { return q.CopyEmailOwners(ctx, emailOwners) }},
-		{"profiles", len(profiles), profileOwners, &res.Profiles, func() (int64, error) { return q.CopyProfiles(ctx, profiles) }},
-		{"posts", len(posts), postOwners, &res.Posts, func() (int64, error) { return q.CopyPosts(ctx, posts) }},
-		{"post_tags", len(postTags), postTagOwners, &res.PostTags, func() (int64, error) { return q.CopyPostTags(ctx, postTags) }},
+		{"users", len(users), nil, &res.Users, func() (int64, error) { return q.CopyUsersWithIDs(ctx, users) }, nil},
+		{"addresses", len(addresses), addressOwners, &res.Addresses, func() (int64, error) { return q.CopyAddresses(ctx, addresses) }, nil},
+		// An email registered already: on Citus the error has no line, only
+		// the key.
+		{"email_owners", len(emailOwners), addressOwners, &owners, func() (int64, error) { return q.CopyEmailOwners(ctx, emailOwners) },
+			func(i int) string { return "(email_key)=(" + emailOwners[i].EmailKey + ")" }},
+		{"profiles", len(profiles), profileOwners, &res.Profiles, func() (int64, error) { return q.CopyProfiles(ctx, profiles) }, nil},
+		{"posts", len(posts), postOwners, &res.Posts, func() (int64, error) { return q.CopyPosts(ctx, posts) }, nil},
+		{"post_tags", len(postTags), postTagOwners, &res.PostTags, func() (int64, error) { return q.CopyPostTags(ctx, postTags) }, nil},
 	}
 	for _, s := range steps {
 		if s.rows == 0 {
 			continue
 		}
 		n, err := s.copy()
+		if err != nil && s.key != nil {
+			return BulkResult{}, copyKeyError(ctx, err, s.table, first, s.owners, s.rows, s.key)
+		}
 		if err != nil {
 			return BulkResult{}, copyError(ctx, err, s.table, first, s.owners)
 		}
@@ -234,19 +240,11 @@ func (r *Repo) BulkCreatePosts(ctx context.Context, posts iter.Seq2[NewPost, err
 			}
 			n, err := tx.queries().CopyPostsOfUsers(ctx, params)
 			if err != nil {
-				copyErr := copyError(ctx, err, "posts", first, nil)
 				// Foreign keys are checked at the end of the COPY, so the
-				// error has no line; find the first post whose user it names.
-				var rowErr *RowError
-				if errors.As(copyErr, &rowErr) && rowErr.Position == 0 {
-					i := keyRow(err, len(posts), func(i int) string {
-						return "(user_id)=(" + strconv.FormatInt(posts[i].UserID, 10) + ")"
-					})
-					if i >= 0 {
-						rowErr.Position = first + int64(i)
-					}
-				}
-				return BulkResult{}, copyErr
+				// error has no line: the post is found by the user it names.
+				return BulkResult{}, copyKeyError(ctx, err, "posts", first, nil, len(posts), func(i int) string {
+					return "(user_id)=(" + strconv.FormatInt(posts[i].UserID, 10) + ")"
+				})
 			}
 			return BulkResult{Posts: n}, nil
 		})

@@ -3,6 +3,10 @@ package repo_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,8 +16,9 @@ import (
 )
 
 // TestGrownSchema: the repository works as before on a schema a user grew by
-// one table (pgtest.Grown) whose rows refer to users (no cascade) and posts
-// (cascade): reads, writes, bulk loads, and deletes that cascade into it.
+// one table (pgtest.Grown) whose rows refer to users (cascade) and posts (no
+// cascade): reads, writes, bulk loads, a delete it refuses and one that
+// cascades into it; on Citus too, where its migration distributes it.
 func TestGrownSchema(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.NewGrownPool(t)
@@ -21,8 +26,8 @@ func TestGrownSchema(t *testing.T) {
 	ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
 	ben := e.mustRegister(t, "Ben", 31, "ben@example.com")
 	post := e.mustPost(t, ann.ID, "Hello", "go")
-	comment := fmt.Sprintf("INSERT INTO %s (post_user_id, post_id, author_id, body) SELECT user_id, id, $2, 'Nice' FROM posts WHERE id = $1", pgtest.GrownTable)
-	_, err := pool.Exec(e.ctx, comment, post.ID, ben.ID)
+	comment := fmt.Sprintf("INSERT INTO %s (user_id, post_id, body) VALUES ($1, $2, 'Nice')", pgtest.GrownTable)
+	_, err := pool.Exec(e.ctx, comment, ann.ID, post.ID)
 	require.NoError(t, err)
 
 	for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
@@ -47,11 +52,35 @@ func TestGrownSchema(t *testing.T) {
 	require.EqualValues(t, 1, up.Updated)
 	require.EqualValues(t, 1, up.Users)
 
-	require.NoError(t, e.DeletePost(e.ctx, post.ID), "the comment goes with its post")
-	require.Zero(t, e.rows(t, pgtest.GrownTable))
-	_, err = pool.Exec(e.ctx, comment, e.mustPost(t, ann.ID, "Again").ID, ben.ID)
+	err = e.DeletePost(e.ctx, post.ID)
+	require.ErrorIs(t, err, repo.ErrConflict, "a post with comments stays: no cascade")
+	require.ErrorContains(t, err, pgtest.GrownTable)
+	_, err = e.GetPost(e.ctx, post.ID, repo.SelectIn)
 	require.NoError(t, err)
-	require.Error(t, e.DeleteUser(e.ctx, ben.ID), "the author of a comment stays: no cascade")
+	require.NoError(t, e.DeleteUser(e.ctx, ann.ID), "the comments go with their user")
+	require.Zero(t, e.rows(t, pgtest.GrownTable))
 	_, err = e.GetUser(e.ctx, ben.ID)
 	require.NoError(t, err)
+}
+
+// TestGrownDistributesAsREADMESays: pgtest.Grown's migration distributes its
+// table on Citus with the block README ("Changing the schema or a query")
+// tells a user to add to the migration of a new table, so that the Citus
+// runs of the grown-schema tests prove what the docs say.
+func TestGrownDistributesAsREADMESays(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	var block string
+	for _, b := range regexp.MustCompile("(?ms)^ *```sql\n(.*?)^ *```$").FindAllSubmatch(doc, -1) {
+		if strings.Contains(string(b[1]), "create_distributed_table") {
+			block = string(b[1])
+		}
+	}
+	require.NotEmpty(t, block, "README shows how a new table is distributed")
+	block = regexp.MustCompile("(?m)^   ").ReplaceAllString(block, "")
+	fsys, name := pgtest.Grown(t)
+	migration, err := fs.ReadFile(fsys, name)
+	require.NoError(t, err)
+	require.Contains(t, string(migration), strings.ReplaceAll(block, "'comments'", "'"+pgtest.GrownTable+"'"))
 }
