@@ -212,11 +212,12 @@ func serverSettings(ctx context.Context, dbURL string) (string, error) {
 		return "", err
 	}
 	defer conn.Close(ctx)
-	var version, fsync, syncCommit, sharedBuffers string
+	var version, fsync, syncCommit, sharedBuffers, walLevel string
 	err = conn.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('fsync'),
-		current_setting('synchronous_commit'), current_setting('shared_buffers')`).Scan(&version, &fsync, &syncCommit, &sharedBuffers)
-	return fmt.Sprintf("PostgreSQL %s, fsync %s, synchronous_commit %s, shared_buffers %s",
-		version, fsync, syncCommit, sharedBuffers), err
+		current_setting('synchronous_commit'), current_setting('shared_buffers'), current_setting('wal_level')`).Scan(
+		&version, &fsync, &syncCommit, &sharedBuffers, &walLevel)
+	return fmt.Sprintf("PostgreSQL %s, fsync %s, synchronous_commit %s, shared_buffers %s, wal_level %s",
+		version, fsync, syncCommit, sharedBuffers, walLevel), err
 }
 
 // load runs a loader against dbURL and measures it.

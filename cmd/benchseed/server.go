@@ -44,10 +44,12 @@ func exportRows(ctx context.Context, dbURL, dir string) error {
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // serverLoad loads the exported rows into a fresh migrated database with the
-// server's own binary COPY from files, in one transaction: (A) into the
-// indexed tables as they are; (B, bare) with the keys, indexes and foreign
-// keys taken off first (definitions from the catalog) and put back after,
-// built with the settings the seed's initial load uses, then ANALYZE.
+// server's own binary COPY FREEZE from files, in one transaction that
+// truncates the tables first (so that COPY may freeze, and at wal_level
+// minimal skip the WAL): (A) into the indexed tables as they are; (B, bare)
+// with the keys, indexes and foreign keys taken off first (definitions from
+// the catalog) and put back after, built with the settings the seed's
+// initial load uses, then ANALYZE.
 func serverLoad(ctx context.Context, dbURL, dir string, bare bool) (measurement, error) {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -97,16 +99,12 @@ FROM pg_index i WHERE indrelid = ANY($1::text[]::regclass[])
 					return fmt.Errorf("%s: %w", s, err)
 				}
 			}
-			if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(tables, ", ")); err != nil {
-				return err
-			}
 		}
-		with := "FORMAT binary"
-		if bare {
-			with += ", FREEZE"
+		if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(tables, ", ")); err != nil {
+			return err
 		}
 		for _, c := range copyColumns {
-			sql := fmt.Sprintf("COPY %s (%s) FROM %s WITH (%s)", c.table, c.columns, quote(filepath.Join(dir, c.table+".bin")), with)
+			sql := fmt.Sprintf("COPY %s (%s) FROM %s WITH (FORMAT binary, FREEZE)", c.table, c.columns, quote(filepath.Join(dir, c.table+".bin")))
 			if _, err := tx.Exec(ctx, sql); err != nil {
 				return fmt.Errorf("%s: %w", sql, err)
 			}

@@ -71,7 +71,8 @@ func command(ctx context.Context, c *pgcluster.Cluster, name, role string, stdou
 	switch name {
 	case "start":
 		if !c.Initialized() {
-			if err := c.Init(ctx, pgcluster.Options{}); err != nil {
+			// No replicas of a development cluster: its loads skip the WAL.
+			if err := c.Init(ctx, pgcluster.Options{Standalone: true}); err != nil {
 				return err
 			}
 		}

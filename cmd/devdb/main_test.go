@@ -53,6 +53,11 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	_, err = owner.Exec(ctx, "CREATE TABLE yes (id int)")
 	require.NoError(t, err)
+	// Durable, and without replicas: a load into tables emptied in its
+	// transaction writes its rows and indexes once, not also to the WAL.
+	var fsync, walLevel string
+	require.NoError(t, owner.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('wal_level')").Scan(&fsync, &walLevel))
+	require.Equal(t, []string{"on", "minimal"}, []string{fsync, walLevel})
 	require.NoError(t, owner.Close(ctx))
 
 	code, again, _ := devdb(t, "-dir", dir, "start")

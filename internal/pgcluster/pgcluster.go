@@ -39,6 +39,13 @@ const Superuser = "postgres"
 type Options struct {
 	// Throwaway trades durability for speed (fsync off): for tests only.
 	Throwaway bool
+	// Standalone is for a cluster that will have no replicas and no WAL
+	// archive (a development cluster): wal_level minimal, so rows copied into
+	// a table created or truncated in the same transaction, and the indexes
+	// built there, are written once to their files (synced at commit) and
+	// not also to the WAL. The manual's "Populating a Database" advice for
+	// bulk loads; commits stay as durable as with any wal_level.
+	Standalone bool
 	// Port to listen on at 127.0.0.1; 0 picks a free one.
 	Port int
 	// extra are more postgresql.conf lines (StartCitus's).
@@ -133,6 +140,9 @@ func (c *Cluster) configure(port int, opts Options) error {
 	}
 	if opts.Throwaway {
 		settings = append(settings, "fsync = off", "synchronous_commit = off", "full_page_writes = off")
+	}
+	if opts.Standalone {
+		settings = append(settings, "wal_level = minimal", "max_wal_senders = 0")
 	}
 	settings = append(settings, opts.extra...)
 	conf := filepath.Join(c.dataDir(), "postgresql.conf")

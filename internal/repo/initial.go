@@ -40,8 +40,8 @@ type InitialLoadOptions struct {
 	// 0 means DefaultMaintenanceWorkers, negative means none.
 	MaintenanceWorkers int
 	// Progress, if set, is called as the load goes: during copying after
-	// each chunk (about 2 MiB of encoded rows), then once per table, key,
-	// index and foreign key. Calls never overlap.
+	// each COPY (a part of one table's rows, about 4 MiB encoded), then once
+	// per table, key, index and foreign key. Calls never overlap.
 	Progress func(LoadProgress)
 }
 
@@ -64,13 +64,13 @@ type LoadProgress struct {
 	Step string
 	// Done and Total count the steps of the phase: tables copied, keys and
 	// indexes built, foreign keys added. While the rows are copied (all
-	// tables at once, a chunk of users after another), calls have Done 0 and
-	// Rows counts the rows copied; then a call for each table, Done 1 to 6.
+	// tables at once, a part of a table after another), calls have Done 0 and
+	// Rows counts the rows copied; then a call for each table, Done 1 to Total.
 	// Each later phase starts with a call whose Done is 0.
 	Done, Total int
 	// Rows counts the rows sent so far; nothing is committed before the end.
 	Rows BulkResult
-	// Starved is, while copying, how long the server has had no chunk to
+	// Starved is, while copying, how long the server has had no part to
 	// copy because the client was still making it: near zero means the
 	// client's work hides behind the server's.
 	Starved time.Duration
@@ -94,7 +94,7 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // and no row stays. It holds an ACCESS EXCLUSIVE lock on the tables until it
 // ends. Graphs are read once, in order, by a goroutine that validates and
 // encodes the next rows while the server copies the ones before; memory
-// stays flat (a few chunks of encoded rows), and nothing goes to files.
+// stays flat (a few parts of encoded rows), and nothing goes to files.
 //
 // Errors: ErrPermission when the role does not own the tables (DDL needs
 // the schema owner's role); ErrNotEmpty when a table has rows (use
@@ -391,47 +391,40 @@ func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, e
 	return tag.RowsAffected(), err
 }
 
-// chunkBytes is about how many encoded bytes a chunk gathers, over all its
-// tables, before it goes to the server: big enough that a COPY's fixed cost
-// is small beside its rows, small enough that the server starts copying soon
-// and memory stays flat. Measured at 1M users (seven tables, one COPY per
-// table per chunk, quiet 2-core machine): 2 MiB chunks copied in 33.5 s
-// (about 6 ms per COPY statement beyond its rows), 8 MiB in 16.6 s with a
-// peak of 112 MB, 16 MiB in 14.1 s with 188 MB.
-const chunkBytes = 8 << 20
+// partBytes is about how many encoded bytes of one table's rows go to the
+// server in one COPY: big enough that a COPY's fixed cost is small beside
+// its rows, small enough that the server starts copying soon and memory
+// stays flat. Each table fills its own part, so the small tables' COPYs are
+// as big as the large ones'. Measured at 1M users (quiet 2-core machine),
+// when one chunk held every table's rows: 2 MiB chunks copied in 33.5 s
+// (about 1,800 COPY statements), 8 MiB in 16.6 s (peak 112 MB), 16 MiB in
+// 14.1 s (188 MB): each COPY statement costs several ms beyond its rows.
+const partBytes = 4 << 20
 
-// chunksAhead is how many chunks the producer may have encoded and waiting
-// while the server copies one: what bounds the load's memory.
-const chunksAhead = 2
+// partsAhead is how many full parts the producer may have encoded and
+// waiting while the server copies one; with the part each table is filling,
+// it bounds the load's memory (about (tables + partsAhead + 1) x partBytes).
+const partsAhead = 2
 
-// chunk holds the rows of consecutive users, encoded for COPY, one part per
-// table in initialTables' order. With the keys and foreign keys off, the
-// tables' COPYs may come in any order, so each chunk is copied table by table
-// as soon as it is full: no table's rows wait for another's COPY.
-type chunk struct {
-	parts []chunkPart
-	rows  BulkResult // the rows the chunk holds
-	size  int        // bytes encoded
-}
-
-// chunkPart is one table's rows in a chunk, and the input position each of
-// its COPY's lines came from.
-type chunkPart struct {
+// part holds consecutive rows of one table, encoded for COPY. With the keys
+// and foreign keys off, the tables' COPYs may come in any order, so each
+// part is copied as soon as it is full: no table's rows wait for another's.
+type part struct {
+	table  int // index in the load's tables
 	rows   binaryRows
-	owners []int64
+	owners []int64    // the input position each line came from
+	count  BulkResult // the rows it holds, as counted in results
 }
 
-func (c *chunk) reset() {
-	for i := range c.parts {
-		c.parts[i].rows.reset()
-		c.parts[i].owners = c.parts[i].owners[:0]
-	}
-	c.rows, c.size = BulkResult{}, 0
+func (p *part) reset(table int) {
+	p.table = table
+	p.rows.reset()
+	p.owners = p.owners[:0]
+	p.count = BulkResult{}
 }
 
-// part starts a row of table i of position's input row.
-func (c *chunk) part(i int, position int64, fields int16) *binaryRows {
-	p := &c.parts[i]
+// row starts a row of position's input row.
+func (p *part) row(position int64, fields int16) *binaryRows {
 	p.owners = append(p.owners, position)
 	p.rows.row(fields)
 	return &p.rows
@@ -441,31 +434,31 @@ func (c *chunk) part(i int, position int64, fields int16) *binaryRows {
 var errStopped = errors.New("copy stopped")
 
 // copyGraphs reads graphs once. A producer goroutine validates them, gives
-// them ids and encodes their rows in chunks, while this goroutine, which
-// owns the transaction, copies the chunk before into the server: the
-// client's work overlaps the server's, and at most chunksAhead chunks wait.
+// them ids and encodes their rows into parts, one per table, while this
+// goroutine, which owns the transaction, copies the parts that are full:
+// the client's work overlaps the server's, and at most partsAhead parts wait.
 func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables []*loadTable,
 	res, sent *BulkResult, progress func(LoadProgress),
 ) error {
-	full := make(chan *chunk, chunksAhead)
-	free := make(chan *chunk, chunksAhead+2) // copied chunks, for reuse
+	full := make(chan *part, partsAhead)
+	free := make(chan *part, partsAhead+2) // copied parts, for reuse
 	stop := make(chan struct{})
 	var produced error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer close(full)
-		produced = produce(ctx, graphs, tables, res, func() *chunk {
+		produced = produce(ctx, graphs, tables, res, func(table int) *part {
 			select {
-			case c := <-free:
-				c.reset()
-				return c
+			case p := <-free:
+				p.reset(table)
+				return p
 			default:
-				return &chunk{parts: make([]chunkPart, len(tables))}
+				return &part{table: table}
 			}
-		}, func(c *chunk) bool {
+		}, func(p *part) bool {
 			select {
-			case full <- c:
+			case full <- p:
 				return true
 			case <-stop:
 				return false
@@ -475,24 +468,24 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	var copied error
 	var starved time.Duration // waiting for the producer
 	waitFrom := time.Now()
-	for c := range full {
+	for p := range full {
 		starved += time.Since(waitFrom)
 		if copied == nil {
-			if copied = copyChunk(ctx, tx, tables, c); copied != nil {
+			if copied = copyPart(ctx, tx, tables[p.table], p); copied != nil {
 				close(stop)
 				continue
 			}
-			sent.add(c.rows)
-			progress(LoadProgress{Phase: PhaseCopying, Step: "all tables", Total: len(tables), Starved: starved})
+			sent.add(p.count)
+			progress(LoadProgress{Phase: PhaseCopying, Step: tables[p.table].name, Total: len(tables), Starved: starved})
 		}
 		select {
-		case free <- c:
+		case free <- p:
 		default:
 		}
 		waitFrom = time.Now()
 	}
 	<-done
-	// The chunks go in order and the producer works ahead: a COPY's error
+	// The parts go in order and the producer works ahead: a COPY's error
 	// is about an earlier row than the producer's.
 	if copied != nil {
 		return copied
@@ -511,26 +504,20 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	return nil
 }
 
-// copyChunk copies each table's part of c. A COPY's error names the input
-// row its line came from.
-func copyChunk(ctx context.Context, tx pgx.Tx, tables []*loadTable, c *chunk) error {
-	for i, t := range tables {
-		p := &c.parts[i]
-		if len(p.owners) == 0 {
-			continue
-		}
-		if _, err := copyIn(ctx, tx, t, bytes.NewReader(p.rows.finish())); err != nil {
-			err = copyError(ctx, err, t.name, 1, nil)
-			var rowErr *RowError
-			if errors.As(err, &rowErr) && rowErr.Position > 0 {
-				if rowErr.Position <= int64(len(p.owners)) {
-					rowErr.Position = p.owners[rowErr.Position-1]
-				} else {
-					rowErr.Position = 0 // not a line we sent: say nothing rather than a wrong row
-				}
+// copyPart copies p into t. A COPY's error names the input row its line
+// came from.
+func copyPart(ctx context.Context, tx pgx.Tx, t *loadTable, p *part) error {
+	if _, err := copyIn(ctx, tx, t, bytes.NewReader(p.rows.finish())); err != nil {
+		err = copyError(ctx, err, t.name, 1, nil)
+		var rowErr *RowError
+		if errors.As(err, &rowErr) && rowErr.Position > 0 {
+			if rowErr.Position <= int64(len(p.owners)) {
+				rowErr.Position = p.owners[rowErr.Position-1]
+			} else {
+				rowErr.Position = 0 // not a line we sent: say nothing rather than a wrong row
 			}
-			return err
 		}
+		return err
 	}
 	return nil
 }
@@ -553,10 +540,10 @@ func tableRows(table string, n int64) BulkResult {
 }
 
 // produce validates graphs, gives them ids and encodes their rows into
-// chunks from next, handing each full one to send (false: stop). It counts
-// the rows read in res.
+// parts from next, one filling per table, handing each full one to send
+// (false: stop). It counts the rows read in res.
 func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, res *BulkResult,
-	next func() *chunk, send func(*chunk) bool,
+	next func(table int) *part, send func(*part) bool,
 ) error {
 	index := map[string]int{}
 	for i, t := range tables {
@@ -583,7 +570,15 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 	b.emails = newBatchEmails(math.MaxInt)
 	var position int64
 	var n BulkResult
-	c := next()
+	parts := make([]*part, len(tables))
+	for i := range parts {
+		parts[i] = next(i)
+	}
+	flush := func(i int) bool {
+		p := parts[i]
+		p.count = tableRows(tables[i].name, int64(len(p.owners)))
+		return send(p)
+	}
 	for g, err := range graphs {
 		position++
 		if err != nil {
@@ -601,25 +596,25 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		var k BulkResult
 		users.next++
 		userID := users.next
-		r := c.part(iUsers, position, 3)
+		r := parts[iUsers].row(position, 3)
 		r.int8(userID)
 		r.text(g.User.Name)
 		r.int4(g.User.Age)
 		k.Users++
 		for _, e := range g.Emails {
 			addresses.next++
-			r := c.part(iAddresses, position, 3)
+			r := parts[iAddresses].row(position, 3)
 			r.int8(addresses.next)
 			r.int8(userID)
 			r.text(e)
 			k.Addresses++
-			r = c.part(iEmailOwners, position, 3)
+			r = parts[iEmailOwners].row(position, 3)
 			r.text(emailKey(e))
 			r.int8(userID)
 			r.int8(addresses.next)
 		}
 		if g.Profile != nil {
-			r := c.part(iProfiles, position, 3)
+			r := parts[iProfiles].row(position, 3)
 			r.int8(userID)
 			r.text(g.Profile.Bio)
 			r.textOrNull(g.Profile.Website)
@@ -628,7 +623,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		for _, p := range g.Posts {
 			posts.next++
 			postID := posts.next
-			r := c.part(iPosts, position, 6)
+			r := parts[iPosts].row(position, 6)
 			r.int8(postID)
 			r.int8(userID)
 			r.text(p.Title)
@@ -644,7 +639,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 					tags.next++
 					id = tags.next
 					tagIDs[norm] = id
-					r := c.part(iTags, position, 2)
+					r := parts[iTags].row(position, 2)
 					r.int8(id)
 					r.text(norm)
 				}
@@ -652,7 +647,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 					continue
 				}
 				seen = append(seen, id)
-				r := c.part(iPostTags, position, 3)
+				r := parts[iPostTags].row(position, 3)
 				r.int8(userID)
 				r.int8(postID)
 				r.int8(id)
@@ -660,20 +655,19 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			}
 		}
 		n.add(k)
-		c.rows.add(k)
-		c.size = 0
-		for i := range c.parts {
-			c.size += len(c.parts[i].rows.buf)
-		}
-		if c.size >= chunkBytes {
-			if !send(c) {
-				return errStopped
+		for i, p := range parts {
+			if len(p.rows.buf) >= partBytes {
+				if !flush(i) {
+					return errStopped
+				}
+				parts[i] = next(i)
 			}
-			c = next()
 		}
 	}
-	if c.rows.Users > 0 && !send(c) {
-		return errStopped
+	for i, p := range parts {
+		if len(p.owners) > 0 && !flush(i) {
+			return errStopped
+		}
 	}
 	*res = n
 	return nil
