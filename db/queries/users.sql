@@ -92,6 +92,16 @@ SET name = coalesce(sqlc.narg(name), name),
 WHERE id = @id
 RETURNING *;
 
+-- name: LockUserForDelete :exec
+-- Sent before DeleteUser, in its pipeline: from here no address can be
+-- added to the user until the delete ends, and DeleteUser, a statement of
+-- its own, takes its snapshot after every address added before. (In one
+-- statement, an address committed while it waited for the user's row would
+-- keep its email_owners row on Citus, where no foreign key removes it.)
+SELECT FROM users
+WHERE id = @id
+FOR UPDATE;
+
 -- name: DeleteUser :execrows
 -- Deletes the user (their rows follow by cascade) and their email_owners
 -- rows, which on Citus no foreign key reaches, in one statement.

@@ -372,6 +372,22 @@ func (q *Queries) ListUsersWithPosts(ctx context.Context, arg ListUsersWithPosts
 	return items, nil
 }
 
+const lockUserForDelete = `-- name: LockUserForDelete :exec
+SELECT FROM users
+WHERE id = $1
+FOR UPDATE
+`
+
+// Sent before DeleteUser, in its pipeline: from here no address can be
+// added to the user until the delete ends, and DeleteUser, a statement of
+// its own, takes its snapshot after every address added before. (In one
+// statement, an address committed while it waited for the user's row would
+// keep its email_owners row on Citus, where no foreign key removes it.)
+func (q *Queries) LockUserForDelete(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, lockUserForDelete, id)
+	return err
+}
+
 const registerUser = `-- name: RegisterUser :many
 WITH given AS (
     SELECT e.email, e.position

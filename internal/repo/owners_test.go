@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -228,4 +229,53 @@ func TestConcurrentRegistrationsOfOneEmail(t *testing.T) {
 			e.checkOwners(t, "after the race")
 		})
 	}
+}
+
+// TestDeleteUserWhileAnAddressIsAdded: an address added in a transaction
+// that commits while DeleteUser waits for the user's row is deleted with
+// its email_owners row. Under OwnersOnly (Citus's rule set) no foreign key
+// removes that row: DeleteUser must see the address's commit, not act on
+// the snapshot it took before it waited.
+func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
+	t.Parallel()
+	for name, drop := range ownerRules {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			if drop != "" {
+				e.exec(t, drop)
+			}
+			ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
+			deleted := make(chan error, 1)
+			err := e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+				if _, err := tx.AddAddress(e.ctx, ann.ID, "ann@late.example"); err != nil {
+					return err
+				}
+				go func() { deleted <- e.DeleteUser(e.ctx, ann.ID) }()
+				e.waitForLockWait(t)
+				return nil
+			})
+			require.NoError(t, err)
+			require.NoError(t, <-deleted)
+			require.Equal(t, 0, e.rows(t, "users"))
+			require.Equal(t, 0, e.rows(t, "addresses"))
+			e.checkOwners(t, "after the delete")
+		})
+	}
+}
+
+// waitForLockWait returns once a statement of the test's database waits
+// for a lock (on Citus, on any node).
+func (e env) waitForLockWait(t *testing.T) {
+	t.Helper()
+	view := "pg_stat_activity"
+	if pgtest.Citus() {
+		view = "citus_stat_activity"
+	}
+	query := `SELECT count(*) FROM ` + view + ` WHERE datname = current_database() AND wait_event_type = 'Lock'`
+	require.Eventually(t, func() bool {
+		var waiting int
+		require.NoError(t, e.pool.QueryRow(e.ctx, query).Scan(&waiting))
+		return waiting > 0
+	}, 30*time.Second, 10*time.Millisecond, "no statement waited for a lock")
 }
