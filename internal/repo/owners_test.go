@@ -28,6 +28,21 @@ var ownerRules = map[string]string{
 		DROP INDEX IF EXISTS addresses_email_lower_key`,
 }
 
+// underEachOwnerRule runs test in parallel subtests, one per rule set of
+// ownerRules, each on a database of its own with that rule set.
+func underEachOwnerRule(t *testing.T, test func(t *testing.T, e env)) {
+	for name, drop := range ownerRules {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			if drop != "" {
+				e.exec(t, drop)
+			}
+			test(t, e)
+		})
+	}
+}
+
 // checkOwners requires every address to have exactly its email_owners row
 // (its key, user and id) and every owner row to have its address. The two
 // tables are read apart and compared here: on Citus they are distributed by
@@ -52,82 +67,75 @@ func (e env) checkOwners(t *testing.T, step string) {
 // address, under both rule sets.
 func TestEmailOwners(t *testing.T) {
 	t.Parallel()
-	for name, drop := range ownerRules {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			if drop != "" {
-				e.exec(t, drop)
-			}
-			ann := e.mustRegister(t, "Ann", 30, "ann@example.com", "Ann@Work.example")
-			e.checkOwners(t, "RegisterUser")
+	underEachOwnerRule(t, func(t *testing.T, e env) {
+		ann := e.mustRegister(t, "Ann", 30, "ann@example.com", "Ann@Work.example")
+		e.checkOwners(t, "RegisterUser")
 
-			_, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Copy"}, "fresh@example.com", "ANN@example.com")
-			require.ErrorIs(t, err, repo.ErrConflict)
-			require.ErrorContains(t, err, `email "ANN@example.com" is already registered`)
-			require.Equal(t, 1, e.rows(t, "users"))
-			e.checkOwners(t, "RegisterUser taken")
+		_, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Copy"}, "fresh@example.com", "ANN@example.com")
+		require.ErrorIs(t, err, repo.ErrConflict)
+		require.ErrorContains(t, err, `email "ANN@example.com" is already registered`)
+		require.Equal(t, 1, e.rows(t, "users"))
+		e.checkOwners(t, "RegisterUser taken")
 
-			added, err := e.AddAddress(e.ctx, ann.ID, "ann@home.example")
-			require.NoError(t, err)
-			_, err = e.AddAddress(e.ctx, ann.ID, "ANN@HOME.example")
-			require.ErrorIs(t, err, repo.ErrConflict)
-			require.ErrorContains(t, err, `email "ANN@HOME.example" is already registered`)
-			_, err = e.AddAddress(e.ctx, ann.ID+1000, "nobody@example.com")
-			require.ErrorIs(t, err, repo.ErrNotFound)
-			e.checkOwners(t, "AddAddress")
+		added, err := e.AddAddress(e.ctx, ann.ID, "ann@home.example")
+		require.NoError(t, err)
+		_, err = e.AddAddress(e.ctx, ann.ID, "ANN@HOME.example")
+		require.ErrorIs(t, err, repo.ErrConflict)
+		require.ErrorContains(t, err, `email "ANN@HOME.example" is already registered`)
+		_, err = e.AddAddress(e.ctx, ann.ID+1000, "nobody@example.com")
+		require.ErrorIs(t, err, repo.ErrNotFound)
+		e.checkOwners(t, "AddAddress")
 
-			require.NoError(t, e.DeleteAddress(e.ctx, added.ID))
-			require.ErrorIs(t, e.DeleteAddress(e.ctx, added.ID), repo.ErrNotFound)
-			e.checkOwners(t, "DeleteAddress")
-			_, err = e.AddAddress(e.ctx, ann.ID, "Ann@Home.example")
-			require.NoError(t, err, "a deleted address's email is free again")
-			e.checkOwners(t, "AddAddress after DeleteAddress")
+		require.NoError(t, e.DeleteAddress(e.ctx, added.ID))
+		require.ErrorIs(t, e.DeleteAddress(e.ctx, added.ID), repo.ErrNotFound)
+		e.checkOwners(t, "DeleteAddress")
+		_, err = e.AddAddress(e.ctx, ann.ID, "Ann@Home.example")
+		require.NoError(t, err, "a deleted address's email is free again")
+		e.checkOwners(t, "AddAddress after DeleteAddress")
 
-			imports := []repo.UserImport{{Email: "ANN@EXAMPLE.COM", Name: "Annie", Age: 31}, {Email: "Imported@example.com", Name: "Imp"}}
-			res, err := e.UpsertUsersByEmail(e.ctx, seqOf(imports, 0), repo.BulkOptions{})
-			require.NoError(t, err)
-			require.Equal(t, repo.BulkResult{Batches: 1, Users: 1, Addresses: 1, Updated: 1}, res)
-			e.checkOwners(t, "UpsertUsersByEmail")
-			_, err = e.UpsertUsersByEmail(e.ctx, seqOf([]repo.UserImport{{Email: "new@example.com", Name: "New"},
-				{Email: "NEW@example.com", Name: "Twice"}}, 0), repo.BulkOptions{})
-			require.ErrorIs(t, err, repo.ErrConflict)
-			e.checkOwners(t, "UpsertUsersByEmail refused")
+		imports := []repo.UserImport{{Email: "ANN@EXAMPLE.COM", Name: "Annie", Age: 31}, {Email: "Imported@example.com", Name: "Imp"}}
+		res, err := e.UpsertUsersByEmail(e.ctx, seqOf(imports, 0), repo.BulkOptions{})
+		require.NoError(t, err)
+		require.Equal(t, repo.BulkResult{Batches: 1, Users: 1, Addresses: 1, Updated: 1}, res)
+		e.checkOwners(t, "UpsertUsersByEmail")
+		_, err = e.UpsertUsersByEmail(e.ctx, seqOf([]repo.UserImport{{Email: "new@example.com", Name: "New"},
+			{Email: "NEW@example.com", Name: "Twice"}}, 0), repo.BulkOptions{})
+		require.ErrorIs(t, err, repo.ErrConflict)
+		e.checkOwners(t, "UpsertUsersByEmail refused")
 
-			users := e.rows(t, "users")
-			bad := []repo.UserGraph{
-				{User: repo.NewUser{Name: "G1"}, Emails: []string{"g1@example.com"}},
-				{User: repo.NewUser{Name: "G2"}, Emails: []string{"g2@example.com", "not an email"}},
-			}
-			_, err = e.BulkInsertGraphs(e.ctx, seqOf(bad, 0), repo.BulkOptions{})
-			require.ErrorIs(t, err, repo.ErrInvalid)
-			taken := []repo.UserGraph{
-				{User: repo.NewUser{Name: "G1"}, Emails: []string{"g1@example.com"}},
-				{User: repo.NewUser{Name: "G2"}, Emails: []string{"g2@example.com", "imported@EXAMPLE.com"}},
-			}
-			_, err = e.BulkInsertGraphs(e.ctx, seqOf(taken, 0), repo.BulkOptions{})
-			require.ErrorIs(t, err, repo.ErrConflict)
-			var rowErr *repo.RowError
-			require.ErrorAs(t, err, &rowErr)
-			require.EqualValues(t, 2, rowErr.Position)
-			require.Equal(t, users, e.rows(t, "users"), "nothing of the refused batches")
-			e.checkOwners(t, "BulkInsertGraphs refused")
-			_, err = e.BulkInsertGraphs(e.ctx, seqOf(bad[:1], 0), repo.BulkOptions{})
-			require.NoError(t, err)
-			e.checkOwners(t, "BulkInsertGraphs")
+		users := e.rows(t, "users")
+		bad := []repo.UserGraph{
+			{User: repo.NewUser{Name: "G1"}, Emails: []string{"g1@example.com"}},
+			{User: repo.NewUser{Name: "G2"}, Emails: []string{"g2@example.com", "not an email"}},
+		}
+		_, err = e.BulkInsertGraphs(e.ctx, seqOf(bad, 0), repo.BulkOptions{})
+		require.ErrorIs(t, err, repo.ErrInvalid)
+		taken := []repo.UserGraph{
+			{User: repo.NewUser{Name: "G1"}, Emails: []string{"g1@example.com"}},
+			{User: repo.NewUser{Name: "G2"}, Emails: []string{"g2@example.com", "imported@EXAMPLE.com"}},
+		}
+		_, err = e.BulkInsertGraphs(e.ctx, seqOf(taken, 0), repo.BulkOptions{})
+		require.ErrorIs(t, err, repo.ErrConflict)
+		var rowErr *repo.RowError
+		require.ErrorAs(t, err, &rowErr)
+		require.EqualValues(t, 2, rowErr.Position)
+		require.Equal(t, users, e.rows(t, "users"), "nothing of the refused batches")
+		e.checkOwners(t, "BulkInsertGraphs refused")
+		_, err = e.BulkInsertGraphs(e.ctx, seqOf(bad[:1], 0), repo.BulkOptions{})
+		require.NoError(t, err)
+		e.checkOwners(t, "BulkInsertGraphs")
 
-			require.NoError(t, e.DeleteUser(e.ctx, ann.ID))
-			e.checkOwners(t, "DeleteUser")
-			require.Positive(t, e.rows(t, "email_owners"), "the other users' owners stay")
+		require.NoError(t, e.DeleteUser(e.ctx, ann.ID))
+		e.checkOwners(t, "DeleteUser")
+		require.Positive(t, e.rows(t, "email_owners"), "the other users' owners stay")
 
-			require.NoError(t, e.Reset(e.ctx))
-			require.Zero(t, e.rows(t, "email_owners"), "Reset empties email_owners")
-			_, err = e.InitialLoadGraphs(e.ctx, seqOf(graphs(30), 0), repo.InitialLoadOptions{})
-			require.NoError(t, err)
-			require.Positive(t, e.rows(t, "email_owners"))
-			e.checkOwners(t, "InitialLoadGraphs")
-		})
-	}
+		require.NoError(t, e.Reset(e.ctx))
+		require.Zero(t, e.rows(t, "email_owners"), "Reset empties email_owners")
+		_, err = e.InitialLoadGraphs(e.ctx, seqOf(graphs(30), 0), repo.InitialLoadOptions{})
+		require.NoError(t, err)
+		require.Positive(t, e.rows(t, "email_owners"))
+		e.checkOwners(t, "InitialLoadGraphs")
+	})
 }
 
 // TestEmailTakenByAnotherClient: an email that a client other than ours
@@ -194,41 +202,34 @@ func TestEmailTakenByAnotherClient(t *testing.T) {
 // behind; also where email_owners' key is the only rule (as on Citus).
 func TestConcurrentRegistrationsOfOneEmail(t *testing.T) {
 	t.Parallel()
-	for name, drop := range ownerRules {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			if drop != "" {
-				e.exec(t, drop)
+	underEachOwnerRule(t, func(t *testing.T, e env) {
+		const racers = 12
+		cases := []string{"same@example.com", "SAME@EXAMPLE.COM", "Same@Example.com", "sAmE@example.COM"}
+		errs := make([]error, racers)
+		emails := make([]string, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			emails[i] = cases[i%len(cases)]
+			wg.Go(func() {
+				_, errs[i] = e.RegisterUser(e.ctx, repo.NewUser{Name: fmt.Sprintf("Racer %d", i)},
+					fmt.Sprintf("own%d@example.com", i), emails[i])
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			if err == nil {
+				won++
+				continue
 			}
-			const racers = 12
-			cases := []string{"same@example.com", "SAME@EXAMPLE.COM", "Same@Example.com", "sAmE@example.COM"}
-			errs := make([]error, racers)
-			emails := make([]string, racers)
-			var wg sync.WaitGroup
-			for i := range racers {
-				emails[i] = cases[i%len(cases)]
-				wg.Go(func() {
-					_, errs[i] = e.RegisterUser(e.ctx, repo.NewUser{Name: fmt.Sprintf("Racer %d", i)},
-						fmt.Sprintf("own%d@example.com", i), emails[i])
-				})
-			}
-			wg.Wait()
-			won := 0
-			for i, err := range errs {
-				if err == nil {
-					won++
-					continue
-				}
-				require.ErrorIs(t, err, repo.ErrConflict)
-				require.ErrorContains(t, err, fmt.Sprintf("email %q is already registered", emails[i]))
-			}
-			require.Equal(t, 1, won)
-			require.Equal(t, 1, e.rows(t, "users"))
-			require.Equal(t, 2, e.rows(t, "addresses"))
-			e.checkOwners(t, "after the race")
-		})
-	}
+			require.ErrorIs(t, err, repo.ErrConflict)
+			require.ErrorContains(t, err, fmt.Sprintf("email %q is already registered", emails[i]))
+		}
+		require.Equal(t, 1, won)
+		require.Equal(t, 1, e.rows(t, "users"))
+		require.Equal(t, 2, e.rows(t, "addresses"))
+		e.checkOwners(t, "after the race")
+	})
 }
 
 // TestDeleteUserWhileAnAddressIsAdded: an address added in a transaction
@@ -238,30 +239,23 @@ func TestConcurrentRegistrationsOfOneEmail(t *testing.T) {
 // the snapshot it took before it waited.
 func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
 	t.Parallel()
-	for name, drop := range ownerRules {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			if drop != "" {
-				e.exec(t, drop)
+	underEachOwnerRule(t, func(t *testing.T, e env) {
+		ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
+		deleted := make(chan error, 1)
+		err := e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+			if _, err := tx.AddAddress(e.ctx, ann.ID, "ann@late.example"); err != nil {
+				return err
 			}
-			ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
-			deleted := make(chan error, 1)
-			err := e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
-				if _, err := tx.AddAddress(e.ctx, ann.ID, "ann@late.example"); err != nil {
-					return err
-				}
-				go func() { deleted <- e.DeleteUser(e.ctx, ann.ID) }()
-				e.waitForLockWait(t)
-				return nil
-			})
-			require.NoError(t, err)
-			require.NoError(t, <-deleted)
-			require.Equal(t, 0, e.rows(t, "users"))
-			require.Equal(t, 0, e.rows(t, "addresses"))
-			e.checkOwners(t, "after the delete")
+			go func() { deleted <- e.DeleteUser(e.ctx, ann.ID) }()
+			e.waitForLockWait(t)
+			return nil
 		})
-	}
+		require.NoError(t, err)
+		require.NoError(t, <-deleted)
+		require.Equal(t, 0, e.rows(t, "users"))
+		require.Equal(t, 0, e.rows(t, "addresses"))
+		e.checkOwners(t, "after the delete")
+	})
 }
 
 // waitForLockWait returns once a statement of the test's database waits
