@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -161,27 +160,8 @@ func TestUpsertUsersByEmailConcurrentRegistration(t *testing.T) {
 		_, err := e.UpsertUsersByEmail(ctx, seqOf(rows, 0), repo.BulkOptions{})
 		done <- err
 	}()
-	// The upsert waits on the uncommitted owner row (ON CONFLICT); commit it
-	// then. On Citus the lock is waited for on the worker that holds the
-	// row's shard, while the upsert's session on the coordinator waits for
-	// that worker: citus_lock_waits names the coordinator's statement.
-	waitingUpsert := `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-		WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '-- name: InsertImportedUsers %')`
-	if pgtest.Citus() {
-		waitingUpsert = `SELECT EXISTS (SELECT 1 FROM citus_lock_waits WHERE blocked_statement LIKE '-- name: InsertImportedUsers %')`
-	}
-	for {
-		var waiting bool
-		require.NoError(t, e.pool.QueryRow(ctx, waitingUpsert).Scan(&waiting))
-		if waiting {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the upsert returned before waiting on the concurrent registration: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	// The upsert waits on the uncommitted owner row (ON CONFLICT); commit it then.
+	e.waitUntilBlocked(t, "-- name: InsertImportedUsers %", done)
 	require.NoError(t, tx.Commit(ctx))
 
 	err = <-done

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -92,3 +93,34 @@ func ptr[T any](v T) *T { return &v }
 // row, as the repository's writes do.
 const ownedAddress = `WITH a AS (INSERT INTO addresses (user_id, email) VALUES ($1, $2) RETURNING user_id, id, email)
 	INSERT INTO email_owners (email_key, user_id, address_id) SELECT email_key(email), user_id, id FROM a`
+
+// waitUntilBlocked returns once a statement of the test's database whose
+// text is LIKE pattern waits for a lock. It fails the test if done delivers
+// first: the statement ended without waiting. On Citus the lock is waited
+// for on the worker that holds the row's shard, while the coordinator's
+// session waits for that worker: citus_lock_waits names the coordinator's
+// statement, citus_stat_activity its database.
+func (e env) waitUntilBlocked(t *testing.T, pattern string, done <-chan error) {
+	t.Helper()
+	query := `SELECT EXISTS (SELECT FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1)`
+	if pgtest.Citus() {
+		query = `SELECT EXISTS (SELECT FROM citus_lock_waits w JOIN citus_stat_activity a ON a.global_pid = w.waiting_gpid
+			WHERE a.datname = current_database() AND w.blocked_statement LIKE $1)`
+	}
+	deadline := time.After(time.Minute)
+	for {
+		var waiting bool
+		require.NoError(t, e.pool.QueryRow(e.ctx, query, pattern).Scan(&waiting))
+		if waiting {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the statement (%s) ended before it waited for a lock: %v", pattern, err)
+		case <-deadline:
+			t.Fatalf("no statement (%s) waited for a lock within a minute", pattern)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -247,7 +246,7 @@ func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
 				return err
 			}
 			go func() { deleted <- e.DeleteUser(e.ctx, ann.ID) }()
-			e.waitForLockWait(t)
+			e.waitUntilBlocked(t, "-- name: LockUserForDelete %", deleted)
 			return nil
 		})
 		require.NoError(t, err)
@@ -256,20 +255,4 @@ func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
 		require.Equal(t, 0, e.rows(t, "addresses"))
 		e.checkOwners(t, "after the delete")
 	})
-}
-
-// waitForLockWait returns once a statement of the test's database waits
-// for a lock (on Citus, on any node).
-func (e env) waitForLockWait(t *testing.T) {
-	t.Helper()
-	view := "pg_stat_activity"
-	if pgtest.Citus() {
-		view = "citus_stat_activity"
-	}
-	query := `SELECT count(*) FROM ` + view + ` WHERE datname = current_database() AND wait_event_type = 'Lock'`
-	require.Eventually(t, func() bool {
-		var waiting int
-		require.NoError(t, e.pool.QueryRow(e.ctx, query).Scan(&waiting))
-		return waiting > 0
-	}, 30*time.Second, 10*time.Millisecond, "no statement waited for a lock")
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -285,19 +284,7 @@ func TestRegisterUser(t *testing.T) {
 			_, err := e.RegisterUser(e.ctx, repo.NewUser{Name: "Racer", Age: 20}, "first@example.com", "LATE@example.com")
 			done <- err
 		}()
-		for { // until the registration waits on the uncommitted address
-			var waiting bool
-			require.NoError(t, e.pool.QueryRow(e.ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
-				WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%new_addresses%')`).Scan(&waiting))
-			if waiting {
-				break
-			}
-			select {
-			case err := <-done:
-				t.Fatalf("the registration returned before waiting: %v", err)
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		e.waitUntilBlocked(t, "-- name: RegisterUser %", done) // on the uncommitted address
 		require.NoError(t, tx.Commit(e.ctx))
 		err = <-done
 		require.ErrorIs(t, err, repo.ErrConflict)
