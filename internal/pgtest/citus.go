@@ -47,6 +47,10 @@ type citusPool struct {
 	made     int
 	pending  sync.WaitGroup // gives under way
 	errs     []error        // of gives, reported by Main
+	// ddl runs CREATE, ALTER and DROP DATABASE one at a time: Citus
+	// propagates them to the workers, where two at once can fail with
+	// "tuple concurrently updated".
+	ddl sync.Mutex
 }
 
 var databases = newCitusPool()
@@ -162,12 +166,15 @@ func (p *citusPool) create(ctx context.Context, name string, fsys fs.FS) error {
 	if err := ensureTestRole(ctx); err != nil {
 		return err
 	}
-	if err := citus.CreateDatabase(ctx, name); err != nil {
-		return err
-	}
 	role := pgtestdb.DefaultRole()
-	if err := superuser(ctx, name,
-		"ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER TO "+pgx.Identifier{role.Username}.Sanitize()); err != nil {
+	p.ddl.Lock()
+	err := citus.CreateDatabase(ctx, name)
+	if err == nil {
+		err = superuser(ctx, name,
+			"ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER TO "+pgx.Identifier{role.Username}.Sanitize())
+	}
+	p.ddl.Unlock()
+	if err != nil {
 		return err
 	}
 	conf := testConfig(name)
@@ -225,6 +232,8 @@ func (p *citusPool) give(hash, name string) error {
 	// Citus's own sessions on the workers can keep DROP DATABASE from
 	// succeeding ("is being accessed by other users"); the database is out
 	// of the pool either way, and goes with the cluster.
+	p.ddl.Lock()
+	defer p.ddl.Unlock()
 	_ = superuser(ctx, "postgres", "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return nil
 }
