@@ -44,6 +44,8 @@ type backend struct {
 	load  loadResult
 	ids   []int64 // the loaded users' ids, ascending
 	ops   map[string]*opStats
+	// registered counts the users the operations registered.
+	registered int
 }
 
 // servers returns the backend's servers: the coordinator first.

@@ -19,7 +19,6 @@ type results struct {
 	loadStart, loadEnd string // load averages
 	started            time.Time
 	took               time.Duration
-	registered         int // users each backend registered (the warm-up's included)
 }
 
 // bench starts the backends, loads, measures and reports; the servers are
@@ -52,7 +51,10 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	if err := measure(ctx, cfg, backends, stderr); err != nil {
 		return err
 	}
-	res.registered = cfg.rounds*cfg.ops + 1
+	fmt.Fprintln(stderr, "Citus: counting the commands the coordinator sends for each call...")
+	if err := probeRemote(ctx, cfg, backends[1]); err != nil {
+		return err
+	}
 	res.loadEnd = loadAverage()
 	res.took = time.Since(res.started)
 	if cfg.measured != nil {

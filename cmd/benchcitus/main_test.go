@@ -63,14 +63,16 @@ func TestReport(t *testing.T) {
 	var workerUsers map[string]int64 // node -> users rows, read by the test itself
 	cfg.measured = func(ctx context.Context, backends []*backend, res *results) error {
 		require.Len(t, backends, 2)
-		registered := int64(res.registered)
-		require.EqualValues(t, rounds*ops+1, registered)
+		dist := backends[1]
+		// A warm-up call and the timed ones; on Citus, probeRemote's too.
+		require.Equal(t, rounds*ops+1, backends[0].registered)
+		require.Equal(t, rounds*ops+1+probeCalls+1, dist.registered)
 		for _, b := range backends {
+			registered := int64(b.registered)
 			require.Equal(t, users+registered, queryInt(t, ctx, b.url, "SELECT count(*) FROM users"), b.name)
-			require.Equal(t, 2*registered+int64(users*cfg.addressesPerUser),
+			require.Equal(t, registeredEmails*registered+int64(users*cfg.addressesPerUser),
 				queryInt(t, ctx, b.url, "SELECT count(*) FROM addresses"), b.name)
 		}
-		dist := backends[1]
 		require.NotNil(t, dist.citus)
 		conn, err := pgx.Connect(ctx, dist.url)
 		require.NoError(t, err)
@@ -110,11 +112,16 @@ func TestReport(t *testing.T) {
 			}
 			require.Zero(t, a.citus, "one node has no Citus counters")
 		}
-		get := dist.ops["GetUser"].citus
-		require.EqualValues(t, ops*rounds, get.singleShard, "GetUser: one single-shard execution a call")
-		require.Zero(t, get.multiShard)
-		require.GreaterOrEqual(t, dist.ops["ListUsers, first page"].citus.multiShard, int64(ops*rounds),
-			"ListUsers: a multi-shard execution a call at least")
+		get := dist.ops["GetUser"]
+		require.EqualValues(t, ops*rounds, get.citus.singleShard, "GetUser: one single-shard execution a call")
+		require.Zero(t, get.citus.multiShard)
+		require.Equal(t, []int64{1, 1, 1, 1, 1}, get.remote, "GetUser: one command to one worker a call")
+		list := dist.ops["ListUsers, first page"]
+		require.GreaterOrEqual(t, list.citus.multiShard, int64(ops*rounds), "ListUsers: a multi-shard execution a call at least")
+		require.Len(t, list.remote, probeCalls)
+		for _, n := range list.remote {
+			require.GreaterOrEqual(t, n, int64(len(dist.citus.Workers)), "ListUsers: a command to every worker at least")
+		}
 		return nil
 	}
 	var stdout, stderr strings.Builder
@@ -134,7 +141,7 @@ func TestReport(t *testing.T) {
 		"| one node | server | 15.",
 		"| Citus | coordinator |",
 		"| Citus | worker 2 |",
-		"Each backend registered 7 users (2 emails each)",
+		"Registered on top of the load (2 emails each): 7 users on one node, 13 on Citus.",
 	} {
 		require.Contains(t, report, want)
 	}
@@ -143,7 +150,7 @@ func TestReport(t *testing.T) {
 		require.Regexp(t, fmt.Sprintf(`\| %s \| \d+ \| [0-9.]+ MiB \| %d \| \d+ \|`, node, n), report)
 	}
 	for _, op := range operations {
-		require.Regexp(t, `\| `+regexp.QuoteMeta(op.name)+` \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+ \| \d+ / \d+ \|`, report)
+		require.Regexp(t, `\| `+regexp.QuoteMeta(op.name)+` \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+ \| \d+ / \d+ \| [0-9.]+ single-shard, [0-9.]+ multi-shard \| \d+(-\d+)? \|`, report)
 	}
 	for _, b := range []string{"one node", "Citus"} {
 		require.Regexp(t, `\| `+b+` \| \d+ \| [0-9.]+ s \| \d+ \|`, report)

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
@@ -25,15 +29,35 @@ type operation struct {
 	call func(ctx context.Context, r *repo.Repo, in *inputs) error
 }
 
-// inputs feed the operations the same values, in the same order, on
-// both backends.
+// inputs feed the operations: made with the same seed, the same values in
+// the same order on both backends.
 type inputs struct {
-	ids      []int64 // the loaded users' ids
-	rng      *rand.Rand
-	register func() (repo.UserGraph, error) // fresh users with their emails
+	ids        []int64 // the loaded users' ids
+	rng        *rand.Rand
+	next       func() (repo.UserGraph, error, bool) // fresh users with their emails
+	stop       func()
+	registered int // users taken to register
+}
+
+// newInputs picks among ids with seed and registers users generated from
+// seed+1 (emails that no other seed's users have). Its stop is the
+// caller's to call.
+func newInputs(ids []int64, seed uint64) *inputs {
+	gen := fakedata.New(fakedata.Config{Seed: seed + 1, AddressesPerUser: registeredEmails})
+	next, stop := iter.Pull2(gen.Users(math.MaxInt))
+	return &inputs{ids: ids, rng: rand.New(rand.NewPCG(seed, 0)), next: next, stop: stop}
 }
 
 func (in *inputs) id() int64 { return in.ids[in.rng.IntN(len(in.ids))] }
+
+func (in *inputs) register() (repo.UserGraph, error) {
+	g, err, ok := in.next()
+	if !ok {
+		return g, errors.New("register: no more generated users")
+	}
+	in.registered++
+	return g, err
+}
 
 // registeredEmails is how many emails each registration gives its user.
 const registeredEmails = 2
@@ -70,6 +94,9 @@ type opStats struct {
 	times []time.Duration // of each call
 	trips []int64         // round trips of each call, on the wire
 	citus citusCounters   // over the calls, on Citus
+	// The commands the coordinator sent to the nodes for each of
+	// probeRemote's calls (on Citus).
+	remote []int64
 }
 
 // measure runs the operations on every backend, cfg.ops calls each per
@@ -94,17 +121,11 @@ func measure(ctx context.Context, cfg config, backends []*backend, stderr io.Wri
 			return err
 		}
 		defer admin.Close(context.Background())
-		next, stop := iter.Pull2(fakedata.New(fakedata.Config{Seed: cfg.seed + 1, AddressesPerUser: registeredEmails}).
-			Users(cfg.rounds*cfg.ops + 1))
-		defer stop()
-		register := func() (repo.UserGraph, error) {
-			g, err, ok := next()
-			if !ok {
-				return g, errors.New("register: no more generated users")
-			}
-			return g, err
-		}
-		in := &inputs{ids: b.ids, rng: rand.New(rand.NewPCG(cfg.seed, 0)), register: register}
+		in := newInputs(b.ids, cfg.seed)
+		defer func() {
+			in.stop()
+			b.registered += in.registered
+		}()
 		sessions[b] = &session{r: repo.New(pool), counter: counter, admin: admin, in: in}
 		b.ops = map[string]*opStats{}
 		for _, op := range operations {
@@ -148,6 +169,54 @@ func measure(ctx context.Context, cfg config, backends []*backend, stderr io.Wri
 	return nil
 }
 
+// probeCalls is how many calls of each operation probeRemote makes.
+const probeCalls = 5
+
+// probeRemote counts, on Citus, the commands the coordinator sends to the
+// nodes (itself included) for probeCalls calls of each operation, after a
+// call to warm the connection: Citus logs each (citus.log_remote_commands)
+// in a NOTICE to the client. It runs after the timed calls, on a connection
+// of its own, with inputs of its own (the timed calls' stay the same on
+// both backends).
+func probeRemote(ctx context.Context, cfg config, b *backend) error {
+	pc, err := pgxpool.ParseConfig(b.url)
+	if err != nil {
+		return err
+	}
+	pc.MaxConns = 1
+	pc.ConnConfig.RuntimeParams["citus.log_remote_commands"] = "on"
+	pc.ConnConfig.RuntimeParams["client_min_messages"] = "log"
+	var issued atomic.Int64
+	pc.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if strings.HasPrefix(n.Message, "issuing ") {
+			issued.Add(1)
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	r := repo.New(pool)
+	in := newInputs(b.ids, cfg.seed+2)
+	defer func() {
+		in.stop()
+		b.registered += in.registered
+	}()
+	for _, op := range operations {
+		for i := range probeCalls + 1 {
+			before := issued.Load()
+			if err := op.call(ctx, r, in); err != nil {
+				return fmt.Errorf("%s: %s with citus.log_remote_commands: %w", b.name, op.name, err)
+			}
+			if i > 0 {
+				b.ops[op.name].remote = append(b.ops[op.name].remote, issued.Load()-before)
+			}
+		}
+	}
+	return nil
+}
+
 // countedPool is a pool of one connection on url whose round trips are
 // counted, with no liveness checks (their round trips are not the call's).
 func countedPool(ctx context.Context, url string) (*pgxpool.Pool, *trips.Counter, error) {
@@ -165,15 +234,15 @@ func countedPool(ctx context.Context, url string) (*pgxpool.Pool, *trips.Counter
 }
 
 // citusCounters are Citus's counts (citus_stat_counters) in the database:
-// single- and multi-shard executions, connections to the nodes made.
-type citusCounters struct{ singleShard, multiShard, connections int64 }
+// single- and multi-shard executions.
+type citusCounters struct{ singleShard, multiShard int64 }
 
 func (c citusCounters) minus(d citusCounters) citusCounters {
-	return citusCounters{c.singleShard - d.singleShard, c.multiShard - d.multiShard, c.connections - d.connections}
+	return citusCounters{c.singleShard - d.singleShard, c.multiShard - d.multiShard}
 }
 
 func (c citusCounters) plus(d citusCounters) citusCounters {
-	return citusCounters{c.singleShard + d.singleShard, c.multiShard + d.multiShard, c.connections + d.connections}
+	return citusCounters{c.singleShard + d.singleShard, c.multiShard + d.multiShard}
 }
 
 // readCounters reads Citus's counters of b's database so far (zero on one
@@ -183,8 +252,8 @@ func readCounters(ctx context.Context, conn *pgx.Conn, b *backend) (citusCounter
 	if b.citus == nil {
 		return c, nil
 	}
-	err := conn.QueryRow(ctx, `SELECT query_execution_single_shard, query_execution_multi_shard, connection_establishment_succeeded
-		FROM citus_stat_counters WHERE name = current_database()`).Scan(&c.singleShard, &c.multiShard, &c.connections)
+	err := conn.QueryRow(ctx, `SELECT query_execution_single_shard, query_execution_multi_shard
+		FROM citus_stat_counters WHERE name = current_database()`).Scan(&c.singleShard, &c.multiShard)
 	if err != nil {
 		return c, fmt.Errorf("citus_stat_counters: %w", err)
 	}
