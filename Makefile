@@ -87,6 +87,12 @@ bench-seed: ## Seed USERS users (default 1M), ROUNDS times (default 3; medians),
 	$(GO) build -o bin/benchseed ./cmd/benchseed
 	@url="$(ADMIN_URL)" && bin/benchseed -database-url "$$url" -seed-bin bin/seed -users $(USERS) -rounds $(ROUNDS)
 
+OPS ?= 200
+
+.PHONY: bench-citus
+bench-citus: ## Start a Citus cluster (a coordinator and two workers) and one server, load USERS users (default 1M) into each, then time point reads, registrations and a cross-shard list (OPS calls each per round, default 200) as ratios with round trips; needs the citus extension
+	$(GO) run ./cmd/benchcitus -users $(USERS) -ops $(OPS)
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck (pinned in go.mod as a tool)
 	@unformatted=$$(gofmt -l .); \
@@ -106,11 +112,12 @@ test: prereqs ## Check the prerequisites, lint, check the generated code, run ev
 	INKWELL_TEST_PGBOUNCER=1 $(GO) test -race -count=1 ./internal/repo/
 	cd bench && $(GO) test -race -count=1 ./...
 
-# The Citus suite: the packages whose tests take their databases from pgtest.
+# The Citus suite: the packages whose tests take their databases from pgtest,
+# and cmd/benchcitus, whose test starts its own Citus cluster and server.
 # The repository's tests take longer than go test's default 10 minutes there
 # (each statement crosses the coordinator to the workers; 2 cores for 3 servers).
-CITUS_PACKAGES := ./internal/repo/ ./internal/migrate/ ./cmd/migrate/ ./cmd/seed/
+CITUS_PACKAGES := ./internal/repo/ ./internal/migrate/ ./cmd/migrate/ ./cmd/seed/ ./cmd/benchcitus/
 
 .PHONY: test-citus
-test-citus: ## Run the repository, migrate and seed tests against a Citus cluster (a coordinator and two workers) they start; needs the citus extension
+test-citus: ## Run the repository, migrate, seed and benchcitus tests against a Citus cluster (a coordinator and two workers) they start; needs the citus extension
 	INKWELL_TEST_CITUS=1 $(GO) test -race -count=1 -timeout 40m -tags citus ./internal/pgcluster/ $(CITUS_PACKAGES)

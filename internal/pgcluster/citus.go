@@ -196,19 +196,8 @@ func (c *Citus) prepare(ctx context.Context, database string) error {
 
 // exec runs statements, one by one, on node's database as the superuser.
 func (c *Citus) exec(ctx context.Context, node *Cluster, database string, statements ...string) error {
-	url, err := node.URL(database)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return fmt.Errorf("citus: connect to %s: %w", node.Dir, err)
-	}
-	defer conn.Close(context.Background())
-	for _, s := range statements {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("citus: %s on %s in %s: %w", s, database, node.Dir, err)
-		}
+	if err := node.Exec(ctx, database, statements...); err != nil {
+		return fmt.Errorf("citus: %w", err)
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrNoBinaries means initdb and pg_ctl were found nowhere we looked.
@@ -220,6 +222,27 @@ func (c *Cluster) URL(database string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, port, database), nil
+}
+
+// Exec runs statements, one by one, on database of the running server as
+// the superuser. Its errors say which statement failed, on which database
+// and cluster.
+func (c *Cluster) Exec(ctx context.Context, database string, statements ...string) error {
+	url, err := c.URL(database)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("connect to %s in %s: %w", database, c.Dir, err)
+	}
+	defer conn.Close(context.Background())
+	for _, s := range statements {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%s on %s in %s: %w", s, database, c.Dir, err)
+		}
+	}
+	return nil
 }
 
 // run runs one of the server binaries, as the postgres user when we are root,

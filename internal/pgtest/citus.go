@@ -299,19 +299,5 @@ func fingerprint(ctx context.Context, name string) (string, error) {
 
 // superuser runs statements on database of the coordinator as the superuser.
 func superuser(ctx context.Context, database string, statements ...string) error {
-	url, err := citus.URL(database)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	for _, s := range statements {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("%s on %s: %w", s, database, err)
-		}
-	}
-	return nil
+	return citus.Coordinator.Exec(ctx, database, statements...)
 }

@@ -3,10 +3,8 @@ package repo_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"reflect"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,49 +13,8 @@ import (
 
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
+	"github.com/inkwell-dev/inkwell/internal/trips"
 )
-
-// wireCounter counts round trips on the wire: a round trip starts when the
-// client writes after it has heard from the server. Writes in a row (a
-// pipeline, a batch) are one round trip, whatever the number of statements;
-// this is what a call costs on a network, where each one is an RTT.
-type wireCounter struct{ trips atomic.Int64 }
-
-// dial is a DialFunc for pgx's config: it counts the connection's turnarounds.
-func (w *wireCounter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return &countedConn{Conn: c, w: w, heard: true}, nil
-}
-
-type countedConn struct {
-	net.Conn
-	w     *wireCounter
-	mu    sync.Mutex
-	heard bool // the server has sent something since the client last wrote
-}
-
-func (c *countedConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.heard {
-		c.w.trips.Add(1)
-		c.heard = false
-	}
-	c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-func (c *countedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 { // a liveness check's empty read is no answer
-		c.mu.Lock()
-		c.heard = true
-		c.mu.Unlock()
-	}
-	return n, err
-}
 
 // tripFixture is what the cases below read, made by the uncounted Repo.
 type tripFixture struct {
@@ -343,9 +300,9 @@ var roundTrips = map[string][]tripCase{
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	prepPool := pgtest.NewPool(t)
-	wire := &wireCounter{}
+	wire := &trips.Counter{}
 	cfg := prepPool.Config().Copy()
-	cfg.ConnConfig.DialFunc = wire.dial
+	cfg.ConnConfig.DialFunc = wire.Dial
 	cfg.MaxConns = 1
 	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false } // no liveness round trips
 	counted, err := pgxpool.NewWithConfig(bg, cfg)
@@ -381,7 +338,7 @@ func TestRoundTrips(t *testing.T) {
 	countTrips(t, "Reset", wire, p, r, f)
 }
 
-func countTrips(t *testing.T, name string, w *wireCounter, p, r *repo.Repo, f tripFixture) {
+func countTrips(t *testing.T, name string, w *trips.Counter, p, r *repo.Repo, f tripFixture) {
 	for _, tc := range roundTrips[name] {
 		t.Run(name+"/"+tc.name, func(t *testing.T) {
 			check := func(err error) {
@@ -393,9 +350,9 @@ func countTrips(t *testing.T, name string, w *wireCounter, p, r *repo.Repo, f tr
 			}
 			check(tc.prep(t, p, f)(bg, r)) // warm
 			call := tc.prep(t, p, f)
-			before := w.trips.Load()
+			before := w.Trips()
 			check(call(bg, r))
-			got := w.trips.Load() - before
+			got := w.Trips() - before
 			require.LessOrEqual(t, got, tc.trips, "%s (%s): %d round trips on the wire, at most %d expected", name, tc.name, got, tc.trips)
 			t.Logf("%s (%s): %d round trips", name, tc.name, got)
 		})

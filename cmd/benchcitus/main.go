@@ -1,0 +1,130 @@
+// Command benchcitus measures inkwell on a Citus cluster (a coordinator and
+// two workers) against one PostgreSQL server, in one run, as ratios. It
+// starts both on this machine, in temporary folders, with the same
+// durability settings, migrates a database on each with our migrations,
+// loads the same generated users into both (the seed's generator and load
+// path), shows how Citus spread the rows over the workers, then runs point
+// reads, registrations and a cross-shard list on each, in alternating
+// rounds, and reports the median time per call, the ratio Citus / one node
+// and the round trips each call took on the wire. It prints a markdown
+// report (and writes it to -out). The servers are stopped and their folders
+// removed at the end, also after an error or Ctrl-C.
+//
+//	benchcitus [-users 1000000] [-ops 200] [-rounds 5] [-out FILE] [-dir DIR]
+//
+// It needs the PostgreSQL server binaries and the citus extension installed
+// in them (pgcluster.ErrNoCitus says where to get it).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+)
+
+type config struct {
+	users            int
+	addressesPerUser int
+	postsPerUser     int
+	tags             int
+	seed             uint64
+	ops              int // calls of each operation per backend per round
+	rounds           int
+	workers          int
+	load             string // loadInitial or loadBatched
+	batchSize        int
+	out              string
+	dir              string // where the servers' folders go ("": the system's temporary folder)
+	// measured, if set, is called with the backends once everything is
+	// measured, before they are stopped (the test reads them).
+	measured func(ctx context.Context, backends []*backend, res *results) error
+}
+
+// The load paths -load chooses between.
+const (
+	loadInitial = "initial"
+	loadBatched = "batched"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	var caught atomic.Value
+	go func() {
+		caught.Store(<-signals)
+		signal.Stop(signals) // a second Ctrl-C kills at once (the servers stay)
+		cancel()
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if s, ok := caught.Load().(syscall.Signal); ok && code != 0 {
+		code = 128 + int(s) // the shell's convention: 130 for SIGINT
+	}
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "benchcitus:", err)
+		return 2
+	}
+	if err := bench(ctx, cfg, stdout, stderr); err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "benchcitus: interrupted; the servers were stopped and their folders removed")
+		}
+		fmt.Fprintln(stderr, "benchcitus:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	flags := flag.NewFlagSet("benchcitus", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.IntVar(&cfg.users, "users", 1_000_000, "generated users to load into each backend")
+	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses per user")
+	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts per user")
+	flags.IntVar(&cfg.tags, "tags", 50, "tag names the posts draw from")
+	flags.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated data (registrations use the next one)")
+	flags.IntVar(&cfg.ops, "ops", 200, "calls of each operation per backend per round")
+	flags.IntVar(&cfg.rounds, "rounds", 5, "rounds; the backends take turns going first")
+	flags.IntVar(&cfg.workers, "workers", 2, "Citus workers")
+	flags.StringVar(&cfg.load, "load", loadInitial, "load path: initial (InitialLoadGraphs: one transaction, keys and indexes built after the copy) or batched (BulkInsertGraphs)")
+	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch with -load batched")
+	flags.StringVar(&cfg.out, "out", "", "also write the report to this file")
+	flags.StringVar(&cfg.dir, "dir", "", "folder for the servers' data, removed at the end (default: the system's temporary folder)")
+	if err := flags.Parse(args); err != nil {
+		return cfg, err
+	}
+	if flags.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+	if cfg.load != loadInitial && cfg.load != loadBatched {
+		return cfg, fmt.Errorf("-load %q: must be initial or batched", cfg.load)
+	}
+	for _, c := range []struct {
+		name         string
+		value, least int
+	}{
+		{"-users", cfg.users, 1}, {"-addresses-per-user", cfg.addressesPerUser, 0}, {"-posts-per-user", cfg.postsPerUser, 0},
+		{"-tags", cfg.tags, 0}, {"-ops", cfg.ops, 1}, {"-rounds", cfg.rounds, 1}, {"-workers", cfg.workers, 1},
+		{"-batch-size", cfg.batchSize, 1},
+	} {
+		if c.value < c.least {
+			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)
+		}
+	}
+	return cfg, nil
+}
