@@ -93,29 +93,39 @@ func TestServerTimeouts(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			u := e.mustRegister(t, "Contended", 30)
-			if pgtest.Citus() {
-				// Citus refuses triggers on distributed tables ("triggers are
-				// not supported on distributed tables"): the timeout is the
-				// database's (Citus passes it to the workers, where the row
-				// lock is waited for), for sessions opened from here on.
-				e.exec(t, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET `+setting+` = ''100ms''', current_database()); END $$`)
-				e.pool.Reset()
-			} else {
+			// The timeout is set where it reaches the second transaction
+			// only: a lock holder that timed out itself would hold nothing.
+			setTimeout := func() {
+				if pgtest.Citus() {
+					// Citus refuses triggers on distributed tables ("triggers are
+					// not supported on distributed tables"): the timeout is the
+					// database's (Citus passes it to the workers, where the row
+					// lock is waited for), for sessions opened from here on, so
+					// it is set once the holder's session has the lock.
+					e.exec(t, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET `+setting+` = ''100ms''', current_database()); END $$`)
+					e.pool.Reset() // the holder's connection, in use, is kept
+					return
+				}
 				// No repo method sets a timeout: creating a user does, through a
 				// trigger, for the rest of its transaction (transactions only,
-				// so that it holds through PgBouncer too).
+				// so that it holds through PgBouncer too). The trigger comes
+				// before the holder: CREATE TRIGGER would wait for its lock.
 				e.exec(t, `CREATE FUNCTION test_set_timeout() RETURNS trigger LANGUAGE plpgsql AS $$
 					BEGIN PERFORM set_config(TG_ARGV[0], '100ms', true); RETURN NULL; END $$`)
 				e.exec(t, `CREATE TRIGGER test_set_timeout AFTER INSERT ON users
 					FOR EACH STATEMENT EXECUTE FUNCTION test_set_timeout('`+setting+`')`)
 			}
+			if !pgtest.Citus() {
+				setTimeout()
+			}
 
-			locked, release, held := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			locked := make(chan error, 1)
+			release, held := make(chan struct{}), make(chan struct{})
 			go func() {
 				defer close(held)
 				_ = e.InTx(e.ctx, repo.TxOptions{MaxAttempts: 1}, func(tx *repo.Repo) error {
 					_, err := tx.UpdateUser(e.ctx, u.ID, repo.UserPatch{Age: ptr[int32](40)})
-					close(locked)
+					locked <- err
 					if err != nil {
 						return err
 					}
@@ -123,7 +133,15 @@ func TestServerTimeouts(t *testing.T) {
 					return errors.New("roll back")
 				})
 			}()
-			within(t, locked, "locking the row")
+			select {
+			case err := <-locked:
+				require.NoError(t, err, "the lock holder's update")
+			case <-time.After(30 * time.Second):
+				t.Fatal("locking the row did not return")
+			}
+			if pgtest.Citus() {
+				setTimeout()
+			}
 
 			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
 			defer cancel()
