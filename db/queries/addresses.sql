@@ -1,6 +1,7 @@
 -- name: CreateAddresses :many
 -- All of a user's new addresses in one statement, with their email_owners
--- rows (db/schema/00007_keys_by_user.sql), returned in the order given.
+-- rows (db/schema/00007_keys_by_user.sql), returned in the order given. On
+-- plain PostgreSQL; on Citus, CreateAddress and CreateEmailOwner (below).
 WITH new_addresses AS (
     INSERT INTO addresses (user_id, email)
     SELECT @user_id, e.email
@@ -16,6 +17,26 @@ new_owners AS (
 SELECT a.id, a.user_id, a.email
 FROM new_addresses a
 ORDER BY a.id;
+
+-- name: CreateAddress :one
+-- One address of a user, with CreateEmailOwner right after it in the same
+-- transaction (a pipeline: one round trip for both). A NULL user_id is the
+-- user this session created last (CreateUser earlier in the pipeline): the
+-- session's own currval, so a registration needs no answer before its next
+-- statement. For Citus: one row per statement, by its distribution key, so
+-- each is routed to one shard (a write-CTE chain is planned step by step
+-- there, its intermediate results sent to every node: 20 times slower).
+INSERT INTO addresses (user_id, email)
+VALUES (coalesce(sqlc.narg(user_id)::bigint, currval(pg_get_serial_sequence('users', 'id'))), @email)
+RETURNING *;
+
+-- name: CreateEmailOwner :exec
+-- The email_owners row (db/schema/00007_keys_by_user.sql) of the address
+-- this session created last (CreateAddress, right before it), whose email
+-- and user_id (NULL as there) are given again.
+INSERT INTO email_owners (email_key, user_id, address_id)
+VALUES (email_key(@email), coalesce(sqlc.narg(user_id)::bigint, currval(pg_get_serial_sequence('users', 'id'))),
+        currval(pg_get_serial_sequence('addresses', 'id')));
 
 -- name: ListAddressesByUserIDs :many
 -- Select-in load: the addresses of many users in one round trip.

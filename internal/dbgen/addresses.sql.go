@@ -9,6 +9,31 @@ import (
 	"context"
 )
 
+const createAddress = `-- name: CreateAddress :one
+INSERT INTO addresses (user_id, email)
+VALUES (coalesce($1::bigint, currval(pg_get_serial_sequence('users', 'id'))), $2)
+RETURNING id, user_id, email
+`
+
+type CreateAddressParams struct {
+	UserID *int64
+	Email  string
+}
+
+// One address of a user, with CreateEmailOwner right after it in the same
+// transaction (a pipeline: one round trip for both). A NULL user_id is the
+// user this session created last (CreateUser earlier in the pipeline): the
+// session's own currval, so a registration needs no answer before its next
+// statement. For Citus: one row per statement, by its distribution key, so
+// each is routed to one shard (a write-CTE chain is planned step by step
+// there, its intermediate results sent to every node: 20 times slower).
+func (q *Queries) CreateAddress(ctx context.Context, arg CreateAddressParams) (Address, error) {
+	row := q.db.QueryRow(ctx, createAddress, arg.UserID, arg.Email)
+	var i Address
+	err := row.Scan(&i.ID, &i.UserID, &i.Email)
+	return i, err
+}
+
 const createAddresses = `-- name: CreateAddresses :many
 WITH new_addresses AS (
     INSERT INTO addresses (user_id, email)
@@ -39,7 +64,8 @@ type CreateAddressesRow struct {
 }
 
 // All of a user's new addresses in one statement, with their email_owners
-// rows (db/schema/00007_keys_by_user.sql), returned in the order given.
+// rows (db/schema/00007_keys_by_user.sql), returned in the order given. On
+// plain PostgreSQL; on Citus, CreateAddress and CreateEmailOwner (below).
 func (q *Queries) CreateAddresses(ctx context.Context, arg CreateAddressesParams) ([]CreateAddressesRow, error) {
 	rows, err := q.db.Query(ctx, createAddresses, arg.UserID, arg.Emails)
 	if err != nil {
@@ -58,6 +84,25 @@ func (q *Queries) CreateAddresses(ctx context.Context, arg CreateAddressesParams
 		return nil, err
 	}
 	return items, nil
+}
+
+const createEmailOwner = `-- name: CreateEmailOwner :exec
+INSERT INTO email_owners (email_key, user_id, address_id)
+VALUES (email_key($1), coalesce($2::bigint, currval(pg_get_serial_sequence('users', 'id'))),
+        currval(pg_get_serial_sequence('addresses', 'id')))
+`
+
+type CreateEmailOwnerParams struct {
+	Email  string
+	UserID *int64
+}
+
+// The email_owners row (db/schema/00007_keys_by_user.sql) of the address
+// this session created last (CreateAddress, right before it), whose email
+// and user_id (NULL as there) are given again.
+func (q *Queries) CreateEmailOwner(ctx context.Context, arg CreateEmailOwnerParams) error {
+	_, err := q.db.Exec(ctx, createEmailOwner, arg.Email, arg.UserID)
+	return err
 }
 
 const deleteAddress = `-- name: DeleteAddress :one

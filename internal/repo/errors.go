@@ -260,3 +260,19 @@ func takenEmail(mapped error, emails []string) int {
 func emailTaken(email string, conflict error) error {
 	return fmt.Errorf("email %q is already registered: %w", short(email), conflict)
 }
+
+// emailsTaken names the taken emails, as given and in the order given: those
+// a lookup found (conflict nil: nothing failed) or those of a conflict.
+func emailsTaken(emails []string, conflict error) error {
+	switch {
+	case conflict == nil && len(emails) == 1:
+		return fmt.Errorf("%w: email %q is already registered", ErrConflict, short(emails[0]))
+	case conflict == nil:
+		return fmt.Errorf("%w: emails %s are already registered", ErrConflict, shortList(emails))
+	case len(emails) == 0:
+		return conflict
+	case len(emails) == 1:
+		return emailTaken(emails[0], conflict)
+	}
+	return fmt.Errorf("emails %s are already registered: %w", shortList(emails), conflict)
+}

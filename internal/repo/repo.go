@@ -33,6 +33,7 @@ type Repo struct {
 	tx       pgx.Tx         // nil outside one
 	replicas *replicaSet    // nil without WithReplicas
 	q        *dbgen.Queries // the pool's queries, made once (nil inside a transaction): a call allocates none
+	server   *server        // what it learned of the database; its transactions' Repos share it
 	// No query handle: methods get their queries from reading, writing or
 	// inTx, which route them (replicas.go).
 }
@@ -48,7 +49,9 @@ func New(pool *pgxpool.Pool, opts ...Option) *Repo {
 }
 
 // onPool is a Repo on pool, outside any transaction.
-func onPool(pool *pgxpool.Pool) *Repo { return &Repo{pool: pool, q: newQueries(pool)} }
+func onPool(pool *pgxpool.Pool) *Repo {
+	return &Repo{pool: pool, q: newQueries(pool), server: &server{}}
+}
 
 // PoolConfig sizes the connection pool; zero values keep pgx's defaults, or
 // what the URL says (pool_max_conns, pool_min_conns).

@@ -121,7 +121,7 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 // runTx runs fn in a transaction whose BEGIN travels with its first
 // statement (lazyTx): a failed BEGIN is the first statement's error.
 func (r *Repo) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Repo) error) error {
-	return finish(ctx, &lazyTx{pool: r.pool, opts: opts}, fn)
+	return finish(ctx, &lazyTx{pool: r.pool, opts: opts}, r.server, fn)
 }
 
 func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {
@@ -129,14 +129,14 @@ func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {
 	if err != nil {
 		return fmt.Errorf("savepoint: %w", dbError(ctx, err))
 	}
-	return finish(ctx, sp, fn)
+	return finish(ctx, sp, r.server, fn)
 }
 
 // finish runs fn on tx, then commits (or releases the savepoint) or rolls
 // back. Whatever way fn ends, tx ends too: a deferred rollback covers a panic
 // and runtime.Goexit, where recover() says nothing. Rollback runs even when
 // ctx is done, so that the connection goes back to the pool clean.
-func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
+func finish(ctx context.Context, tx pgx.Tx, srv *server, fn func(tx *Repo) error) error {
 	rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
 	returned := false
 	defer func() {
@@ -144,7 +144,7 @@ func finish(ctx context.Context, tx pgx.Tx, fn func(tx *Repo) error) error {
 			_ = rollback()
 		}
 	}()
-	err := fn(&Repo{tx: tx})
+	err := fn(&Repo{tx: tx, server: srv})
 	returned = true
 	if err != nil {
 		if rbErr := rollback(); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
