@@ -20,22 +20,35 @@ ORDER BY a.id;
 
 -- name: CreateAddress :one
 -- One address of a user, with CreateEmailOwner right after it in the same
--- transaction (a pipeline: one round trip for both). A NULL user_id is the
--- user this session created last (CreateUser earlier in the pipeline): the
--- session's own currval, so a registration needs no answer before its next
--- statement. For Citus: one row per statement, by its distribution key, so
--- each is routed to one shard (a write-CTE chain is planned step by step
--- there, its intermediate results sent to every node: 20 times slower).
+-- transaction (one pipeline: one round trip for both). For Citus: one row per
+-- statement, by its distribution key, so each is routed to one shard (a
+-- write-CTE chain is planned step by step there, its intermediate results
+-- sent to every node: 20 times slower).
 INSERT INTO addresses (user_id, email)
-VALUES (coalesce(sqlc.narg(user_id)::bigint, currval(pg_get_serial_sequence('users', 'id'))), @email)
+VALUES (@user_id, @email)
 RETURNING *;
 
 -- name: CreateEmailOwner :exec
 -- The email_owners row (db/schema/00007_keys_by_user.sql) of the address
--- this session created last (CreateAddress, right before it), whose email
--- and user_id (NULL as there) are given again.
+-- this session created last (CreateAddress, right before it: the session's
+-- own currval), whose user and email are given again.
 INSERT INTO email_owners (email_key, user_id, address_id)
-VALUES (email_key(@email), coalesce(sqlc.narg(user_id)::bigint, currval(pg_get_serial_sequence('users', 'id'))),
+VALUES (email_key(@email), @user_id, currval(pg_get_serial_sequence('addresses', 'id')));
+
+-- name: CreateAddressOfNewUser :one
+-- CreateAddress for the user this session created last (CreateUser, earlier
+-- in the same pipeline): the session's own currval, so a registration needs
+-- no answer before its next statement. (One query of its own: Citus
+-- evaluates every function of a statement before routing it, even in a
+-- coalesce that would not need it.)
+INSERT INTO addresses (user_id, email)
+VALUES (currval(pg_get_serial_sequence('users', 'id')), @email)
+RETURNING *;
+
+-- name: CreateEmailOwnerOfNewUser :exec
+-- CreateEmailOwner after CreateAddressOfNewUser.
+INSERT INTO email_owners (email_key, user_id, address_id)
+VALUES (email_key(@email), currval(pg_get_serial_sequence('users', 'id')),
         currval(pg_get_serial_sequence('addresses', 'id')));
 
 -- name: ListAddressesByUserIDs :many

@@ -11,24 +11,40 @@ import (
 
 const createAddress = `-- name: CreateAddress :one
 INSERT INTO addresses (user_id, email)
-VALUES (coalesce($1::bigint, currval(pg_get_serial_sequence('users', 'id'))), $2)
+VALUES ($1, $2)
 RETURNING id, user_id, email
 `
 
 type CreateAddressParams struct {
-	UserID *int64
+	UserID int64
 	Email  string
 }
 
 // One address of a user, with CreateEmailOwner right after it in the same
-// transaction (a pipeline: one round trip for both). A NULL user_id is the
-// user this session created last (CreateUser earlier in the pipeline): the
-// session's own currval, so a registration needs no answer before its next
-// statement. For Citus: one row per statement, by its distribution key, so
-// each is routed to one shard (a write-CTE chain is planned step by step
-// there, its intermediate results sent to every node: 20 times slower).
+// transaction (one pipeline: one round trip for both). For Citus: one row per
+// statement, by its distribution key, so each is routed to one shard (a
+// write-CTE chain is planned step by step there, its intermediate results
+// sent to every node: 20 times slower).
 func (q *Queries) CreateAddress(ctx context.Context, arg CreateAddressParams) (Address, error) {
 	row := q.db.QueryRow(ctx, createAddress, arg.UserID, arg.Email)
+	var i Address
+	err := row.Scan(&i.ID, &i.UserID, &i.Email)
+	return i, err
+}
+
+const createAddressOfNewUser = `-- name: CreateAddressOfNewUser :one
+INSERT INTO addresses (user_id, email)
+VALUES (currval(pg_get_serial_sequence('users', 'id')), $1)
+RETURNING id, user_id, email
+`
+
+// CreateAddress for the user this session created last (CreateUser, earlier
+// in the same pipeline): the session's own currval, so a registration needs
+// no answer before its next statement. (One query of its own: Citus
+// evaluates every function of a statement before routing it, even in a
+// coalesce that would not need it.)
+func (q *Queries) CreateAddressOfNewUser(ctx context.Context, email string) (Address, error) {
+	row := q.db.QueryRow(ctx, createAddressOfNewUser, email)
 	var i Address
 	err := row.Scan(&i.ID, &i.UserID, &i.Email)
 	return i, err
@@ -88,20 +104,31 @@ func (q *Queries) CreateAddresses(ctx context.Context, arg CreateAddressesParams
 
 const createEmailOwner = `-- name: CreateEmailOwner :exec
 INSERT INTO email_owners (email_key, user_id, address_id)
-VALUES (email_key($1), coalesce($2::bigint, currval(pg_get_serial_sequence('users', 'id'))),
-        currval(pg_get_serial_sequence('addresses', 'id')))
+VALUES (email_key($1), $2, currval(pg_get_serial_sequence('addresses', 'id')))
 `
 
 type CreateEmailOwnerParams struct {
 	Email  string
-	UserID *int64
+	UserID int64
 }
 
 // The email_owners row (db/schema/00007_keys_by_user.sql) of the address
-// this session created last (CreateAddress, right before it), whose email
-// and user_id (NULL as there) are given again.
+// this session created last (CreateAddress, right before it: the session's
+// own currval), whose user and email are given again.
 func (q *Queries) CreateEmailOwner(ctx context.Context, arg CreateEmailOwnerParams) error {
 	_, err := q.db.Exec(ctx, createEmailOwner, arg.Email, arg.UserID)
+	return err
+}
+
+const createEmailOwnerOfNewUser = `-- name: CreateEmailOwnerOfNewUser :exec
+INSERT INTO email_owners (email_key, user_id, address_id)
+VALUES (email_key($1), currval(pg_get_serial_sequence('users', 'id')),
+        currval(pg_get_serial_sequence('addresses', 'id')))
+`
+
+// CreateEmailOwner after CreateAddressOfNewUser.
+func (q *Queries) CreateEmailOwnerOfNewUser(ctx context.Context, email string) error {
+	_, err := q.db.Exec(ctx, createEmailOwnerOfNewUser, email)
 	return err
 }
 

@@ -27,8 +27,20 @@ type handle interface {
 // batch, on the batch's results, statement by statement in the same order.
 // So body must call the same statements with the same arguments whatever the
 // results, and look at the results only after its last statement.
+// On a pool, the batch begins and commits a transaction around body's
+// statements: a batch's implicit transaction is all or nothing on one server,
+// but Citus runs each statement of one as a transaction of its own on the
+// workers (its router statements then commit one by one, and a failed one
+// leaves the others written).
 func pipelined[T any](ctx context.Context, db handle, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return pipeline(ctx, db, false, body)
+	return pipeline(ctx, db, framing{tx: writeTx}, body)
+}
+
+// pipelinedAlone is pipelined for a body whose failure must not abort the
+// caller's transaction: inside one, a savepoint goes around the batch, in
+// the same round trip, and a failure rolls back to it (one round trip more).
+func pipelinedAlone[T any](ctx context.Context, db handle, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	return pipeline(ctx, db, framing{tx: writeTx, savepoint: true}, body)
 }
 
 // readPipelined is pipelined for reads: on a pool, the batch also begins and
@@ -39,29 +51,49 @@ func pipelined[T any](ctx context.Context, db handle, body func(q *dbgen.Queries
 // select-in load would show in the children but not in the parents. Inside a
 // transaction, the transaction's isolation level decides.
 func readPipelined[T any](ctx context.Context, db handle, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return pipeline(ctx, db, true, body)
+	return pipeline(ctx, db, framing{tx: snapshotTx}, body)
 }
 
-// snapshotTx is the transaction readPipelined wraps a read's batch in.
-var snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+// The transactions pipelined and readPipelined wrap a batch in, on a pool.
+var (
+	writeTx    = pgx.TxOptions{}
+	snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+)
 
-func pipeline[T any](ctx context.Context, db handle, snapshot bool, body func(q *dbgen.Queries) (T, error)) (T, error) {
+// framing is what goes around a pipeline's batch: on a pool a transaction,
+// inside one a savepoint if asked for.
+type framing struct {
+	tx        pgx.TxOptions
+	savepoint bool
+}
+
+// pipelineSavepoint is pipelinedAlone's savepoint: one at a time, and
+// another name than a nested InTx's (savepoint.go).
+const pipelineSavepoint = "inkwell_pipeline"
+
+func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbgen.Queries) (T, error)) (T, error) {
 	var zero T
 	rec := &recorder{}
 	if _, err := body(newQueries(rec)); err != nil {
 		return zero, fmt.Errorf("pipeline: recording: %w", err)
 	}
 	b := &pgx.Batch{}
-	pool, wrap := db.(*pgxpool.Pool)
-	wrap = wrap && snapshot
-	if wrap {
-		b.BeginTx(snapshotTx)
+	pool, onPool := db.(*pgxpool.Pool)
+	framed := onPool || f.savepoint
+	switch {
+	case onPool:
+		b.BeginTx(f.tx)
+	case f.savepoint:
+		b.Queue("SAVEPOINT " + pipelineSavepoint)
 	}
 	for _, s := range rec.queued {
 		b.Queue(s.sql, s.args...)
 	}
-	rp := &replayer{queued: rec.queued}
-	if !wrap {
+	rp := &replayer{queued: rec.queued, begin: framed}
+	if !onPool {
+		if f.savepoint {
+			b.Queue("RELEASE SAVEPOINT " + pipelineSavepoint)
+		}
 		rp.br = db.SendBatch(ctx, b)
 	} else {
 		b.Queue("COMMIT")
@@ -79,19 +111,23 @@ func pipeline[T any](ctx context.Context, db handle, snapshot bool, body func(q 
 			}()
 			rp.br = conn.SendBatch(ctx, b)
 		}
-		rp.begin = true
 	}
 	v, err := body(newQueries(rp))
-	if err == nil && wrap {
-		if _, cerr := rp.br.Exec(); cerr != nil {
+	if err == nil && framed {
+		if _, cerr := rp.br.Exec(); cerr != nil { // COMMIT or RELEASE
 			err = fmt.Errorf("commit: %w", dbError(ctx, cerr))
 		}
 	}
 	// Close reads what body left unread (it stopped at an error).
 	if cerr := rp.br.Close(); err == nil && cerr != nil {
-		return zero, cerr
+		err = cerr
 	}
 	if err != nil {
+		if f.savepoint && !onPool {
+			// The caller's transaction goes on without what the batch did
+			// (if the connection still works: else its next statement says so).
+			_, _ = db.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+pipelineSavepoint+"; RELEASE SAVEPOINT "+pipelineSavepoint)
+		}
 		return zero, err
 	}
 	return v, nil

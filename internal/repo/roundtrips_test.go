@@ -28,10 +28,11 @@ func (f tripFixture) email() string { return fmt.Sprintf("trips%d@example.com", 
 // A tripCase prepares its rows with prep (not counted) and returns the call
 // to count, which must end with want (nil, or a sentinel for errors.Is).
 type tripCase struct {
-	name  string
-	trips int64 // at most
-	want  error
-	prep  func(t *testing.T, prep *repo.Repo, f tripFixture) func(ctx context.Context, r *repo.Repo) error
+	name       string
+	trips      int64 // at most
+	citusTrips int64 // at most on Citus, where it differs (0: as trips)
+	want       error
+	prep       func(t *testing.T, prep *repo.Repo, f tripFixture) func(ctx context.Context, r *repo.Repo) error
 }
 
 // call is a tripCase's prep for a call that needs no rows of its own.
@@ -150,7 +151,9 @@ var roundTrips = map[string][]tripCase{
 			_, err := r.RegisterUser(ctx, repo.NewUser{Name: "Registered"}, f.email(), f.email())
 			return err
 		})},
-		{name: "TakenEmail", trips: 1, want: repo.ErrConflict, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
+		// On Citus a taken email fails an insert: the transaction's ROLLBACK,
+		// then the next call prepares the failed batch's statements again.
+		{name: "TakenEmail", trips: 1, citusTrips: 4, want: repo.ErrConflict, prep: call(func(ctx context.Context, r *repo.Repo, f tripFixture) error {
 			_, err := r.RegisterUser(ctx, repo.NewUser{Name: "Late"}, f.email(), f.user.Addresses[1].Email)
 			return err
 		})},
@@ -352,8 +355,11 @@ func countTrips(t *testing.T, name string, w *trips.Counter, p, r *repo.Repo, f 
 			call := tc.prep(t, p, f)
 			before := w.Trips()
 			check(call(bg, r))
-			got := w.Trips() - before
-			require.LessOrEqual(t, got, tc.trips, "%s (%s): %d round trips on the wire, at most %d expected", name, tc.name, got, tc.trips)
+			got, most := w.Trips()-before, tc.trips
+			if pgtest.Citus() && tc.citusTrips > 0 {
+				most = tc.citusTrips
+			}
+			require.LessOrEqual(t, got, most, "%s (%s): %d round trips on the wire, at most %d expected", name, tc.name, got, most)
 			t.Logf("%s (%s): %d round trips", name, tc.name, got)
 		})
 	}

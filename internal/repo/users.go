@@ -56,21 +56,11 @@ func (r *Repo) RegisterUser(ctx context.Context, u NewUser, emails ...string) (U
 	if err != nil {
 		return fail(err)
 	}
-	var user User
-	switch {
-	case !citus:
-		user, err = r.registerInOneStatement(ctx, u, emails, keys)
-	case r.tx == nil:
-		user, err = r.registerRouted(ctx, u, emails, keys)
-	default:
-		// A taken email fails a routed registration's insert, which would
-		// abort the caller's transaction: a savepoint keeps it going, as the
-		// one statement does (two round trips more).
-		err = r.savepoint(ctx, func(tx *Repo) error {
-			user, err = tx.registerRouted(ctx, u, emails, keys)
-			return err
-		})
+	register := r.registerInOneStatement
+	if citus {
+		register = r.registerRouted
 	}
+	user, err := register(ctx, u, emails, keys)
 	if err != nil {
 		return fail(err)
 	}
@@ -121,12 +111,13 @@ func (r *Repo) registerInOneStatement(ctx context.Context, u NewUser, emails, ke
 // routed by its own distribution key (the user's shard, each email's
 // email_owners shard), in one pipeline: one round trip and one transaction,
 // 5 ms where the one statement takes 90 ms there (SCALING.md). A taken email
-// fails its insert, which undoes everything; the lookup that goes first names
-// every taken email, not only that one.
+// fails its insert, which undoes everything (in a transaction, only this:
+// pipelinedAlone's savepoint); the lookup that goes first names every taken
+// email, not only that one.
 func (r *Repo) registerRouted(ctx context.Context, u NewUser, emails, keys []string) (User, error) {
 	var taken []string // the keys registered already, as the lookup saw them
 	user, err := writing(ctx, r, func(*dbgen.Queries) (User, error) {
-		return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (User, error) {
+		return pipelinedAlone(ctx, r.handle(), func(q *dbgen.Queries) (User, error) {
 			var errs []error
 			if len(keys) > 0 {
 				var err error
@@ -138,9 +129,8 @@ func (r *Repo) registerRouted(ctx context.Context, u NewUser, emails, keys []str
 			user := userFromDB(row)
 			user.Addresses = make([]Address, 0, len(emails))
 			for _, e := range emails {
-				// user_id NULL: the user just created, by the session's currval.
-				a, err := q.CreateAddress(ctx, dbgen.CreateAddressParams{Email: e})
-				errs = append(errs, err, q.CreateEmailOwner(ctx, dbgen.CreateEmailOwnerParams{Email: e}))
+				a, err := q.CreateAddressOfNewUser(ctx, e)
+				errs = append(errs, err, q.CreateEmailOwnerOfNewUser(ctx, e))
 				user.Addresses = append(user.Addresses, addressFromDB(a))
 			}
 			return user, cmp.Or(errs...)
@@ -325,8 +315,8 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 		// On Citus, the address and its email_owners row by one statement
 		// each, routed by its own key, in one round trip.
 		return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (dbgen.Address, error) {
-			a, err := q.CreateAddress(ctx, dbgen.CreateAddressParams{UserID: &userID, Email: email})
-			return a, cmp.Or(err, q.CreateEmailOwner(ctx, dbgen.CreateEmailOwnerParams{UserID: &userID, Email: email}))
+			a, err := q.CreateAddress(ctx, dbgen.CreateAddressParams{UserID: userID, Email: email})
+			return a, cmp.Or(err, q.CreateEmailOwner(ctx, dbgen.CreateEmailOwnerParams{UserID: userID, Email: email}))
 		})
 	})
 	if err != nil {
