@@ -78,7 +78,10 @@ type bunPost struct {
 func (p *bunPeer) name() string { return "bun" }
 
 func (p *bunPeer) open(ctx context.Context, db *database) error {
-	p.sqlDB = db.sqlDB(pgx.QueryExecModeExec)
+	var err error
+	if p.sqlDB, err = db.sqlDB(ctx, pgx.QueryExecModeExec); err != nil {
+		return err
+	}
 	p.db = bun.NewDB(p.sqlDB, pgdialect.New())
 	return nil
 }

@@ -142,7 +142,10 @@ func (d *database) roundTrips() int64 {
 	return d.counter.n.Load()
 }
 
-// pgxPool is a pgx pool of the run's size, counted.
+// pgxPool is a pgx pool of the run's size, counted, with a connection open:
+// every peer connects before it is timed (as GORM does on Open, and
+// SQLAlchemy's process before its loop), so that no peer's time holds the
+// start of a connection.
 func (d *database) pgxPool(ctx context.Context) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(d.url)
 	if err != nil {
@@ -150,24 +153,35 @@ func (d *database) pgxPool(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	cfg.MaxConns = int32(d.poolSize)
 	cfg.ConnConfig.Tracer = d.counter
-	return pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		if err = pool.Ping(ctx); err != nil {
+			pool.Close()
+		}
+	}
+	return pool, err
 }
 
 // sqlDB is a database/sql pool on pgx's driver, of the same size, counted.
 // mode is pgx's query mode: its statement cache, or for a layer that inlines
 // arguments into the SQL (bun), plain one-round-trip execution, since every
-// statement text is new and caching them would cost a Prepare each.
-func (d *database) sqlDB(mode pgx.QueryExecMode) *sql.DB {
+// statement text is new and caching them would cost a Prepare each. Like
+// pgxPool, it has a connection open.
+func (d *database) sqlDB(ctx context.Context, mode pgx.QueryExecMode) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(d.url)
 	if err != nil {
-		panic(err) // the URL was made by server.fresh
+		return nil, err
 	}
 	cfg.Tracer = d.counter
 	cfg.DefaultQueryExecMode = mode
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(d.poolSize)
 	db.SetMaxIdleConns(d.poolSize)
-	return db
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // counter counts the statements, COPYs and batches sent: each is at least

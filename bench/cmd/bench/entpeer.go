@@ -22,7 +22,10 @@ type entPeer struct {
 func (p *entPeer) name() string { return "ent" }
 
 func (p *entPeer) open(ctx context.Context, db *database) error {
-	p.sqlDB = db.sqlDB(pgx.QueryExecModeCacheStatement)
+	var err error
+	if p.sqlDB, err = db.sqlDB(ctx, pgx.QueryExecModeCacheStatement); err != nil {
+		return err
+	}
 	p.client = ent.NewClient(ent.Driver(entsql.OpenDB("postgres", p.sqlDB)))
 	return nil
 }

@@ -77,8 +77,10 @@ func gormOwners(users []gormUser) []gormEmailOwner {
 func (p *gormPeer) name() string { return "GORM" }
 
 func (p *gormPeer) open(ctx context.Context, db *database) error {
-	p.sqlDB = db.sqlDB(pgx.QueryExecModeCacheStatement)
 	var err error
+	if p.sqlDB, err = db.sqlDB(ctx, pgx.QueryExecModeCacheStatement); err != nil {
+		return err
+	}
 	p.db, err = gorm.Open(postgres.New(postgres.Config{Conn: p.sqlDB}), &gorm.Config{
 		Logger: logger.Discard, PrepareStmt: true, SkipDefaultTransaction: true,
 	})

@@ -4,21 +4,29 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 // inkwellPeer is this project's repository.
-type inkwellPeer struct{ r *repo.Repo }
+type inkwellPeer struct {
+	pool *pgxpool.Pool
+	r    *repo.Repo
+}
 
 func (p *inkwellPeer) name() string { return "inkwell" }
 
 func (p *inkwellPeer) open(ctx context.Context, db *database) error {
-	pool, err := db.pgxPool(ctx)
-	p.r = repo.New(pool)
-	return err
+	var err error
+	if p.pool, err = db.pgxPool(ctx); err != nil {
+		return err
+	}
+	p.r = repo.New(p.pool)
+	return nil
 }
 
-func (p *inkwellPeer) close() {}
+func (p *inkwellPeer) close() { p.pool.Close() }
 
 func (p *inkwellPeer) insertUser(ctx context.Context, u user) (int64, error) {
 	got, err := p.r.CreateUser(ctx, repo.NewUser{Name: u.Name, Age: u.Age})

@@ -47,6 +47,7 @@ type config struct {
 	poolSize    int
 	rtt         time.Duration // > 0: a second pass through a latency proxy
 	rttRounds   int
+	bulkRounds  int      // rounds of the bulk loads in each pass, if fewer
 	only        string   // comma-separated operation keys; empty: all
 	syncCommits []string // synchronous_commit of the benchmark databases: the loopback pass's first, the -rtt pass's each
 	out, chart  string
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
 	flag.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
 	flag.IntVar(&cfg.rttRounds, "rtt-rounds", 5, "rounds of the -rtt pass")
+	flag.IntVar(&cfg.bulkRounds, "bulk-rounds", 0, "rounds of the bulk loads in each pass, if fewer than the pass's (0: as many); each is one long measurement, steadier than the short operations")
 	flag.StringVar(&cfg.only, "only", "", "run only these operations, by key, comma-separated (e.g. register,register-taken)")
 	syncCommits := flag.String("synchronous-commit", "on", "synchronous_commit of the benchmark databases, comma-separated: the loopback pass runs with the first, the -rtt pass once with each (e.g. on,off)")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write, into its section (the rest of the file is kept)")
@@ -97,6 +99,10 @@ func main() {
 func peers() []peer {
 	return []peer{&pgxPeer{}, &inkwellPeer{}, &gormPeer{}, &bunPeer{}, &entPeer{}, newSQLAlchemyPeer()}
 }
+
+// isLoad tells a bulk load: an operation timed once per measurement, on
+// thousands of users.
+func (op operation) isLoad() bool { return op.size > 0 }
 
 // measurement is one peer's run of one operation in one round.
 type measurement struct {
@@ -134,7 +140,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	start := time.Now()
 	s.syncCommit = cfg.syncCommits[0]
-	results, err := runPass(ctx, s, ops, cfg.rounds, "loopback, synchronous_commit "+s.syncCommit, start)
+	results, err := runPass(ctx, s, ops, cfg.rounds, cfg.bulkRoundsOf(cfg.rounds), "loopback, synchronous_commit "+s.syncCommit, start)
 	if err != nil {
 		return err
 	}
@@ -150,7 +156,7 @@ func run(ctx context.Context, cfg config) error {
 		defer s.proxy.close()
 		for _, sc := range cfg.syncCommits {
 			s.syncCommit = sc
-			rttResults, err := runPass(ctx, s, ops, cfg.rttRounds, cfg.rtt.String()+" RTT, synchronous_commit "+sc, start)
+			rttResults, err := runPass(ctx, s, ops, cfg.rttRounds, cfg.bulkRoundsOf(cfg.rttRounds), cfg.rtt.String()+" RTT, synchronous_commit "+sc, start)
 			if err != nil {
 				return err
 			}
@@ -172,13 +178,25 @@ func run(ctx context.Context, cfg config) error {
 	return writeChart(cfg.chart, table)
 }
 
-// runPass runs every operation on every peer, rounds times.
-func runPass(ctx context.Context, s *server, ops []operation, rounds int, label string, start time.Time) (map[string]map[string][]measurement, error) {
+// bulkRoundsOf is how many of a pass's rounds run the bulk loads.
+func (cfg config) bulkRoundsOf(rounds int) int {
+	if cfg.bulkRounds > 0 {
+		return min(cfg.bulkRounds, rounds)
+	}
+	return rounds
+}
+
+// runPass runs every operation on every peer, rounds times; the bulk loads
+// only in the first bulkRounds.
+func runPass(ctx context.Context, s *server, ops []operation, rounds, bulkRounds int, label string, start time.Time) (map[string]map[string][]measurement, error) {
 	results := map[string]map[string][]measurement{} // op -> peer -> rounds
 	all := peers()
 	for round := range rounds {
 		order := append(append([]peer{}, all[round%len(all):]...), all[:round%len(all)]...)
 		for _, op := range ops {
+			if op.isLoad() && round >= bulkRounds {
+				continue
+			}
 			if results[op.name] == nil {
 				results[op.name] = map[string][]measurement{}
 			}
@@ -218,6 +236,11 @@ func (s *server) settings(ctx context.Context) (string, error) {
 // measure times fn run n times on db, with the allocations and statements
 // it made.
 func measure(db *database, n int, fn func(i int) error) measurement {
+	for i := range warmUps(n) {
+		if err := fn(n + i); err != nil {
+			return measurement{err: fmt.Errorf("warming up: %w", err)}
+		}
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -235,6 +258,23 @@ func measure(db *database, n int, fn func(i int) error) measurement {
 		allocs:     float64(after.Mallocs-before.Mallocs) / float64(n),
 		roundTrips: float64(db.roundTrips()-trips) / float64(n),
 	}
+}
+
+// warmUp is how many untimed calls a measurement of repeated calls makes
+// first, with the indexes after the timed ones (n, n+1, ...): what is timed
+// is the steady state of a service's warm pool, with its statements prepared
+// (pgx's cache, GORM's) and the new database's catalog in the server's
+// caches. More than five, since PostgreSQL plans a prepared statement's first
+// five executions with their values before it settles on a generic plan.
+const warmUp = 10
+
+// warmUps is how many warm-up calls a measurement of n calls makes: none for
+// a bulk load, which runs once and is long enough not to need them.
+func warmUps(n int) int {
+	if n > 1 {
+		return warmUp
+	}
+	return 0
 }
 
 // onFresh runs body on a peer opened on a new database, then drops it.

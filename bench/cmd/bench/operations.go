@@ -88,7 +88,7 @@ func operations(sz sizes) []operation {
 					return p.register(ctx, user{Name: "New", Age: 30}, []string{fmt.Sprintf("n%d@example.com", i), fmt.Sprintf("n%d@work.example", i)})
 				})
 				if m.err == nil {
-					m.err = expectRows(ctx, db, "addresses of registered users", 2*few,
+					m.err = expectRows(ctx, db, "addresses of registered users", 2*(few+warmUps(few)),
 						"SELECT count(*) FROM users u JOIN addresses a ON a.user_id = u.id WHERE u.name = 'New'")
 				}
 				return m

@@ -100,8 +100,11 @@ func writeReport(cfg config, rows []row, rttTables []rttTable, env string) error
 (`+"`bench/cmd/bench`"+`); %s.
 
 Every round runs every peer, in a rotating order; each peer's time is divided
-by pgx's in the same round, and the tables show medians over the rounds. Bulk
-operations run on a fresh copy of a migrated template database each time.
+by pgx's in the same round, and the tables show medians over the rounds%s. Every
+operation runs on a fresh copy of a migrated template database, through a pool
+that has connected before the clock starts; an operation timed over many calls
+first makes %d untimed ones, so that what is timed is a warm service's steady
+state (statements prepared, the server's caches filled).
 Allocations are per operation, in the Go process; round trips are the
 statements, COPYs and pgx batches (one each) the peer sent, per operation, counted by a pgx tracer
 under every Go peer (GORM, bun and ent run on pgx's database/sql driver). Statement
@@ -123,7 +126,7 @@ With synchronous_commit %s, %s.
 
 | operation | peer | time per op | rows/s | vs pgx | allocs/op | round trips/op |
 | --- | --- | --- | --- | --- | --- | --- |
-`, cfg.command(), env, cfg.syncCommits[0], cfg.syncCommits[0], durability(cfg.syncCommits[0]))
+`, cfg.command(), env, cfg.bulkNote(cfg.rounds), warmUp, cfg.syncCommits[0], cfg.syncCommits[0], durability(cfg.syncCommits[0]))
 	for _, r := range rows {
 		if r.unsupported {
 			fmt.Fprintf(&b, "| %s | %s | not possible | | | | |\n", r.op, r.peer)
@@ -177,7 +180,18 @@ func (cfg config) command() string {
 	if cfg.rtt > 0 {
 		c += fmt.Sprintf(" -rtt %s -rtt-rounds %d", cfg.rtt, cfg.rttRounds)
 	}
+	if cfg.bulkRounds > 0 {
+		c += fmt.Sprintf(" -bulk-rounds %d", cfg.bulkRounds)
+	}
 	return c + " -synchronous-commit " + strings.Join(cfg.syncCommits, ",")
+}
+
+// bulkNote says how many of a pass's rounds ran the bulk loads, when fewer.
+func (cfg config) bulkNote(rounds int) string {
+	if n := cfg.bulkRoundsOf(rounds); n < rounds {
+		return fmt.Sprintf(" (the bulk loads: %d rounds)", n)
+	}
+	return ""
 }
 
 // writeRTTTable adds the pass through the latency proxy: there a call costs
@@ -190,14 +204,14 @@ func writeRTTTable(b *strings.Builder, cfg config, t rttTable) {
 With synchronous_commit %s, %s. The same operations, every peer connected through an in-process proxy
 (`+"`bench/cmd/bench/proxy.go`"+`) that delays each direction by %s, to the
 microsecond, without serialising pipelined traffic: as if the server were in
-another zone of the region. Medians of %d rounds. Round trips are counted on
+another zone of the region. Medians of %d rounds%s. Round trips are counted on
 the wire by the proxy: a client's write after the server has answered starts
 one, so pipelined statements count once (for SQLAlchemy's process the count
-includes connecting, spread over the operations).
+includes connecting and the warm-up calls, spread over the operations).
 
 | operation | peer | time per op | rows/s | vs pgx | round trips/op |
 | --- | --- | --- | --- | --- | --- |
-`, cfg.rtt, t.syncCommit, t.syncCommit, durability(t.syncCommit), cfg.rtt/2, cfg.rttRounds)
+`, cfg.rtt, t.syncCommit, t.syncCommit, durability(t.syncCommit), cfg.rtt/2, cfg.rttRounds, cfg.bulkNote(cfg.rttRounds))
 	for _, r := range t.rows {
 		if r.unsupported {
 			fmt.Fprintf(b, "| %s | %s | not possible | | | |\n", r.op, r.peer)

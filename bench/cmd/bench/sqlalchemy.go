@@ -56,11 +56,11 @@ func newSQLAlchemyPeer() *sqlalchemyPeer {
 func (p *sqlalchemyPeer) runOp(ctx context.Context, db *database, op operation, round int) measurement {
 	cmd := exec.CommandContext(ctx, p.python, p.script, "--url", db.url, "--op", op.key,
 		"--n", strconv.Itoa(op.n), "--size", strconv.Itoa(op.size), "--tag", strconv.Itoa(round),
-		"--pool-size", strconv.Itoa(db.poolSize))
+		"--pool-size", strconv.Itoa(db.poolSize), "--warm-up", strconv.Itoa(warmUps(op.n)))
 	cmd.Stderr = os.Stderr
 	trips := db.roundTrips()
 	out, err := cmd.Output()
-	wire := float64(db.roundTrips()-trips) / float64(op.n)
+	wire := float64(db.roundTrips()-trips) / float64(op.n+warmUps(op.n))
 	if err != nil {
 		return measurement{err: fmt.Errorf("%s: %w", op.key, err)}
 	}
@@ -71,7 +71,7 @@ func (p *sqlalchemyPeer) runOp(ctx context.Context, db *database, op operation, 
 	if err := json.Unmarshal(out, &res); err != nil {
 		return measurement{err: fmt.Errorf("%s: %w: %s", op.key, err, out)}
 	}
-	if db.proxy != nil { // counted on the wire, connecting included
+	if db.proxy != nil { // counted on the wire, connecting and warming up included
 		res.RoundTripsPerOp = wire
 	}
 	return measurement{perOp: time.Duration(res.NsPerOp), allocs: math.NaN(), roundTrips: res.RoundTripsPerOp, rows: op.rows}
