@@ -5,8 +5,10 @@
 //
 // Noise: the machines are shared, so every round runs every peer, in an
 // order that rotates, and each peer is reported as its ratio to pgx in the
-// same round; the tables give medians over the rounds. Bulk operations run
-// on a fresh database (a copy of a migrated template) each time.
+// same round; the tables give medians over the rounds (the bulk loads may
+// run in fewer: -bulk-rounds). Every measurement runs on a fresh database (a
+// copy of a migrated template), through a pool that has connected, and an
+// operation timed over many calls first makes untimed ones (warmUp).
 //
 // With -rtt, a second pass runs every peer (SQLAlchemy's process too)
 // through an in-process proxy that delays each direction by half the round
@@ -23,7 +25,7 @@
 // The report is written between its markers in -out (a section, -section);
 // the rest of the file is kept.
 //
-//	bench -database-url URL [-full | -smoke] [-rounds N] [-rtt 1ms] [-synchronous-commit on,off] [-out BENCHMARKS.md] [-section report] [-chart bench.svg]
+//	bench -database-url URL [-full | -smoke] [-rounds N] [-bulk-rounds N] [-rtt 1ms] [-synchronous-commit on,off] [-out BENCHMARKS.md] [-section report] [-chart bench.svg]
 package main
 
 import (
