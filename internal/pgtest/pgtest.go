@@ -255,8 +255,31 @@ func newPool(tb testing.TB, url string, configure ...func(*pgxpool.Config)) *pgx
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	tb.Cleanup(pool.Close)
+	tb.Cleanup(func() { closePool(tb, pool, closeWait) })
 	return pool
+}
+
+// closeWait bounds how long closing a test's pool waits for its connections
+// to come back.
+const closeWait = 10 * time.Second
+
+// closePool closes pool, which waits for every acquired connection. A test
+// that failed with rows still open or a transaction not ended holds one
+// forever: rather than hang the package until go test's timeout, the test
+// fails saying so, and the pool is left to the process's end.
+func closePool(tb testing.TB, pool *pgxpool.Pool, wait time.Duration) {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		pool.Close()
+	}()
+	select {
+	case <-closed:
+	case <-time.After(wait):
+		tb.Errorf("pgtest: %d connection(s) still acquired %v after the test: "+
+			"close every rows (defer rows.Close()) and end every transaction, even when the test fails",
+			pool.Stat().AcquiredConns(), wait)
+	}
 }
 
 // ExampleURL returns a new, migrated database for a testable example, which

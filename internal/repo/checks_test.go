@@ -72,6 +72,7 @@ func checkedColumns(t testing.TB, pool *pgxpool.Pool) []checkedColumn {
 		WHERE c.contype = 'c' AND cl.relnamespace = current_schema()::regnamespace
 		ORDER BY cl.relname, a.attname, c.conname`)
 	require.NoError(t, err)
+	defer rows.Close()
 	var cols []checkedColumn
 	for rows.Next() {
 		var name, table, column, typ, expr string
@@ -276,6 +277,7 @@ func TestChecksSpellBlankRanges(t *testing.T) {
 		SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
 		WHERE contype = 'c' AND connamespace = current_schema()::regnamespace`)
 	require.NoError(t, err)
+	defer rows.Close()
 	for rows.Next() {
 		var name, def string
 		require.NoError(t, rows.Scan(&name, &def))
