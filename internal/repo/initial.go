@@ -126,8 +126,12 @@ type schemaObject struct {
 	def     string // pg_get_constraintdef or pg_get_indexdef
 	comment string // "" for none
 	index   bool   // an index, not a constraint
-	// What else the catalog says of a key's or index's index.
+	// What else the catalog says of a key's or index's index: DROP takes
+	// it, and neither pg_get_constraintdef nor pg_get_indexdef says it.
 	clustered, replicaIdentity bool
+	indexComment               string  // a key's index's own comment, "" for none
+	tablespace                 string  // "" for the database's
+	statistics                 []int32 // each column's statistics target, -1 for the default
 }
 
 func (o schemaObject) create() string {
@@ -145,9 +149,18 @@ func (o schemaObject) drop() string {
 }
 
 // after returns the statements that put back what DROP took besides the
-// definition: a comment, CLUSTER ON, REPLICA IDENTITY.
+// definition: comments, the index columns' statistics targets, CLUSTER ON,
+// REPLICA IDENTITY. (The tablespace is restore's.)
 func (o schemaObject) after(index string) []string {
 	var out []string
+	if o.indexComment != "" {
+		out = append(out, "COMMENT ON INDEX "+index+" IS "+quoteLiteral(o.indexComment))
+	}
+	for i, target := range o.statistics {
+		if target >= 0 {
+			out = append(out, fmt.Sprintf("ALTER INDEX %s ALTER COLUMN %d SET STATISTICS %d", index, i+1, target))
+		}
+	}
 	if o.comment != "" {
 		kind := "INDEX " + o.name
 		if !o.index {
@@ -357,8 +370,9 @@ func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
 	}
 	var keys, fks, idx []schemaObject
 	for _, c := range constraints {
-		o := schemaObject{table: c.TableName, name: c.Name, def: c.Definition, comment: c.Comment,
-			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity}
+		o := schemaObject{table: c.TableName, name: c.Name, def: keyDefinition(c), comment: c.Comment,
+			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity,
+			indexComment: c.IndexComment, tablespace: c.Tablespace, statistics: c.Statistics}
 		if c.ForeignKey {
 			fks = append(fks, o)
 		} else {
@@ -367,14 +381,46 @@ func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
 	}
 	for _, i := range indexes {
 		idx = append(idx, schemaObject{table: i.TableName, name: i.Name, def: i.Definition, comment: i.Comment,
-			index: true, clustered: i.Clustered, replicaIdentity: i.ReplicaIdentity})
+			index: true, clustered: i.Clustered, replicaIdentity: i.ReplicaIdentity,
+			tablespace: i.Tablespace, statistics: i.Statistics})
 	}
 	return slices.Concat(keys, idx, fks), nil
+}
+
+// keyDefinition is c's definition with its index's storage parameters,
+// which pg_get_constraintdef leaves out of a primary or unique key. They
+// go in the definition, not in an ALTER INDEX SET after it, so that the
+// index is built with them (a fillfactor shapes the build); the grammar
+// puts WITH before DEFERRABLE and INITIALLY DEFERRED, which the definition
+// ends with when c has them. (ADD CONSTRAINT ... USING INDEX of an index
+// built from pg_get_indexdef would take them too, but not for an
+// exclusion constraint, nor on a partitioned table.)
+func keyDefinition(c dbgen.InitialLoadConstraintsRow) string {
+	if c.Storage == "" {
+		return c.Definition
+	}
+	var tail string
+	if c.Deferrable {
+		tail += " DEFERRABLE"
+	}
+	if c.Deferred {
+		tail += " INITIALLY DEFERRED"
+	}
+	return strings.TrimSuffix(c.Definition, tail) + " WITH (" + c.Storage + ")" + tail
 }
 
 // restore puts o back. A row that breaks it fails with a RowError naming the
 // table (and, in the message, the key).
 func restore(ctx context.Context, tx pgx.Tx, o schemaObject) error {
+	// Built where it was: neither definition names a tablespace, and
+	// default_tablespace places a key's index as well as an index (moving
+	// it after the build would copy it). Set each time, '' too: a
+	// default_tablespace of the role's or the database's must not move an
+	// index that was in the database's tablespace. It lasts until the
+	// load's end, which builds nothing else.
+	if err := newQueries(tx).InitialLoadDefaultTablespace(ctx, o.tablespace); err != nil {
+		return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
+	}
 	if _, err := tx.Exec(ctx, o.create()); err != nil {
 		table := o.table
 		var pgErr *pgconn.PgError
