@@ -34,6 +34,7 @@ SELECT c.conrelid::regclass::text AS table_name,
        (c.contype = 'f')::boolean AS foreign_key,
        c.condeferrable AS deferrable,
        c.condeferred AS deferred,
+       c.convalidated AS validated,
        coalesce(i.indisclustered, false)::boolean AS clustered,
        coalesce(i.indisreplident, false)::boolean AS replica_identity,
        coalesce(pg_catalog.obj_description(i.indexrelid, 'pg_class'), '')::text AS index_comment,
@@ -61,6 +62,7 @@ type InitialLoadConstraintsRow struct {
 	ForeignKey      bool
 	Deferrable      bool
 	Deferred        bool
+	Validated       bool
 	Clustered       bool
 	ReplicaIdentity bool
 	IndexComment    string
@@ -91,6 +93,7 @@ func (q *Queries) InitialLoadConstraints(ctx context.Context, tables []string) (
 			&i.ForeignKey,
 			&i.Deferrable,
 			&i.Deferred,
+			&i.Validated,
 			&i.Clustered,
 			&i.ReplicaIdentity,
 			&i.IndexComment,

@@ -132,6 +132,9 @@ type schemaObject struct {
 	indexComment               string  // a key's index's own comment, "" for none
 	tablespace                 string  // "" for the database's
 	statistics                 []int32 // each column's statistics target, -1 for the default
+	// A foreign key NOT VALID of a loaded table: it comes back NOT VALID,
+	// after a check of the loaded rows (see restore).
+	checkRows bool
 }
 
 func (o schemaObject) create() string {
@@ -372,7 +375,8 @@ func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
 	for _, c := range constraints {
 		o := schemaObject{table: c.TableName, name: c.Name, def: keyDefinition(c), comment: c.Comment,
 			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity,
-			indexComment: c.IndexComment, tablespace: c.Tablespace, statistics: c.Statistics}
+			indexComment: c.IndexComment, tablespace: c.Tablespace, statistics: c.Statistics,
+			checkRows: c.ForeignKey && !c.Validated && slices.Contains(initialTables, c.TableName)}
 		if c.ForeignKey {
 			fks = append(fks, o)
 		} else {
@@ -422,18 +426,51 @@ func restore(ctx context.Context, tx pgx.Tx, o schemaObject) error {
 		return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
 	}
 	if _, err := tx.Exec(ctx, o.create()); err != nil {
-		table := o.table
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.TableName != "" {
-			table = pgErr.TableName
+		return fmt.Errorf("put back %s: %w", o.name, rowsError(ctx, o, err))
+	}
+	// A foreign key NOT VALID checks every row written after it was added,
+	// as the loaded rows would have been by INSERT, but ADD CONSTRAINT ...
+	// NOT VALID checks none: they are checked by a VALIDATE that is rolled
+	// back, so that it stays NOT VALID. The table was empty: its rows are
+	// all loaded ones. (Another table's rows were there before, unchecked:
+	// they stay so.)
+	if o.checkRows {
+		if err := validated(ctx, tx, o); err != nil {
+			return err
 		}
-		return fmt.Errorf("put back %s: %w", o.name, &RowError{Table: table, Err: dbError(ctx, err)})
 	}
 	// A key's index takes the key's name.
 	for _, s := range o.after(o.name) {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
 		}
+	}
+	return nil
+}
+
+// rowsError is a RowError for err, which a row broke while o was put back
+// or checked, naming the table.
+func rowsError(ctx context.Context, o schemaObject, err error) error {
+	table := o.table
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.TableName != "" {
+		table = pgErr.TableName
+	}
+	return &RowError{Table: table, Err: dbError(ctx, err)}
+}
+
+// validated checks the rows of o's table against it and leaves it as it
+// was (VALIDATE in a savepoint, rolled back).
+func validated(ctx context.Context, tx pgx.Tx, o schemaObject) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", o.name, dbError(ctx, err))
+	}
+	if _, err := sp.Exec(ctx, "ALTER TABLE "+o.table+" VALIDATE CONSTRAINT "+o.name); err != nil {
+		return fmt.Errorf("check %s: %w", o.name, rowsError(ctx, o, err))
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return fmt.Errorf("check %s: %w", o.name, dbError(ctx, err))
 	}
 	return nil
 }

@@ -166,3 +166,25 @@ func TestInitialLoadKeepsIndexes(t *testing.T) {
 	after := indexCatalog(t, pool)
 	require.Equal(t, before, after)
 }
+
+// TestInitialLoadChecksNotValidForeignKeys: a foreign key NOT VALID checks
+// the rows written after it was added, so the loaded ones too, and comes
+// back NOT VALID.
+func TestInitialLoadChecksNotValidForeignKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	// Every user's id a tag's: the load has far more users than tags.
+	_, err := pool.Exec(ctx, "ALTER TABLE users ADD CONSTRAINT users_id_tag FOREIGN KEY (id) REFERENCES tags (id) NOT VALID")
+	require.NoError(t, err)
+	before := catalog(t, pool)
+	require.Contains(t, before["constraint users users_id_tag"], "convalidated=false")
+
+	_, err = repo.New(pool).InitialLoadGraphs(ctx, fakeGraphs(12, 200), repo.InitialLoadOptions{})
+	require.ErrorIs(t, err, repo.ErrNotFound)
+	var rowErr *repo.RowError
+	require.ErrorAs(t, err, &rowErr)
+	require.Equal(t, "users", rowErr.Table)
+	require.ErrorContains(t, err, "users_id_tag")
+	nothingStayed(t, pool, before, 0)
+}
