@@ -87,7 +87,9 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // keys of other tables that refer to them), copies the rows (COPY FREEZE after
 // a TRUNCATE), then builds the keys and indexes, adds the foreign keys back
 // (each checked in one pass) and runs ANALYZE. Ids continue from the
-// tables' identity sequences, which end past the loaded ids.
+// tables' identity sequences, which end past the loaded ids. What it puts
+// back is as it was, storage parameters, tablespaces, comments, statistics
+// targets and NOT VALID included (RELIABILITY.md has the list).
 //
 // It is all or nothing: however it stops (an error, ctx ending, the client or
 // the server going away), the transaction rolls back, the schema is as it was
