@@ -32,10 +32,23 @@ SELECT c.conrelid::regclass::text AS table_name,
        pg_catalog.pg_get_constraintdef(c.oid)::text AS definition,
        coalesce(pg_catalog.obj_description(c.oid, 'pg_constraint'), '')::text AS comment,
        (c.contype = 'f')::boolean AS foreign_key,
+       c.condeferrable AS deferrable,
+       c.condeferred AS deferred,
+       c.convalidated AS validated,
        coalesce(i.indisclustered, false)::boolean AS clustered,
-       coalesce(i.indisreplident, false)::boolean AS replica_identity
+       coalesce(i.indisreplident, false)::boolean AS replica_identity,
+       coalesce(pg_catalog.obj_description(i.indexrelid, 'pg_class'), '')::text AS index_comment,
+       coalesce(CASE WHEN c.contype IN ('p', 'u') THEN
+            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || '=' || pg_catalog.quote_literal(o.option_value), ', ')
+             FROM pg_catalog.pg_options_to_table(ic.reloptions) o)
+        END, '')::text AS storage,
+       coalesce(ts.spcname, '')::text AS tablespace,
+       coalesce((SELECT pg_catalog.array_agg(coalesce(a.attstattarget, -1)::int4 ORDER BY a.attnum)
+                 FROM pg_catalog.pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attnum > 0), '{}')::int4[] AS statistics
 FROM pg_catalog.pg_constraint c
 LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid AND c.contype <> 'f'
+LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace
 WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY(($1::text[])::regclass[]))
    OR (c.contype = 'f' AND (c.conrelid = ANY(($1::text[])::regclass[]) OR c.confrelid = ANY(($1::text[])::regclass[])))
 ORDER BY c.contype = 'f', 1, 2
@@ -47,12 +60,22 @@ type InitialLoadConstraintsRow struct {
 	Definition      string
 	Comment         string
 	ForeignKey      bool
+	Deferrable      bool
+	Deferred        bool
+	Validated       bool
 	Clustered       bool
 	ReplicaIdentity bool
+	IndexComment    string
+	Storage         string
+	Tablespace      string
+	Statistics      []int32
 }
 
 // Keys (primary, unique, exclusion) of the loaded tables, and foreign keys
-// from or to them, with what DROP would lose besides the definition.
+// from or to them, with what DROP would lose besides the definition (for a
+// key, of its index too: see InitialLoadIndexes). pg_get_constraintdef
+// leaves a primary or unique key's storage parameters out (an exclusion
+// constraint's are in): storage is them as WITH takes them, ” for none.
 func (q *Queries) InitialLoadConstraints(ctx context.Context, tables []string) ([]InitialLoadConstraintsRow, error) {
 	rows, err := q.db.Query(ctx, initialLoadConstraints, tables)
 	if err != nil {
@@ -68,8 +91,15 @@ func (q *Queries) InitialLoadConstraints(ctx context.Context, tables []string) (
 			&i.Definition,
 			&i.Comment,
 			&i.ForeignKey,
+			&i.Deferrable,
+			&i.Deferred,
+			&i.Validated,
 			&i.Clustered,
 			&i.ReplicaIdentity,
+			&i.IndexComment,
+			&i.Storage,
+			&i.Tablespace,
+			&i.Statistics,
 		); err != nil {
 			return nil, err
 		}
@@ -81,14 +111,30 @@ func (q *Queries) InitialLoadConstraints(ctx context.Context, tables []string) (
 	return items, nil
 }
 
+const initialLoadDefaultTablespace = `-- name: InitialLoadDefaultTablespace :exec
+SELECT pg_catalog.set_config('default_tablespace', $1::text, true)
+`
+
+// The tablespace the next keys and indexes are built in, for the
+// transaction only (” for the database's).
+func (q *Queries) InitialLoadDefaultTablespace(ctx context.Context, tablespace string) error {
+	_, err := q.db.Exec(ctx, initialLoadDefaultTablespace, tablespace)
+	return err
+}
+
 const initialLoadIndexes = `-- name: InitialLoadIndexes :many
 SELECT i.indrelid::regclass::text AS table_name,
        i.indexrelid::regclass::text AS name,
        pg_catalog.pg_get_indexdef(i.indexrelid)::text AS definition,
        coalesce(pg_catalog.obj_description(i.indexrelid, 'pg_class'), '')::text AS comment,
        i.indisclustered AS clustered,
-       i.indisreplident AS replica_identity
+       i.indisreplident AS replica_identity,
+       coalesce(ts.spcname, '')::text AS tablespace,
+       coalesce((SELECT pg_catalog.array_agg(coalesce(a.attstattarget, -1)::int4 ORDER BY a.attnum)
+                 FROM pg_catalog.pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attnum > 0), '{}')::int4[] AS statistics
 FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace
 WHERE i.indrelid = ANY(($1::text[])::regclass[])
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
                   WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))
@@ -102,9 +148,14 @@ type InitialLoadIndexesRow struct {
 	Comment         string
 	Clustered       bool
 	ReplicaIdentity bool
+	Tablespace      string
+	Statistics      []int32
 }
 
-// Indexes of the loaded tables that no key owns.
+// Indexes of the loaded tables that no key owns, with what DROP would lose
+// besides the definition: the comment, CLUSTER ON, REPLICA IDENTITY, the
+// tablespace (” for the database's; pg_get_indexdef leaves it out) and
+// each column's statistics target (-1 for the default).
 func (q *Queries) InitialLoadIndexes(ctx context.Context, tables []string) ([]InitialLoadIndexesRow, error) {
 	rows, err := q.db.Query(ctx, initialLoadIndexes, tables)
 	if err != nil {
@@ -121,6 +172,8 @@ func (q *Queries) InitialLoadIndexes(ctx context.Context, tables []string) ([]In
 			&i.Comment,
 			&i.Clustered,
 			&i.ReplicaIdentity,
+			&i.Tablespace,
+			&i.Statistics,
 		); err != nil {
 			return nil, err
 		}

@@ -87,7 +87,9 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // keys of other tables that refer to them), copies the rows (COPY FREEZE after
 // a TRUNCATE), then builds the keys and indexes, adds the foreign keys back
 // (each checked in one pass) and runs ANALYZE. Ids continue from the
-// tables' identity sequences, which end past the loaded ids.
+// tables' identity sequences, which end past the loaded ids. What it puts
+// back is as it was, storage parameters, tablespaces, comments, statistics
+// targets and NOT VALID included (RELIABILITY.md has the list).
 //
 // It is all or nothing: however it stops (an error, ctx ending, the client or
 // the server going away), the transaction rolls back, the schema is as it was
@@ -126,8 +128,15 @@ type schemaObject struct {
 	def     string // pg_get_constraintdef or pg_get_indexdef
 	comment string // "" for none
 	index   bool   // an index, not a constraint
-	// What else the catalog says of a key's or index's index.
+	// What else the catalog says of a key's or index's index: DROP takes
+	// it, and neither pg_get_constraintdef nor pg_get_indexdef says it.
 	clustered, replicaIdentity bool
+	indexComment               string  // a key's index's own comment, "" for none
+	tablespace                 string  // "" for the database's
+	statistics                 []int32 // each column's statistics target, -1 for the default
+	// A foreign key NOT VALID of a loaded table: it comes back NOT VALID,
+	// after a check of the loaded rows (see restore).
+	checkRows bool
 }
 
 func (o schemaObject) create() string {
@@ -145,9 +154,18 @@ func (o schemaObject) drop() string {
 }
 
 // after returns the statements that put back what DROP took besides the
-// definition: a comment, CLUSTER ON, REPLICA IDENTITY.
+// definition: comments, the index columns' statistics targets, CLUSTER ON,
+// REPLICA IDENTITY. (The tablespace is restore's.)
 func (o schemaObject) after(index string) []string {
 	var out []string
+	if o.indexComment != "" {
+		out = append(out, "COMMENT ON INDEX "+index+" IS "+quoteLiteral(o.indexComment))
+	}
+	for i, target := range o.statistics {
+		if target >= 0 {
+			out = append(out, fmt.Sprintf("ALTER INDEX %s ALTER COLUMN %d SET STATISTICS %d", index, i+1, target))
+		}
+	}
 	if o.comment != "" {
 		kind := "INDEX " + o.name
 		if !o.index {
@@ -357,8 +375,10 @@ func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
 	}
 	var keys, fks, idx []schemaObject
 	for _, c := range constraints {
-		o := schemaObject{table: c.TableName, name: c.Name, def: c.Definition, comment: c.Comment,
-			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity}
+		o := schemaObject{table: c.TableName, name: c.Name, def: keyDefinition(c), comment: c.Comment,
+			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity,
+			indexComment: c.IndexComment, tablespace: c.Tablespace, statistics: c.Statistics,
+			checkRows: c.ForeignKey && !c.Validated && slices.Contains(initialTables, c.TableName)}
 		if c.ForeignKey {
 			fks = append(fks, o)
 		} else {
@@ -367,27 +387,92 @@ func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
 	}
 	for _, i := range indexes {
 		idx = append(idx, schemaObject{table: i.TableName, name: i.Name, def: i.Definition, comment: i.Comment,
-			index: true, clustered: i.Clustered, replicaIdentity: i.ReplicaIdentity})
+			index: true, clustered: i.Clustered, replicaIdentity: i.ReplicaIdentity,
+			tablespace: i.Tablespace, statistics: i.Statistics})
 	}
 	return slices.Concat(keys, idx, fks), nil
+}
+
+// keyDefinition is c's definition with its index's storage parameters,
+// which pg_get_constraintdef leaves out of a primary or unique key. They
+// go in the definition, not in an ALTER INDEX SET after it, so that the
+// index is built with them (a fillfactor shapes the build); the grammar
+// puts WITH before DEFERRABLE and INITIALLY DEFERRED, which the definition
+// ends with when c has them. (ADD CONSTRAINT ... USING INDEX of an index
+// built from pg_get_indexdef would take them too, but not for an
+// exclusion constraint, nor on a partitioned table.)
+func keyDefinition(c dbgen.InitialLoadConstraintsRow) string {
+	if c.Storage == "" {
+		return c.Definition
+	}
+	var tail string
+	if c.Deferrable {
+		tail += " DEFERRABLE"
+	}
+	if c.Deferred {
+		tail += " INITIALLY DEFERRED"
+	}
+	return strings.TrimSuffix(c.Definition, tail) + " WITH (" + c.Storage + ")" + tail
 }
 
 // restore puts o back. A row that breaks it fails with a RowError naming the
 // table (and, in the message, the key).
 func restore(ctx context.Context, tx pgx.Tx, o schemaObject) error {
+	// Built where it was: neither definition names a tablespace, and
+	// default_tablespace places a key's index as well as an index (moving
+	// it after the build would copy it). Set each time, '' too: a
+	// default_tablespace of the role's or the database's must not move an
+	// index that was in the database's tablespace. It lasts until the
+	// load's end, which builds nothing else.
+	if err := newQueries(tx).InitialLoadDefaultTablespace(ctx, o.tablespace); err != nil {
+		return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
+	}
 	if _, err := tx.Exec(ctx, o.create()); err != nil {
-		table := o.table
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.TableName != "" {
-			table = pgErr.TableName
+		return fmt.Errorf("put back %s: %w", o.name, rowsError(ctx, o, err))
+	}
+	// A foreign key NOT VALID checks every row written after it was added,
+	// as the loaded rows would have been by INSERT, but ADD CONSTRAINT ...
+	// NOT VALID checks none: they are checked by a VALIDATE that is rolled
+	// back, so that it stays NOT VALID. The table was empty: its rows are
+	// all loaded ones. (Another table's rows were there before, unchecked:
+	// they stay so.)
+	if o.checkRows {
+		if err := validated(ctx, tx, o); err != nil {
+			return err
 		}
-		return fmt.Errorf("put back %s: %w", o.name, &RowError{Table: table, Err: dbError(ctx, err)})
 	}
 	// A key's index takes the key's name.
 	for _, s := range o.after(o.name) {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
 		}
+	}
+	return nil
+}
+
+// rowsError is a RowError for err, which a row broke while o was put back
+// or checked, naming the table.
+func rowsError(ctx context.Context, o schemaObject, err error) error {
+	table := o.table
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.TableName != "" {
+		table = pgErr.TableName
+	}
+	return &RowError{Table: table, Err: dbError(ctx, err)}
+}
+
+// validated checks the rows of o's table against it and leaves it as it
+// was (VALIDATE in a savepoint, rolled back).
+func validated(ctx context.Context, tx pgx.Tx, o schemaObject) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", o.name, dbError(ctx, err))
+	}
+	if _, err := sp.Exec(ctx, "ALTER TABLE "+o.table+" VALIDATE CONSTRAINT "+o.name); err != nil {
+		return fmt.Errorf("check %s: %w", o.name, rowsError(ctx, o, err))
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return fmt.Errorf("check %s: %w", o.name, dbError(ctx, err))
 	}
 	return nil
 }
