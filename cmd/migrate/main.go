@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,8 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
 	"github.com/inkwell-dev/inkwell/db"
@@ -81,21 +81,21 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 		goose.SetSequential(true)
 		return goose.Create(nil, "db/schema", args[1], "sql")
 	}
-	if len(args) != 1 {
+	if len(args) != 1 || !slices.Contains([]string{"up", "down", "status"}, args[0]) {
 		return errUsage
 	}
 	if url == "" {
 		return errors.New("no database: set DATABASE_URL or pass -database-url")
 	}
-	// database/sql would report a malformed url with it (masked, not always
-	// well): check it first, with an error that quotes none of it.
-	if err := repo.CheckURL(url); err != nil {
-		return err
-	}
-	conn, err := sql.Open("pgx", url)
+	// Connected as every command connects (repo.OpenPool): a malformed url
+	// is reported quoting none of it, and a server that does not answer is
+	// given up on after repo.DefaultConnectTimeout.
+	pool, err := repo.OpenPool(ctx, url, repo.PoolConfig{MaxConns: 2})
 	if err != nil {
 		return err
 	}
+	defer pool.Close()
+	conn := stdlib.OpenDBFromPool(pool)
 	defer conn.Close()
 	p, err := migrate.NewProviderFS(conn, fsys)
 	if err != nil {

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"net"
 	"regexp"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -91,6 +95,63 @@ func TestBadInput(t *testing.T) {
 			require.Equal(t, tc.code, code)
 			require.Contains(t, errOut, tc.message)
 			require.NotContains(t, errOut, secret)
+		})
+	}
+}
+
+// silentServer accepts connections and never answers: a server that hangs,
+// or a port that is not PostgreSQL's. It returns its address.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// TestConnectTimeout: a server that accepts and never answers makes every
+// subcommand give up after repo.DefaultConnectTimeout (the URL sets no
+// connect_timeout), saying so, not wait forever.
+func TestConnectTimeout(t *testing.T) {
+	t.Parallel()
+	url := "postgres://bob@" + silentServer(t) + "/db?sslmode=disable"
+	for _, command := range []string{"up", "down", "status"} {
+		t.Run(command, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*repo.DefaultConnectTimeout)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- runFS(ctx, db.Migrations(), []string{"-database-url", url, command}, &out, &errOut) }()
+			select {
+			case code := <-done:
+				require.Equal(t, 1, code, errOut.String())
+				require.Contains(t, errOut.String(), "connect: ")
+				require.Contains(t, errOut.String(), "database unavailable: no answer within "+repo.DefaultConnectTimeout.String())
+			case <-time.After(3*repo.DefaultConnectTimeout + 5*time.Second):
+				t.Fatalf("migrate %s still waiting after %v", command, 3*repo.DefaultConnectTimeout)
+			}
+			require.NoError(t, ctx.Err(), "gave up on its own, before the test's deadline")
 		})
 	}
 }
