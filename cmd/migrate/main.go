@@ -6,7 +6,10 @@
 //	migrate [-database-url URL] status   list migrations and whether each is applied
 //	migrate create NAME                  add db/schema/NNNNN_NAME.sql
 //
-// The URL defaults to $DATABASE_URL.
+// The URL defaults to $DATABASE_URL. Connecting gives up after
+// repo.DefaultConnectTimeout unless the URL's connect_timeout says otherwise.
+// A database with a migration this binary does not know (a newer build
+// migrated it) is refused by up and down; status lists it and fails.
 package main
 
 import (
@@ -101,8 +104,19 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 	if err != nil {
 		return err
 	}
+	// A database a newer build migrated: goose alone would call it up to
+	// date (status lists this binary's migrations only, up has nothing to
+	// apply) or roll back what it does not know.
+	unknown, err := migrate.Unknown(ctx, conn, p)
+	if err != nil {
+		return err
+	}
+	ahead := migrate.Ahead(unknown, p)
 	switch args[0] {
 	case "up":
+		if ahead != nil {
+			return fmt.Errorf("%w; nothing applied", ahead)
+		}
 		results, err := p.Up(ctx)
 		migrate.Report(stdout, results)
 		if err == nil && len(results) == 0 {
@@ -110,6 +124,9 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 		}
 		return err
 	case "down":
+		if ahead != nil {
+			return fmt.Errorf("%w; nothing rolled back", ahead)
+		}
 		result, err := p.Down(ctx)
 		if result != nil {
 			migrate.Report(stdout, []*goose.MigrationResult{result})
@@ -124,7 +141,14 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 			}
 			fmt.Fprintf(stdout, "%-40s %s\n", s.Source.Path, applied)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		for _, s := range unknown {
+			fmt.Fprintf(stdout, "%-40s applied %s, unknown to this binary\n",
+				fmt.Sprintf("version %d", s.Source.Version), s.AppliedAt.Format("2006-01-02 15:04:05"))
+		}
+		return ahead
 	}
 	return errUsage
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"net"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/db"
@@ -154,4 +156,51 @@ func TestConnectTimeout(t *testing.T) {
 			require.NoError(t, ctx.Err(), "gave up on its own, before the test's deadline")
 		})
 	}
+}
+
+// TestAhead: on a database a newer build migrated (versions past this
+// binary's latest in goose's table), status lists them as unknown, and
+// status, up and down fail naming them, changing nothing.
+func TestAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	names, versions := pgtest.Migrations(t, db.Migrations())
+	latest := versions[len(versions)-1]
+	newer := []int64{latest + 1, latest + 3}
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	for _, v := range newer {
+		_, err := conn.Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)", v)
+		require.NoError(t, err)
+	}
+	recorded := func() []int64 {
+		rows, err := conn.Query(ctx, "SELECT version_id FROM goose_db_version ORDER BY id")
+		require.NoError(t, err)
+		v, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		require.NoError(t, err)
+		return v
+	}
+	before := recorded()
+	message := fmt.Sprintf("the database is ahead of this binary: migrations %d, %d are applied there but unknown to this binary (its latest is %d)",
+		newer[0], newer[1], latest)
+
+	code, out, errOut := runMigrate(t, "-database-url", url, "status")
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, message)
+	for _, n := range names {
+		require.Regexp(t, regexp.QuoteMeta(n)+`\s+applied`, out)
+	}
+	for _, v := range newer {
+		require.Regexp(t, fmt.Sprintf(`version %d\s+applied .*, unknown to this binary`, v), out)
+	}
+
+	for command, done := range map[string]string{"up": "nothing applied", "down": "nothing rolled back"} {
+		code, out, errOut := runMigrate(t, "-database-url", url, command)
+		require.Equal(t, 1, code, errOut)
+		require.Empty(t, out, "not %q", "no pending migrations")
+		require.Contains(t, errOut, message+": use a build that has them; "+done)
+	}
+	require.Equal(t, before, recorded(), "nothing applied or rolled back")
 }

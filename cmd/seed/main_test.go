@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
@@ -206,4 +207,30 @@ func TestSeedIsDeterministic(t *testing.T) {
 		require.Contains(t, errOut, "reset: every table emptied")
 		require.Equal(t, dump(t, first), dump(t, second), "a reset database seeds to the same data")
 	})
+}
+
+// TestSeedAhead: into a database a newer build migrated (a migration past
+// this binary's latest in goose's table) the seed writes nothing: it says
+// the database is ahead, naming the migration, and exits 1.
+func TestSeedAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	_, versions := pgtest.Migrations(t, db.Migrations())
+	latest := versions[len(versions)-1]
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)", latest+1)
+	require.NoError(t, err)
+	before := counts(t, url)
+
+	for _, load := range []string{"auto", "batched"} {
+		code, out, errOut := seedRun(t, "--database-url", url, "--users", "10", "--seed", "1", "--load", load)
+		require.Equal(t, 1, code, errOut)
+		require.Empty(t, out)
+		require.Contains(t, errOut, fmt.Sprintf("seed: migrate up: the database is ahead of this binary: migration %d is applied there "+
+			"but unknown to this binary (its latest is %d)", latest+1, latest))
+		require.Equal(t, before, counts(t, url), "nothing written")
+	}
 }
