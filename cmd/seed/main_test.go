@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -14,7 +16,38 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// asSeed, in the environment, makes the test binary run as the seed
+// command (mainFS) instead of the tests: "embedded" with this binary's
+// migrations, "grown" with pgtest.Grown's (see seedCommand).
+const asSeed = "INKWELL_TEST_AS_SEED"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(asSeed) {
+	case "":
+		pgtest.Main(m)
+	case "grown":
+		fsys, _, err := pgtest.GrownMigrations()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "seed:", err)
+			os.Exit(2)
+		}
+		os.Exit(mainFS(fsys))
+	default:
+		os.Exit(mainFS(db.Migrations()))
+	}
+}
+
+// seedCommand is the seed command as a process, with the migrations of a
+// database made by pgtest.GrownURL when grown, else pgtest.URL's.
+func seedCommand(grown bool, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	which := "embedded"
+	if grown {
+		which = "grown"
+	}
+	cmd.Env = append(os.Environ(), asSeed+"="+which)
+	return cmd
+}
 
 const tutorialOutput = `User: Hannah, Age: 29
 Email: hannah@example.com
@@ -30,6 +63,16 @@ func seedRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), args, &out, &errOut, false)
+	return code, out.String(), errOut.String()
+}
+
+// seedRunGrown is seedRun on a database made by pgtest.GrownURL: the seed
+// knows the migration a user added, as one built after adding it does.
+func seedRunGrown(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	grown, _ := pgtest.Grown(t)
+	var out, errOut bytes.Buffer
+	code = runFS(context.Background(), grown, args, &out, &errOut, false)
 	return code, out.String(), errOut.String()
 }
 

@@ -75,9 +75,14 @@ func UpFS(ctx context.Context, conn *sql.DB, fsys fs.FS) ([]*goose.MigrationResu
 
 // UpPool applies every pending migration through a pgx pool.
 func UpPool(ctx context.Context, pool *pgxpool.Pool) ([]*goose.MigrationResult, error) {
+	return UpPoolFS(ctx, pool, db.Migrations())
+}
+
+// UpPoolFS is UpPool with the migrations in fsys.
+func UpPoolFS(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) ([]*goose.MigrationResult, error) {
 	conn := stdlib.OpenDBFromPool(pool)
 	defer conn.Close()
-	return Up(ctx, conn)
+	return UpFS(ctx, conn, fsys)
 }
 
 // Report writes one line per applied migration, as goose's CLI does.

@@ -96,9 +96,11 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // encodes the next rows while the server copies the ones before; memory
 // stays flat (a few parts of encoded rows), and nothing goes to files.
 //
-// Errors: ErrPermission when the role does not own the tables (DDL needs
-// the schema owner's role); ErrNotEmpty when a table has rows (use
-// BulkInsertGraphs to add to them); ErrInvalid for a row that validation
+// Errors: ErrLoadRefused when the load cannot start: with ErrPermission
+// when the role does not own the tables (DDL needs the schema owner's role),
+// with ErrNotEmpty when a table has rows, alone when an object depends on a
+// key or index it takes off (a view using a table's key); BulkInsertGraphs
+// may still add the rows. ErrInvalid for a row that validation
 // refuses (a *RowError naming its position) or for options the server does
 // not accept. A row that breaks a key or foreign key is found when the
 // constraint comes back: a *RowError naming the table, matching ErrConflict
@@ -212,9 +214,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		for _, owner := range slices.Sorted(maps.Keys(owners)) {
 			which = append(which, "owned by "+owner+" ("+strings.Join(owners[owner], ", ")+")")
 		}
-		return res, fmt.Errorf("%w: role %s cannot alter the tables %s: taking keys, indexes and foreign keys "+
+		return res, fmt.Errorf("%w: %w: role %s cannot alter the tables %s: taking keys, indexes and foreign keys "+
 			"off and putting them back needs the owner's role, or a role that is a member of it",
-			ErrPermission, notOwned[0].Role, strings.Join(which, "; "))
+			ErrLoadRefused, ErrPermission, notOwned[0].Role, strings.Join(which, "; "))
 	}
 
 	// Keys, indexes and foreign keys, read before the lock only to know the
@@ -241,13 +243,13 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		return res, dbError(ctx, err)
 	}
 	if nonEmpty != "" {
-		return res, fmt.Errorf("%w: table %s has rows: an initial load needs empty tables", ErrNotEmpty, nonEmpty)
+		return res, fmt.Errorf("%w: %w: table %s has rows: an initial load needs empty tables", ErrLoadRefused, ErrNotEmpty, nonEmpty)
 	}
 
 	// Off, foreign keys first: they depend on the keys.
 	for _, o := range slices.Backward(objects) {
 		if err := exec(o.drop()); err != nil {
-			return res, fmt.Errorf("drop %s: %w", o.name, err)
+			return res, dropRefused(o.name, err)
 		}
 	}
 	// In this transaction, so that COPY may FREEZE.
