@@ -65,11 +65,16 @@ type LoadProgress struct {
 	// Done and Total count the steps of the phase: tables copied, keys and
 	// indexes built, foreign keys added. While the rows are copied (all
 	// tables at once, a part of a table after another), calls have Done 0 and
-	// Rows counts the rows copied; then a call for each table, Done 1 to Total.
+	// Rows counts the rows copied; then a call for each table, Done 1 to Total,
+	// all at the end of the copy (the tables' times are not their own).
 	// Each later phase starts with a call whose Done is 0.
 	Done, Total int
-	// Rows counts the rows sent so far; nothing is committed before the end.
+	// Rows counts the rows sent so far, of all tables (those BulkResult
+	// counts), not Step's; nothing is committed before the end.
 	Rows BulkResult
+	// TableRows, in a copying call with Done > 0, is the rows copied into
+	// Step's table alone; 0 otherwise.
+	TableRows int64
 	// Starved is, while copying, how long the server has had no part to
 	// copy because the client was still making it: near zero means the
 	// client's work hides behind the server's.
@@ -479,7 +484,8 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 		})
 	}()
 	var copied error
-	var starved time.Duration // waiting for the producer
+	perTable := make([]int64, len(tables)) // rows copied, per table
+	var starved time.Duration              // waiting for the producer
 	waitFrom := time.Now()
 	for p := range full {
 		starved += time.Since(waitFrom)
@@ -489,6 +495,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 				continue
 			}
 			sent.add(p.count)
+			perTable[p.table] += int64(len(p.owners))
 			progress(LoadProgress{Phase: PhaseCopying, Step: tables[p.table].name, Total: len(tables), Starved: starved})
 		}
 		select {
@@ -506,13 +513,10 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	if produced != nil {
 		return produced
 	}
-	// Every table is done at once: a line each, their rows added up.
-	var so BulkResult
+	// Every table is done at once: a call each, with its own rows.
 	for i, t := range tables {
-		if t.count != nil {
-			so.add(tableRows(t.name, *t.count))
-		}
-		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables), Rows: so, Starved: starved})
+		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables),
+			TableRows: perTable[i], Starved: starved})
 	}
 	return nil
 }
