@@ -177,7 +177,7 @@ func readFacts(ctx context.Context, server *pgcluster.Cluster, i int) (serverFac
 	if err != nil {
 		return serverFacts{}, err
 	}
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := repo.Connect(ctx, url)
 	if err != nil {
 		return serverFacts{}, err
 	}

@@ -75,7 +75,7 @@ func load(ctx context.Context, cfg config, b *backend) error {
 // countRows counts the rows of every table of the public schema but
 // goose's, read from the catalog.
 func countRows(ctx context.Context, url string) (map[string]int64, error) {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := repo.Connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ type workerRows struct {
 // spread reads, for every node holding shards, the shards and their sizes
 // from citus_shards and the rows in them (a count on each shard).
 func spread(ctx context.Context, url string) ([]workerRows, error) {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := repo.Connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}

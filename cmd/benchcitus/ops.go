@@ -116,7 +116,7 @@ func measure(ctx context.Context, cfg config, backends []*backend, stderr io.Wri
 			return err
 		}
 		defer pool.Close()
-		admin, err := pgx.Connect(ctx, b.url)
+		admin, err := repo.Connect(ctx, b.url)
 		if err != nil {
 			return err
 		}
@@ -263,7 +263,7 @@ func readCounters(ctx context.Context, conn *pgx.Conn, b *backend) (citusCounter
 // loadedIDs reads the ids of b's users, ascending: the point reads pick
 // among them (the same positions on both backends).
 func loadedIDs(ctx context.Context, b *backend) error {
-	conn, err := pgx.Connect(ctx, b.url)
+	conn, err := repo.Connect(ctx, b.url)
 	if err != nil {
 		return err
 	}

@@ -207,7 +207,7 @@ func loadAverage() string {
 
 // serverSettings describes the server, since its settings move the figures.
 func serverSettings(ctx context.Context, dbURL string) (string, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := repo.Connect(ctx, dbURL)
 	if err != nil {
 		return "", err
 	}
@@ -240,7 +240,7 @@ func load(ctx context.Context, argv []string, dbURL string, stderr io.Writer) (m
 // freshDatabase drops and creates database name on the server of admin,
 // migrates it, and returns its URL.
 func freshDatabase(ctx context.Context, admin, name string) (string, error) {
-	conn, err := pgx.Connect(ctx, admin)
+	conn, err := repo.Connect(ctx, admin)
 	if err != nil {
 		return "", err
 	}
@@ -270,7 +270,7 @@ func freshDatabase(ctx context.Context, admin, name string) (string, error) {
 var tables = []string{"users", "addresses", "profiles", "posts", "tags", "post_tags"}
 
 func tableCounts(ctx context.Context, dbURL string) (map[string]int64, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := repo.Connect(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}

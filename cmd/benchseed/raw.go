@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 // rawMain is the baseline: the rows of cmd/seed's generator loaded with pgx
@@ -32,7 +33,7 @@ func rawMain(ctx context.Context, args []string) int {
 }
 
 func rawLoad(ctx context.Context, cfg config) error {
-	conn, err := pgx.Connect(ctx, cfg.databaseURL)
+	conn, err := repo.Connect(ctx, cfg.databaseURL)
 	if err != nil {
 		return err
 	}

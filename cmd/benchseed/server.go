@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 // copyColumns are the columns cmd/seed writes, per table, in the order the
@@ -26,7 +28,7 @@ var copyColumns = []struct{ table, columns string }{
 // exportRows writes the rows of a seeded database to server-side files in
 // dir, in COPY's binary format: the rows the server's own loads read.
 func exportRows(ctx context.Context, dbURL, dir string) error {
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := repo.Connect(ctx, dbURL)
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,7 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // the catalog) and put back after, built with the settings the seed's
 // initial load uses, then ANALYZE.
 func serverLoad(ctx context.Context, dbURL, dir string, bare bool) (measurement, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := repo.Connect(ctx, dbURL)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -132,7 +134,7 @@ FROM pg_index i WHERE indrelid = ANY($1::text[]::regclass[])
 // and index of both is valid.
 func sameRows(ctx context.Context, a, b string) error {
 	digest := func(dbURL string) (string, error) {
-		conn, err := pgx.Connect(ctx, dbURL)
+		conn, err := repo.Connect(ctx, dbURL)
 		if err != nil {
 			return "", err
 		}

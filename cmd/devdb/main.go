@@ -17,10 +17,9 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgcluster"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 const usage = `usage: devdb [-dir DIR] start|stop|url [app|owner|admin]
@@ -120,7 +119,7 @@ func prepareDatabase(ctx context.Context, c *pgcluster.Cluster) error {
 	if err != nil {
 		return err
 	}
-	conn, err := pgx.Connect(ctx, admin)
+	conn, err := repo.Connect(ctx, admin)
 	if err != nil {
 		return err
 	}
@@ -138,7 +137,7 @@ func prepareDatabase(ctx context.Context, c *pgcluster.Cluster) error {
 	if err != nil {
 		return err
 	}
-	db, err := pgx.Connect(ctx, url)
+	db, err := repo.Connect(ctx, url)
 	if err != nil {
 		return err
 	}

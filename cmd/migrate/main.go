@@ -6,12 +6,14 @@
 //	migrate [-database-url URL] status   list migrations and whether each is applied
 //	migrate create NAME                  add db/schema/NNNNN_NAME.sql
 //
-// The URL defaults to $DATABASE_URL.
+// The URL defaults to $DATABASE_URL. Connecting gives up after
+// repo.DefaultConnectTimeout unless the URL's connect_timeout says otherwise.
+// A database with a migration this binary does not know (a newer build
+// migrated it) is refused by up and down; status lists it and fails.
 package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,8 +22,9 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
 	"github.com/inkwell-dev/inkwell/db"
@@ -81,28 +84,39 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 		goose.SetSequential(true)
 		return goose.Create(nil, "db/schema", args[1], "sql")
 	}
-	if len(args) != 1 {
+	if len(args) != 1 || !slices.Contains([]string{"up", "down", "status"}, args[0]) {
 		return errUsage
 	}
 	if url == "" {
 		return errors.New("no database: set DATABASE_URL or pass -database-url")
 	}
-	// database/sql would report a malformed url with it (masked, not always
-	// well): check it first, with an error that quotes none of it.
-	if err := repo.CheckURL(url); err != nil {
-		return err
-	}
-	conn, err := sql.Open("pgx", url)
+	// Connected as every command connects (repo.OpenPool): a malformed url
+	// is reported quoting none of it, and a server that does not answer is
+	// given up on after repo.DefaultConnectTimeout.
+	pool, err := repo.OpenPool(ctx, url, repo.PoolConfig{MaxConns: 2})
 	if err != nil {
 		return err
 	}
+	defer pool.Close()
+	conn := stdlib.OpenDBFromPool(pool)
 	defer conn.Close()
 	p, err := migrate.NewProviderFS(conn, fsys)
 	if err != nil {
 		return err
 	}
+	// A database a newer build migrated: goose alone would call it up to
+	// date (status lists this binary's migrations only, up has nothing to
+	// apply) or roll back what it does not know.
+	unknown, err := migrate.Unknown(ctx, conn, p)
+	if err != nil {
+		return err
+	}
+	ahead := migrate.Ahead(unknown, p)
 	switch args[0] {
 	case "up":
+		if ahead != nil {
+			return fmt.Errorf("%w; nothing applied", ahead)
+		}
 		results, err := p.Up(ctx)
 		migrate.Report(stdout, results)
 		if err == nil && len(results) == 0 {
@@ -110,6 +124,9 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 		}
 		return err
 	case "down":
+		if ahead != nil {
+			return fmt.Errorf("%w; nothing rolled back", ahead)
+		}
 		result, err := p.Down(ctx)
 		if result != nil {
 			migrate.Report(stdout, []*goose.MigrationResult{result})
@@ -124,7 +141,14 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 			}
 			fmt.Fprintf(stdout, "%-40s %s\n", s.Source.Path, applied)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		for _, s := range unknown {
+			fmt.Fprintf(stdout, "%-40s applied %s, unknown to this binary\n",
+				fmt.Sprintf("version %d", s.Source.Version), s.AppliedAt.Format("2006-01-02 15:04:05"))
+		}
+		return ahead
 	}
 	return errUsage
 }

@@ -3,14 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
+	"net"
 	"regexp"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -93,4 +99,108 @@ func TestBadInput(t *testing.T) {
 			require.NotContains(t, errOut, secret)
 		})
 	}
+}
+
+// silentServer accepts connections and never answers: a server that hangs,
+// or a port that is not PostgreSQL's. It returns its address.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// TestConnectTimeout: a server that accepts and never answers makes every
+// subcommand give up after repo.DefaultConnectTimeout (the URL sets no
+// connect_timeout), saying so, not wait forever.
+func TestConnectTimeout(t *testing.T) {
+	t.Parallel()
+	url := "postgres://bob@" + silentServer(t) + "/db?sslmode=disable"
+	for _, command := range []string{"up", "down", "status"} {
+		t.Run(command, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*repo.DefaultConnectTimeout)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- runFS(ctx, db.Migrations(), []string{"-database-url", url, command}, &out, &errOut) }()
+			select {
+			case code := <-done:
+				require.Equal(t, 1, code, errOut.String())
+				require.Contains(t, errOut.String(), "connect: ")
+				require.Contains(t, errOut.String(), "database unavailable: no answer within "+repo.DefaultConnectTimeout.String())
+			case <-time.After(3*repo.DefaultConnectTimeout + 5*time.Second):
+				t.Fatalf("migrate %s still waiting after %v", command, 3*repo.DefaultConnectTimeout)
+			}
+			require.NoError(t, ctx.Err(), "gave up on its own, before the test's deadline")
+		})
+	}
+}
+
+// TestAhead: on a database a newer build migrated (versions past this
+// binary's latest in goose's table), status lists them as unknown, and
+// status, up and down fail naming them, changing nothing.
+func TestAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	names, versions := pgtest.Migrations(t, db.Migrations())
+	latest := versions[len(versions)-1]
+	newer := []int64{latest + 1, latest + 3}
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	for _, v := range newer {
+		_, err := conn.Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)", v)
+		require.NoError(t, err)
+	}
+	recorded := func() []int64 {
+		rows, err := conn.Query(ctx, "SELECT version_id FROM goose_db_version ORDER BY id")
+		require.NoError(t, err)
+		v, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		require.NoError(t, err)
+		return v
+	}
+	before := recorded()
+	message := fmt.Sprintf("the database is ahead of this binary: migrations %d, %d are applied there but unknown to this binary (its latest is %d)",
+		newer[0], newer[1], latest)
+
+	code, out, errOut := runMigrate(t, "-database-url", url, "status")
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, message)
+	for _, n := range names {
+		require.Regexp(t, regexp.QuoteMeta(n)+`\s+applied`, out)
+	}
+	for _, v := range newer {
+		require.Regexp(t, fmt.Sprintf(`version %d\s+applied .*, unknown to this binary`, v), out)
+	}
+
+	for command, done := range map[string]string{"up": "nothing applied", "down": "nothing rolled back"} {
+		code, out, errOut := runMigrate(t, "-database-url", url, command)
+		require.Equal(t, 1, code, errOut)
+		require.Empty(t, out, "not %q", "no pending migrations")
+		require.Contains(t, errOut, message+": use a build that has them; "+done)
+	}
+	require.Equal(t, before, recorded(), "nothing applied or rolled back")
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,26 +74,26 @@ func TestSeedInitialLoad(t *testing.T) {
 	initial, batched := pgtest.GrownURL(t), pgtest.GrownURL(t)
 	before := schema(t, initial)
 	args := []string{"--users", "1200", "--seed", "21", "--tags", "30"}
-	code, out, errOut := seedRun(t, append(args, "--database-url", initial)...)
+	code, out, errOut := seedRunGrown(t, append(args, "--database-url", initial)...)
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, tutorialOutput, out)
-	for _, line := range []string{"users 1208/1208 (100%)", "copying 1/7: users done, 1208 rows, ", "copying 2/7: addresses done, 3618 rows, ", "copying 7/7: post_tags done, ", "(the server waited ", "building indexes 1/", "adding foreign keys 1/",
+	for _, line := range []string{"users 1208/1208 (100%)", "copying 1/7: users done, 1208 rows\n", "copying 2/7: addresses done, 2410 rows\n", "copying 7/7: post_tags done, ", "(the server waited ", "building indexes 1/", "adding foreign keys 1/",
 		"tutorial people: 8 added", "loaded in one transaction: users 1208, addresses 2410, "} {
 		require.Contains(t, errOut, line)
 	}
-	code, _, errOut = seedRun(t, append(args, "--database-url", batched, "--load", "batched")...)
+	code, _, errOut = seedRunGrown(t, append(args, "--database-url", batched, "--load", "batched")...)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, errOut, "committed 1 batch: users 1200")
 	require.Equal(t, byName(t, batched), byName(t, initial), "the same rows as the batched path")
 	require.Equal(t, before, schema(t, initial), "every key, index and foreign key back, validated")
 
-	code, _, errOut = seedRun(t, "--database-url", initial, "--users", "10", "--seed", "22")
+	code, _, errOut = seedRunGrown(t, "--database-url", initial, "--users", "10", "--seed", "22")
 	require.Equal(t, 0, code, errOut)
-	require.Contains(t, errOut, "initial load: the tables have rows already; adding to them in batches")
+	require.Contains(t, errOut, "initial load: refused: table not empty: table users has rows: an initial load needs empty tables; adding the users in batches instead\n")
 	require.Contains(t, errOut, "committed 1 batch: users 10,")
 
 	t.Run("ErrNotEmpty", func(t *testing.T) {
-		code, _, errOut := seedRun(t, "--database-url", initial, "--users", "10", "--seed", "23", "--load", "initial")
+		code, _, errOut := seedRunGrown(t, "--database-url", initial, "--users", "10", "--seed", "23", "--load", "initial")
 		require.Equal(t, 1, code)
 		require.Contains(t, errOut, "table not empty: table users has rows")
 		require.Contains(t, errOut, "the initial load was rolled back: nothing of it was written")
@@ -103,10 +102,10 @@ func TestSeedInitialLoad(t *testing.T) {
 	t.Run("MaintenanceSettings", func(t *testing.T) {
 		// The flags reach the load: a setting the server refuses fails it.
 		url := pgtest.GrownURL(t)
-		code, _, errOut := seedRun(t, "--database-url", url, "--users", "10", "--seed", "24", "--maintenance-work-mem", "lots")
+		code, _, errOut := seedRunGrown(t, "--database-url", url, "--users", "10", "--seed", "24", "--maintenance-work-mem", "lots")
 		require.Equal(t, 1, code)
 		require.Contains(t, errOut, `maintenance_work_mem "lots", max_parallel_maintenance_workers 2`)
-		code, _, errOut = seedRun(t, "--database-url", url, "--users", "10", "--seed", "24", "--maintenance-work-mem", "64MB",
+		code, _, errOut = seedRunGrown(t, "--database-url", url, "--users", "10", "--seed", "24", "--maintenance-work-mem", "64MB",
 			"--maintenance-workers", "-1")
 		require.Equal(t, 0, code, errOut)
 		require.Contains(t, errOut, "loaded in one transaction: users 18,")
@@ -141,10 +140,6 @@ func (w *lineWriter) String() string {
 // it was, and no row stays.
 func TestInitialLoadInterrupted(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "seed")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
 	// What the server is doing for the seed, from its progress views.
 	copying := "SELECT EXISTS (SELECT FROM pg_stat_progress_copy WHERE datname = current_database() AND tuples_processed > 0)"
 	indexing := "SELECT EXISTS (SELECT FROM pg_stat_progress_create_index WHERE datname = current_database())"
@@ -193,7 +188,7 @@ func TestInitialLoadInterrupted(t *testing.T) {
 			if tc.restart {
 				args = append(args, "--reset")
 			}
-			cmd := exec.Command(bin, args...)
+			cmd := seedCommand(!tc.restart, args...)
 			stderrPipe, err := cmd.StderrPipe()
 			require.NoError(t, err)
 			var stderr lineWriter

@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -30,6 +31,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -60,6 +62,7 @@ type config struct {
 	logger           *slog.Logger // with --verbose
 	cpuProfile       string
 	progressBar      bool // draw a bar (stderr is a terminal), not lines
+	migrations       fs.FS
 }
 
 // The ways --load can add the generated users.
@@ -69,7 +72,11 @@ const (
 	loadBatched = "batched"
 )
 
-func main() {
+func main() { os.Exit(mainFS(db.Migrations())) }
+
+// mainFS is main with the migrations in fsys, returning the exit code (a
+// test runs its own binary as the command, with a migration more).
+func mainFS(fsys fs.FS) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	var caught atomic.Value
 	signals := make(chan os.Signal, 1)
@@ -81,15 +88,20 @@ func main() {
 		cancel()
 	}()
 
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
+	code := runFS(ctx, fsys, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
 	if s, ok := caught.Load().(syscall.Signal); ok && code != 0 {
 		code = 128 + int(s) // the shell's convention: 130 for SIGINT, 143 for SIGTERM
 	}
-	os.Exit(code)
+	return code
 }
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal bool) int {
+	return runFS(ctx, db.Migrations(), args, stdout, stderr, terminal)
+}
+
+// runFS is run with the migrations in fsys: the schema this seed knows.
+func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer, terminal bool) int {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -99,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 		return 2
 	}
 	cfg.progressBar = terminal
+	cfg.migrations = fsys
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err == nil {

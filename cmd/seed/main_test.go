@@ -4,16 +4,50 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// asSeed, in the environment, makes the test binary run as the seed
+// command (mainFS) instead of the tests: "embedded" with this binary's
+// migrations, "grown" with pgtest.Grown's (see seedCommand).
+const asSeed = "INKWELL_TEST_AS_SEED"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(asSeed) {
+	case "":
+		pgtest.Main(m)
+	case "grown":
+		fsys, _, err := pgtest.GrownMigrations()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "seed:", err)
+			os.Exit(2)
+		}
+		os.Exit(mainFS(fsys))
+	default:
+		os.Exit(mainFS(db.Migrations()))
+	}
+}
+
+// seedCommand is the seed command as a process, with the migrations of a
+// database made by pgtest.GrownURL when grown, else pgtest.URL's.
+func seedCommand(grown bool, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	which := "embedded"
+	if grown {
+		which = "grown"
+	}
+	cmd.Env = append(os.Environ(), asSeed+"="+which)
+	return cmd
+}
 
 const tutorialOutput = `User: Hannah, Age: 29
 Email: hannah@example.com
@@ -29,6 +63,16 @@ func seedRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), args, &out, &errOut, false)
+	return code, out.String(), errOut.String()
+}
+
+// seedRunGrown is seedRun on a database made by pgtest.GrownURL: the seed
+// knows the migration a user added, as one built after adding it does.
+func seedRunGrown(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	grown, _ := pgtest.Grown(t)
+	var out, errOut bytes.Buffer
+	code = runFS(context.Background(), grown, args, &out, &errOut, false)
 	return code, out.String(), errOut.String()
 }
 
@@ -206,4 +250,30 @@ func TestSeedIsDeterministic(t *testing.T) {
 		require.Contains(t, errOut, "reset: every table emptied")
 		require.Equal(t, dump(t, first), dump(t, second), "a reset database seeds to the same data")
 	})
+}
+
+// TestSeedAhead: into a database a newer build migrated (a migration past
+// this binary's latest in goose's table) the seed writes nothing: it says
+// the database is ahead, naming the migration, and exits 1.
+func TestSeedAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	_, versions := pgtest.Migrations(t, db.Migrations())
+	latest := versions[len(versions)-1]
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)", latest+1)
+	require.NoError(t, err)
+	before := counts(t, url)
+
+	for _, load := range []string{"auto", "batched"} {
+		code, out, errOut := seedRun(t, "--database-url", url, "--users", "10", "--seed", "1", "--load", load)
+		require.Equal(t, 1, code, errOut)
+		require.Empty(t, out)
+		require.Contains(t, errOut, fmt.Sprintf("seed: migrate up: the database is ahead of this binary: migration %d is applied there "+
+			"but unknown to this binary (its latest is %d)", latest+1, latest))
+		require.Equal(t, before, counts(t, url), "nothing written")
+	}
 }

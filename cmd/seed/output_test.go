@@ -82,7 +82,7 @@ func TestSeedGrownSchema(t *testing.T) {
 	t.Parallel()
 	url := pgtest.GrownURL(t)
 	args := []string{"--database-url", url, "--users", "300", "--batch-size", "100", "--seed", "11"}
-	code, out, errOut := seedRun(t, args...)
+	code, out, errOut := seedRunGrown(t, args...)
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, tutorialOutput, out)
 	seeded := dump(t, url)
@@ -95,7 +95,7 @@ func TestSeedGrownSchema(t *testing.T) {
 		SELECT p.user_id, p.id, 'Nice' FROM posts p`, pgtest.GrownTable))
 	require.NoError(t, err)
 
-	code, out, errOut = seedRun(t, append(args, "--reset")...)
+	code, out, errOut = seedRunGrown(t, append(args, "--reset")...)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, errOut, "reset: every table emptied")
 	require.Equal(t, tutorialOutput, out)

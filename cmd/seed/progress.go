@@ -22,6 +22,7 @@ type progress struct {
 	start    time.Time
 	lastLine time.Time
 	last     repo.BulkResult
+	printed  int64 // users of the last line
 }
 
 const lineEvery = 2 * time.Second
@@ -52,8 +53,13 @@ func (p *progress) update(res repo.BulkResult) {
 		return
 	}
 	now := p.now()
+	// A line says how many users are in: none when that has not changed
+	// (an initial load copies other tables' rows after the last user's).
+	if res.Users == p.printed && !p.lastLine.IsZero() {
+		return
+	}
 	if now.Sub(p.lastLine) >= lineEvery || res.Users == p.total {
-		p.lastLine = now
+		p.lastLine, p.printed = now, res.Users
 		seconds := now.Sub(p.start).Seconds()
 		fmt.Fprintf(p.w, "users %d/%d (%.0f%%): %.0f users/s, %.0f rows/s in all tables\n", res.Users, p.total,
 			100*float64(res.Users)/float64(p.total), float64(res.Users)/seconds, float64(res.Rows())/seconds)
@@ -66,22 +72,26 @@ func (p *progress) finish() {
 	}
 }
 
-// phaseProgress shows how far an initial load has come: the users read as
-// progress shows a batched load's, then a line for each table copied, each key, index and
-// foreign key built, with the rows, the time since the phase began and the
-// rate.
+// phaseProgress shows how far an initial load has come: the users copied as
+// progress shows a batched load's, then a line for each table copied, with
+// its own rows (the tables are copied at once, so the last line gives the
+// time and rate of the copy, all tables together), and for each key, index
+// and foreign key built, and the ANALYZE, with the time that step took.
 type phaseProgress struct {
-	w      io.Writer
-	users  *progress
-	now    func() time.Time
-	phase  repo.LoadPhase
-	began  time.Time // of the phase
-	copied bool      // all users are read
+	w         io.Writer
+	users     *progress
+	now       func() time.Time
+	phase     repo.LoadPhase
+	began     time.Time // of the phase
+	stepBegan time.Time // of the step in progress
+	copied    bool      // all users are read
+	rows      int64     // copied, in the tables done
 }
 
 func newPhaseProgress(w io.Writer, users int64, terminal bool) *phaseProgress {
 	p := &phaseProgress{w: w, users: newProgress(w, users, terminal), now: time.Now, phase: repo.PhaseCopying}
 	p.began = p.users.start
+	p.stepBegan = p.began
 	return p
 }
 
@@ -89,34 +99,29 @@ func (p *phaseProgress) update(l repo.LoadProgress) {
 	now := p.now()
 	if l.Phase != p.phase {
 		p.phase, p.began = l.Phase, now
-		if l.Phase != repo.PhaseCopying {
-			p.endCopy()
-		}
 	}
-	elapsed := now.Sub(p.began)
 	switch {
 	case l.Phase == repo.PhaseCopying && l.Done == 0:
 		p.users.update(l.Rows)
-	default:
+	case l.Done == 0:
 		p.endCopy()
-		p.line(l, elapsed)
-	}
-}
-
-// line says a step is done: the rows so far, the time since the phase began,
-// and the rate over the phase.
-func (p *phaseProgress) line(l repo.LoadProgress, elapsed time.Duration) {
-	rows := l.Rows.Rows()
-	if l.Done == 0 {
 		fmt.Fprintf(p.w, "%s: %d to go\n", l.Phase, l.Total)
-		return
+	case l.Phase == repo.PhaseCopying:
+		p.endCopy()
+		p.rows += l.TableRows
+		fmt.Fprintf(p.w, "copying %d/%d: %s done, %d rows", l.Done, l.Total, l.Step, l.TableRows)
+		if l.Done == l.Total {
+			elapsed := now.Sub(p.began)
+			fmt.Fprintf(p.w, "; %d tables: %d rows in %v, %.0f rows/s (the server waited %v for the client)",
+				l.Total, p.rows, elapsed.Round(time.Millisecond), float64(p.rows)/elapsed.Seconds(),
+				l.Starved.Round(time.Millisecond))
+		}
+		fmt.Fprintln(p.w)
+	default:
+		fmt.Fprintf(p.w, "%s %d/%d: %s done in %v\n", l.Phase, l.Done, l.Total, l.Step,
+			now.Sub(p.stepBegan).Round(time.Millisecond))
 	}
-	starved := ""
-	if l.Phase == repo.PhaseCopying && l.Done == l.Total {
-		starved = fmt.Sprintf(" (the server waited %v for the client)", l.Starved.Round(time.Millisecond))
-	}
-	fmt.Fprintf(p.w, "%s %d/%d: %s done, %d rows, %v, %.0f rows/s%s\n", l.Phase, l.Done, l.Total, l.Step,
-		rows, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds(), starved)
+	p.stepBegan = now
 }
 
 func (p *phaseProgress) endCopy() {

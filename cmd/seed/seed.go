@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -22,7 +23,7 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		poolCfg.Logger = cfg.logger
 		poolCfg.Log.SlowQuery = time.Second
 	}
-	if err := migrateDatabase(ctx, cfg.migrateURL, stderr); err != nil {
+	if err := migrateDatabase(ctx, cfg.migrateURL, cfg.migrations, stderr); err != nil {
 		return err
 	}
 	pool, err := repo.OpenPool(ctx, cfg.databaseURL, poolCfg)
@@ -41,6 +42,10 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stderr, "reset: every table emptied")
 	}
+	if cfg.seed == 0 && (cfg.users > 0 || cfg.load == loadInitial) {
+		cfg.seed = rand.Uint64N(1<<53) + 1
+		fmt.Fprintf(stderr, "seed: %d (pass --seed %d to make the same data again)\n", cfg.seed, cfg.seed)
+	}
 	if cfg.load == loadInitial || cfg.load == loadAuto && cfg.users > 0 {
 		loaded, err := seedInitial(ctx, cfg, stderr)
 		if err != nil {
@@ -49,7 +54,6 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		if loaded {
 			return display(ctx, r, stdout)
 		}
-		fmt.Fprintln(stderr, "initial load: the tables have rows already; adding to them in batches")
 	}
 	added, err := seedTutorial(ctx, r)
 	if err != nil {
@@ -64,14 +68,16 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return display(ctx, r, stdout)
 }
 
-// migrateDatabase applies pending migrations, as the role the URL names.
-func migrateDatabase(ctx context.Context, url string, stderr io.Writer) error {
+// migrateDatabase applies the pending migrations of fsys, as the role the
+// URL names; a database with a migration fsys lacks is refused
+// (migrate.ErrAhead): the seed writes only into a schema it knows.
+func migrateDatabase(ctx context.Context, url string, fsys fs.FS, stderr io.Writer) error {
 	pool, err := repo.OpenPool(ctx, url, repo.PoolConfig{MaxConns: 2})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer pool.Close()
-	results, err := migrate.UpPool(ctx, pool)
+	results, err := migrate.UpPoolFS(ctx, pool, fsys)
 	migrate.Report(stderr, results)
 	return err
 }
@@ -159,18 +165,16 @@ func tutorialGraphs() []repo.UserGraph {
 // seedInitial loads the tutorials' people and cfg.users generated users into
 // empty tables in one transaction, as the schema owner (--migrate-url): the
 // keys, indexes and foreign keys come off for the copy and are put back after
-// (repo.InitialLoadGraphs). It returns false, having changed nothing, when a
-// table has rows and cfg.load lets it fall back to the batched path.
+// (repo.InitialLoadGraphs). It returns false, having changed nothing, when the
+// load is refused before it starts (repo.ErrLoadRefused: a table has rows, the
+// role may not alter the tables, a view depends on a key) and cfg.load is
+// auto, saying why in one line: the batched path adds the users instead.
 func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error) {
 	pool, err := repo.OpenPool(ctx, cfg.migrateURL, repo.PoolConfig{MaxConns: 2, Logger: cfg.logger, Log: repo.LogOptions{SlowQuery: time.Second}})
 	if err != nil {
 		return false, fmt.Errorf("initial load: %w", err)
 	}
 	defer pool.Close()
-	if cfg.seed == 0 {
-		cfg.seed = rand.Uint64N(1<<53) + 1
-		fmt.Fprintf(stderr, "seed: %d (pass --seed %d to make the same data again)\n", cfg.seed, cfg.seed)
-	}
 	gen := fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
 		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
 	tutorial := tutorialGraphs()
@@ -193,10 +197,13 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 	})
 	progress.finish()
 	switch {
-	case errors.Is(err, repo.ErrNotEmpty) && cfg.load == loadAuto:
+	case errors.Is(err, repo.ErrLoadRefused) && cfg.load == loadAuto:
+		fmt.Fprintf(stderr, "%s; adding the users in batches instead\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return false, nil
 	case errors.Is(err, repo.ErrPermission):
 		return false, fmt.Errorf("%w\n(pass the schema owner's URL as --migrate-url, or --load batched)", err)
+	case errors.Is(err, repo.ErrLoadRefused):
+		return false, errRolledBack{fmt.Errorf("%w\n(--load batched adds the users in batches)", err)}
 	case err != nil:
 		return false, errRolledBack{err}
 	}
@@ -212,10 +219,6 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 // own transaction, showing progress, and ends with a summary of what was
 // committed, interrupted or not.
 func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writer) error {
-	if cfg.seed == 0 {
-		cfg.seed = rand.Uint64N(1<<53) + 1
-		fmt.Fprintf(stderr, "seed: %d (pass --seed %d to make the same data again)\n", cfg.seed, cfg.seed)
-	}
 	gen := fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
 		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
 	start := time.Now()

@@ -109,6 +109,7 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	_, err = r.InitialLoadGraphs(ctx, graph, repo.InitialLoadOptions{})
 	require.ErrorIs(t, err, repo.ErrPermission)
+	require.ErrorIs(t, err, repo.ErrLoadRefused)
 	require.ErrorContains(t, err, "role "+migrate.AppRole+" cannot alter the tables owned by "+migrate.OwnerRole+" (addresses, ")
 	res, err = repo.New(owner).InitialLoadGraphs(ctx, graph, repo.InitialLoadOptions{})
 	require.NoError(t, err, "the owner may")

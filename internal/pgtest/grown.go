@@ -78,19 +78,37 @@ func Migrations(tb testing.TB, fsys fs.FS) (names []string, versions []int64) {
 // grows it, for tests that show that nothing of ours breaks when they do.
 func Grown(tb testing.TB) (fsys fs.FS, name string) {
 	tb.Helper()
+	fsys, name, err := GrownMigrations()
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return fsys, name
+}
+
+// GrownMigrations is Grown for code that has no testing.TB, such as a test
+// binary run as the command it tests.
+func GrownMigrations() (fsys fs.FS, name string, err error) {
 	embedded := db.Migrations()
-	names, versions := Migrations(tb, embedded)
+	names, err := fs.Glob(embedded, "*.sql") // sorted; the names are zero-padded
+	if err != nil || len(names) == 0 {
+		return nil, "", fmt.Errorf("no migrations: %v", err)
+	}
 	grown := fstest.MapFS{}
 	for _, n := range names {
 		data, err := fs.ReadFile(embedded, n)
 		if err != nil {
-			tb.Fatalf("pgtest: %v", err)
+			return nil, "", err
 		}
 		grown[n] = &fstest.MapFile{Data: data}
 	}
-	name = fmt.Sprintf("%05d_create_%s.sql", versions[len(versions)-1]+1, GrownTable)
+	last := names[len(names)-1]
+	latest, err := strconv.ParseInt(strings.SplitN(path.Base(last), "_", 2)[0], 10, 64)
+	if err != nil {
+		return nil, "", fmt.Errorf("migration %s: no version: %w", last, err)
+	}
+	name = fmt.Sprintf("%05d_create_%s.sql", latest+1, GrownTable)
 	grown[name] = &fstest.MapFile{Data: []byte(grownMigration)}
-	return grown, name
+	return grown, name, nil
 }
 
 // GrownURL is URL on a database migrated with Grown's migrations.

@@ -56,8 +56,16 @@ var (
 	// written.
 	ErrPermission = errors.New("permission denied")
 	// ErrNotEmpty: an initial load found rows in a table it loads; nothing
-	// was written.
+	// was written. It comes with ErrLoadRefused.
 	ErrNotEmpty = errors.New("table not empty")
+	// ErrLoadRefused: an initial load could not start, and changed nothing:
+	// a table has rows (ErrNotEmpty too), the role may not alter the tables
+	// (ErrPermission too), or an object is in the way of taking a key, index
+	// or foreign key off, such as a view that depends on a table's key. The
+	// rows themselves were not looked at: BulkInsertGraphs may still add
+	// them. A failure of the data (a bad row, a duplicate key) is not a
+	// refusal.
+	ErrLoadRefused = errors.New("refused")
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("connection pool is closed")
 	// ErrUnavailable: the server could not be reached, went away (restart,
@@ -275,4 +283,24 @@ func emailsTaken(emails []string, conflict error) error {
 		return emailTaken(emails[0], conflict)
 	}
 	return fmt.Errorf("emails %s are already registered: %w", shortList(emails), conflict)
+}
+
+// dropRefused is the error of an initial load's drop of o (mapped by
+// dbError) that found an object depending on it, such as a view using a
+// table's key (SQLSTATE 2BP01), or lacked a right: ErrLoadRefused, naming the
+// dependents (the server's detail) without its hint, which suggests a
+// CASCADE that would drop them.
+func dropRefused(name string, err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return fmt.Errorf("drop %s: %w", name, err)
+	}
+	switch pgErr.Code {
+	case pgerrcode.DependentObjectsStillExist:
+		return fmt.Errorf("%w: cannot take %s off for the load: %s; drop them first, or add the rows "+
+			"with BulkInsertGraphs: %w", ErrLoadRefused, name, strings.ReplaceAll(shortDetail(pgErr.Detail), "\n", "; "), pgErr)
+	case pgerrcode.InsufficientPrivilege:
+		return fmt.Errorf("%w: drop %s: %w", ErrLoadRefused, name, err)
+	}
+	return fmt.Errorf("drop %s: %w", name, err)
 }

@@ -65,11 +65,16 @@ type LoadProgress struct {
 	// Done and Total count the steps of the phase: tables copied, keys and
 	// indexes built, foreign keys added. While the rows are copied (all
 	// tables at once, a part of a table after another), calls have Done 0 and
-	// Rows counts the rows copied; then a call for each table, Done 1 to Total.
+	// Rows counts the rows copied; then a call for each table, Done 1 to Total,
+	// all at the end of the copy (the tables' times are not their own).
 	// Each later phase starts with a call whose Done is 0.
 	Done, Total int
-	// Rows counts the rows sent so far; nothing is committed before the end.
+	// Rows counts the rows sent so far, of all tables (those BulkResult
+	// counts), not Step's; nothing is committed before the end.
 	Rows BulkResult
+	// TableRows, in a copying call with Done > 0, is the rows copied into
+	// Step's table alone; 0 otherwise.
+	TableRows int64
 	// Starved is, while copying, how long the server has had no part to
 	// copy because the client was still making it: near zero means the
 	// client's work hides behind the server's.
@@ -98,9 +103,11 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // encodes the next rows while the server copies the ones before; memory
 // stays flat (a few parts of encoded rows), and nothing goes to files.
 //
-// Errors: ErrPermission when the role does not own the tables (DDL needs
-// the schema owner's role); ErrNotEmpty when a table has rows (use
-// BulkInsertGraphs to add to them); ErrInvalid for a row that validation
+// Errors: ErrLoadRefused when the load cannot start: with ErrPermission
+// when the role does not own the tables (DDL needs the schema owner's role),
+// with ErrNotEmpty when a table has rows, alone when an object depends on a
+// key or index it takes off (a view using a table's key); BulkInsertGraphs
+// may still add the rows. ErrInvalid for a row that validation
 // refuses (a *RowError naming its position) or for options the server does
 // not accept. A row that breaks a key or foreign key is found when the
 // constraint comes back: a *RowError naming the table, matching ErrConflict
@@ -230,9 +237,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		for _, owner := range slices.Sorted(maps.Keys(owners)) {
 			which = append(which, "owned by "+owner+" ("+strings.Join(owners[owner], ", ")+")")
 		}
-		return res, fmt.Errorf("%w: role %s cannot alter the tables %s: taking keys, indexes and foreign keys "+
+		return res, fmt.Errorf("%w: %w: role %s cannot alter the tables %s: taking keys, indexes and foreign keys "+
 			"off and putting them back needs the owner's role, or a role that is a member of it",
-			ErrPermission, notOwned[0].Role, strings.Join(which, "; "))
+			ErrLoadRefused, ErrPermission, notOwned[0].Role, strings.Join(which, "; "))
 	}
 
 	// Keys, indexes and foreign keys, read before the lock only to know the
@@ -259,13 +266,13 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		return res, dbError(ctx, err)
 	}
 	if nonEmpty != "" {
-		return res, fmt.Errorf("%w: table %s has rows: an initial load needs empty tables", ErrNotEmpty, nonEmpty)
+		return res, fmt.Errorf("%w: %w: table %s has rows: an initial load needs empty tables", ErrLoadRefused, ErrNotEmpty, nonEmpty)
 	}
 
 	// Off, foreign keys first: they depend on the keys.
 	for _, o := range slices.Backward(objects) {
 		if err := exec(o.drop()); err != nil {
-			return res, fmt.Errorf("drop %s: %w", o.name, err)
+			return res, dropRefused(o.name, err)
 		}
 	}
 	// In this transaction, so that COPY may FREEZE.
@@ -562,7 +569,8 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 		})
 	}()
 	var copied error
-	var starved time.Duration // waiting for the producer
+	perTable := make([]int64, len(tables)) // rows copied, per table
+	var starved time.Duration              // waiting for the producer
 	waitFrom := time.Now()
 	for p := range full {
 		starved += time.Since(waitFrom)
@@ -572,6 +580,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 				continue
 			}
 			sent.add(p.count)
+			perTable[p.table] += int64(len(p.owners))
 			progress(LoadProgress{Phase: PhaseCopying, Step: tables[p.table].name, Total: len(tables), Starved: starved})
 		}
 		select {
@@ -589,13 +598,10 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	if produced != nil {
 		return produced
 	}
-	// Every table is done at once: a line each, their rows added up.
-	var so BulkResult
+	// Every table is done at once: a call each, with its own rows.
 	for i, t := range tables {
-		if t.count != nil {
-			so.add(tableRows(t.name, *t.count))
-		}
-		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables), Rows: so, Starved: starved})
+		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables),
+			TableRows: perTable[i], Starved: starved})
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -183,9 +184,7 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
 	}
-	if pc.ConnConfig.ConnectTimeout == 0 {
-		pc.ConnConfig.ConnectTimeout = DefaultConnectTimeout
-	}
+	boundConnect(pc.ConnConfig)
 	// TCP keepalives find a peer that vanished (pulled cable, crashed host)
 	// on an idle connection; Go's dialer sends them every 15 s by default.
 	// A query in flight is bounded by its context, not by keepalives.
@@ -201,7 +200,48 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect: %w", singleLine{dbError(ctx, err)})
+		return nil, connectError(ctx, pc.ConnConfig, err)
 	}
 	return pool, nil
+}
+
+// Connect opens one connection to url, for a command's administrative
+// statements, bounded as OpenPool's are: it gives up after
+// DefaultConnectTimeout unless the url's connect_timeout says otherwise.
+// Its errors never contain the password, nor any part of a url that does
+// not parse.
+//
+// Errors: ErrInvalid for a url that does not parse (see CheckURL);
+// ErrUnavailable when the server cannot be reached or does not answer in time.
+func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	cc, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, urlError(err)
+	}
+	boundConnect(cc)
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return nil, connectError(ctx, cc, err)
+	}
+	return conn, nil
+}
+
+// boundConnect applies DefaultConnectTimeout where the url sets no
+// connect_timeout: the one place every connection of ours gets its bound.
+func boundConnect(cc *pgx.ConnConfig) {
+	if cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = DefaultConnectTimeout
+	}
+}
+
+// connectError says why connecting failed, on one line; a server that did
+// not answer within the connect timeout (while ctx was live) is ErrUnavailable
+// and the message says how long it waited.
+func connectError(ctx context.Context, cc *pgx.ConnConfig, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: no answer within %v (connect_timeout): %w", ErrUnavailable, cc.ConnectTimeout, err)
+	} else {
+		err = dbError(ctx, err)
+	}
+	return fmt.Errorf("connect: %w", singleLine{err})
 }
