@@ -62,8 +62,19 @@ var (
 	ErrClosed = errors.New("connection pool is closed")
 	// ErrUnavailable: the server could not be reached, went away (restart,
 	// crash, network), or ended the session (pg_terminate_backend). Whether a
-	// write that fails so was committed is unknown; reads are retried once.
+	// write that fails so was committed is unknown (a transaction's COMMIT
+	// that fails so matches ErrCommitUnknown too); reads are retried once.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrCommitUnknown: a COMMIT was sent but its answer was lost, so
+	// whether the transaction committed is unknown: look before writing it
+	// again. It comes with its cause: the caller's context ended while the
+	// COMMIT was in flight and the server did not answer within a second
+	// more (the error also matches context.Canceled or
+	// context.DeadlineExceeded), or the connection was lost (it also matches
+	// ErrUnavailable). Any other error of a call that commits means nothing
+	// of it was committed; a context that ends before the COMMIT is sent
+	// gives the context's error alone, and nothing is committed.
+	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
 
 // FieldError is a validation failure: which field, the value given, and what
@@ -137,8 +148,8 @@ func shortList(ss []string) string {
 // dbError maps a driver error to the repository's sentinels, keeping the
 // driver's error in the chain; ctx is the context the statement ran with. Errors it does not know pass through unchanged.
 func dbError(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, ErrCommitUnknown) { // mapped already
+		return err
 	}
 	// A query cancelled because ctx ended fails with the server's "canceling
 	// statement" error: say why it was cancelled, keeping both.
