@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -73,8 +74,8 @@ func answerLost(err error) bool {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr):
-		return cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR" ||
-			errors.Is(pgError(pgErr, err), ErrUnavailable)
+		// A connection exception (class 08) may come from a pooler.
+		return cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR" || strings.HasPrefix(pgErr.Code, "08")
 	case pgconn.SafeToRetry(err):
 		return false
 	}
