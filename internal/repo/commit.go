@@ -16,7 +16,9 @@ import (
 // milliseconds, and waiting for it turns what would be an unknown outcome
 // into a known one; a server that does not answer in time (hung, or the
 // network gone) is given up on, and the outcome reported as unknown. It is
-// the second OpenPool's pools give the server to answer a cancel request.
+// the second OpenPool's pools give the server to answer a cancel request
+// (which, on those pools, then follows: the wait is bounded by ctx plus two
+// seconds at most; on a pool with pgx's default handler, plus one).
 const commitGrace = time.Second
 
 // commitContext returns the context to send a COMMIT (or a batch ending in
