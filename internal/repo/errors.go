@@ -97,9 +97,14 @@ var (
 	// COMMIT was in flight and the server did not answer within a second
 	// more (the error also matches context.Canceled or
 	// context.DeadlineExceeded), or the connection was lost (it also matches
-	// ErrUnavailable). Any other error of a call that commits means nothing
-	// of it was committed; a context that ends before the COMMIT is sent
-	// gives the context's error alone, and nothing is committed.
+	// ErrUnavailable). Any other error from a transaction's COMMIT (InTx,
+	// the bulk and initial loads, a write's own BEGIN ... COMMIT pipeline)
+	// means nothing of it was committed; a context that ends before the
+	// COMMIT is sent gives the context's error alone, and nothing is
+	// committed. A one-statement write outside a transaction commits with
+	// its statement: on OpenPool's pools a context that ends in flight still
+	// gets its answer (a cancel request cannot undo a commit), but on a pool
+	// with pgx's default handler its context's error may hide a commit.
 	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
 
