@@ -212,3 +212,69 @@ func TestEmailKeyASCIIShortWay(t *testing.T) {
 	require.Empty(t, differ)
 	require.True(t, null)
 }
+
+// TestEmailKeyMarkRuns: on runs of combining marks around the bounds (13
+// and 14 of checkEmail, 30 and 31 of the Stream-Safe Text Format, past which
+// Go's NFC inserts U+034F and the server's does not), of one mark or
+// several, of one combining class or mixed (which NFC reorders), after bases
+// that bring marks of their own, in the local part or the domain: Go and the
+// schema's CHECKs accept the same emails, and Go's key of every accepted one
+// is the server's.
+func TestEmailKeyMarkRuns(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	var checks []string
+	for _, col := range checkedColumns(t, pool) {
+		if col.key() == "addresses.email" {
+			for _, e := range col.exprs {
+				checks = append(checks, "coalesce(("+e+"), true)")
+			}
+		}
+	}
+	require.NotEmpty(t, checks)
+	bases := []string{"a", "A", "é", "e", "ᾂ" /* ω and three marks */, "\u01d5" /* Ǖ: U and two */, "Σ", "ㅏ"}
+	runs := [][]string{
+		{"\u0301"}, {"\u0301", "\u0323"}, {"\u0323", "\u0301", "\u0345"}, {"\u0300", "\u0301", "\u0302", "\u0303"},
+		{"\u0344"}, {"\u0f73"}, {"\u0f72", "\u0f71"}, {"\U0001d165", "\U0001d16d"}, {"\u05b0", "\u05b4"}, {"\u0345"},
+		{"\u1161"}, {"\u0bbe"},
+	}
+	var in []string
+	for _, base := range bases {
+		for _, marks := range runs {
+			for _, n := range []int{1, 2, 12, 13, 14, 15, 29, 30, 31, 32, 33} {
+				var b strings.Builder
+				b.WriteString(base)
+				for i := range n {
+					b.WriteString(marks[i%len(marks)])
+				}
+				run := b.String()
+				in = append(in, run+"@example.com", "x@"+run+".example.com", run+"x"+run+"@example.com")
+			}
+		}
+	}
+	var accepted []bool
+	var keys []string
+	require.NoError(t, pool.QueryRow(context.Background(), `
+		SELECT array_agg(`+strings.Join(checks, " AND ")+` ORDER BY n), array_agg(email_key(email) ORDER BY n)
+		FROM unnest($1::text[]) WITH ORDINALITY AS t (email, n)`, in).Scan(&accepted, &keys))
+	require.Len(t, accepted, len(in))
+	var refused, differ int
+	for i, s := range in {
+		goErr := checkEmail(s)
+		if len(s) > MaxEmailLen {
+			continue // too long for both; not what this test is about
+		}
+		require.Equal(t, accepted[i], goErr == nil, "%q (%+q): Go says %v, the CHECKs accept: %v", s, s, goErr, accepted[i])
+		if goErr != nil {
+			refused++
+			require.ErrorIs(t, goErr, ErrInvalid)
+			if emailKey(s) != keys[i] {
+				differ++
+			}
+			continue
+		}
+		require.Equal(t, keys[i], emailKey(s), "%q (%+q): Go's key and the server's differ", s, s)
+	}
+	require.Positive(t, refused)
+	require.Positive(t, differ, "some refused emails would have had two keys")
+}

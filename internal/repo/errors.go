@@ -17,6 +17,32 @@ import (
 
 // Errors returned by the repository. Test for them with errors.Is; the driver's
 // error, when there is one, stays reachable with errors.As (*pgconn.PgError).
+//
+// A server's error maps by its SQLSTATE (its code first, then its class):
+//
+//	23505 unique, 23P01 exclusion, 23001 restrict     ErrConflict
+//	23503 foreign key                                 ErrNotFound (a missing reference), or
+//	                                                  ErrConflict (a row still referenced)
+//	23514 check, 23502 not null, other class 23       ErrInvalid
+//	class 22 data exception (22023 a bad option too)  ErrInvalid
+//	class 54 program limit exceeded (input too big)   ErrInvalid
+//	40001 serialization failure, 40P01 deadlock       ErrSerialization
+//	other class 40 (transaction rolled back), 25P02   ErrTxAborted
+//	55P03 lock not available, 57014 query canceled    ErrTimeout (the context's error if it ended)
+//	25006 read-only transaction                       ErrReadOnly
+//	42501 insufficient privilege                      ErrPermission
+//	class 08 connection exception; 57P01 admin        ErrUnavailable
+//	shutdown, 57P02 crash shutdown, 57P03 cannot
+//	connect now, 57P04 database dropped, 57P05 and
+//	25P03 idle timeouts; class 53 insufficient
+//	resources (too many connections, out of memory,
+//	disk full)
+//
+// Anything else matches no sentinel, deliberately: the rest of class 42
+// (syntax error, undefined table, column or function) is a bug, or a schema
+// the migrations have not brought up to date, and XX000 an internal error
+// of the server, none of them the caller's input nor worth a retry; the
+// *pgconn.PgError says what, and the message keeps its detail and hint.
 var (
 	// ErrNotFound: the row asked for does not exist, or a row refers to one
 	// that does not (a foreign key violation).
@@ -70,8 +96,24 @@ var (
 	ErrClosed = errors.New("connection pool is closed")
 	// ErrUnavailable: the server could not be reached, went away (restart,
 	// crash, network), or ended the session (pg_terminate_backend). Whether a
-	// write that fails so was committed is unknown; reads are retried once.
+	// write that fails so was committed is unknown (a transaction's COMMIT
+	// that fails so matches ErrCommitUnknown too); reads are retried once.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrCommitUnknown: a COMMIT was sent but its answer was lost, so
+	// whether the transaction committed is unknown: look before writing it
+	// again. It comes with its cause: the caller's context ended while the
+	// COMMIT was in flight and the server did not answer within a second
+	// more (the error also matches context.Canceled or
+	// context.DeadlineExceeded), or the connection was lost (it also matches
+	// ErrUnavailable). Any other error from a transaction's COMMIT (InTx,
+	// the bulk and initial loads, a write's own BEGIN ... COMMIT pipeline)
+	// means nothing of it was committed; a context that ends before the
+	// COMMIT is sent gives the context's error alone, and nothing is
+	// committed. A one-statement write outside a transaction commits with
+	// its statement: on OpenPool's pools a context that ends in flight still
+	// gets its answer (a cancel request cannot undo a commit), but on a pool
+	// with pgx's default handler its context's error may hide a commit.
+	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
 
 // FieldError is a validation failure: which field, the value given, and what
@@ -145,8 +187,8 @@ func shortList(ss []string) string {
 // dbError maps a driver error to the repository's sentinels, keeping the
 // driver's error in the chain; ctx is the context the statement ran with. Errors it does not know pass through unchanged.
 func dbError(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, ErrCommitUnknown) { // mapped already
+		return err
 	}
 	// A query cancelled because ctx ended fails with the server's "canceling
 	// statement" error: say why it was cancelled, keeping both.
@@ -189,39 +231,13 @@ func connectionLost(err error) bool {
 
 func pgError(pgErr *pgconn.PgError, err error) error {
 	pgErr = fromCitus(pgErr)
-	var sentinel error
-	switch pgErr.Code {
-	case pgerrcode.UniqueViolation:
-		sentinel = ErrConflict
-	case pgerrcode.ForeignKeyViolation:
-		if stillReferenced(err, pgErr) {
-			// The server names the referencing table in TableName.
-			return fmt.Errorf("%w: still referenced from table %s (%s): %w",
-				ErrConflict, pgErr.TableName, pgErr.ConstraintName, err)
-		}
-		sentinel = ErrNotFound
-	case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.StringDataRightTruncationDataException,
-		pgerrcode.InvalidTextRepresentation, pgerrcode.CharacterNotInRepertoire,
-		pgerrcode.UntranslatableCharacter, pgerrcode.NumericValueOutOfRange:
-		sentinel = ErrInvalid
-	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
-		sentinel = ErrSerialization
-	case pgerrcode.InFailedSQLTransaction:
-		sentinel = ErrTxAborted
-	case pgerrcode.LockNotAvailable, pgerrcode.QueryCanceled:
-		// dbError has already told a cancel of ours (ctx ended) apart.
-		sentinel = ErrTimeout
-	case pgerrcode.ReadOnlySQLTransaction:
-		sentinel = ErrReadOnly
-	case pgerrcode.InsufficientPrivilege:
-		sentinel = ErrPermission
-	case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow,
-		pgerrcode.ConnectionException, pgerrcode.ConnectionFailure, pgerrcode.DatabaseDropped,
-		// The server ended the session: idle too long in a transaction (the
-		// app role's idle_in_transaction_session_timeout) or at all.
-		pgerrcode.IdleInTransactionSessionTimeout, pgerrcode.IdleSessionTimeout:
-		sentinel = ErrUnavailable
-	default:
+	sentinel := sqlstateSentinel(pgErr.Code)
+	switch {
+	case pgErr.Code == pgerrcode.ForeignKeyViolation && stillReferenced(err, pgErr):
+		// The server names the referencing table in TableName.
+		return fmt.Errorf("%w: still referenced from table %s (%s): %w",
+			ErrConflict, pgErr.TableName, pgErr.ConstraintName, err)
+	case sentinel == nil:
 		// No sentinel, but PgError's message leaves out the detail and
 		// hint, which often say what to do ("Truncate table x at the same
 		// time"): keep them in the message.
@@ -236,6 +252,45 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		return fmt.Errorf("%w: %s: %w", sentinel, shortDetail(pgErr.Detail), err)
 	}
 	return fmt.Errorf("%w: %w", sentinel, err)
+}
+
+// sqlstateSentinel is the sentinel of a SQLSTATE, nil for none: the table
+// the Errors' doc comment gives. A code is looked up first, then its class.
+func sqlstateSentinel(code string) error {
+	switch code {
+	case pgerrcode.UniqueViolation, pgerrcode.ExclusionViolation, pgerrcode.RestrictViolation:
+		return ErrConflict
+	case pgerrcode.ForeignKeyViolation: // or ErrConflict: see pgError
+		return ErrNotFound
+	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
+		return ErrSerialization
+	case pgerrcode.InFailedSQLTransaction:
+		return ErrTxAborted
+	case pgerrcode.LockNotAvailable, pgerrcode.QueryCanceled:
+		// dbError has already told a cancel of ours (ctx ended) apart.
+		return ErrTimeout
+	case pgerrcode.ReadOnlySQLTransaction:
+		return ErrReadOnly
+	case pgerrcode.InsufficientPrivilege:
+		return ErrPermission
+	case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow, pgerrcode.DatabaseDropped,
+		// The server ended the session: idle too long in a transaction (the
+		// app role's idle_in_transaction_session_timeout) or at all.
+		pgerrcode.IdleInTransactionSessionTimeout, pgerrcode.IdleSessionTimeout:
+		return ErrUnavailable
+	}
+	if len(code) != 5 {
+		return nil
+	}
+	switch code[:2] {
+	case "08", "53": // connection exception; insufficient resources
+		return ErrUnavailable
+	case "22", "23", "54": // data exception; other integrity violations; program limit exceeded
+		return ErrInvalid
+	case "40": // the server rolled the transaction back
+		return ErrTxAborted
+	}
+	return nil
 }
 
 // serverDetail joins a PostgreSQL error's detail and hint; "" when there are none.

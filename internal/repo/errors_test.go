@@ -1,11 +1,14 @@
 package repo_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
@@ -201,4 +204,150 @@ func TestConnectionClosedMidTransaction(t *testing.T) {
 	}
 	require.ErrorIs(t, errs[1], pgconn.ErrConnClosed)
 	require.Equal(t, 0, e.rows(t, "users"))
+}
+
+// sentinels are every error of errors.go a server's error may map to.
+var sentinels = []error{repo.ErrNotFound, repo.ErrConflict, repo.ErrInvalid, repo.ErrSerialization,
+	repo.ErrTxDone, repo.ErrTxAborted, repo.ErrTimeout, repo.ErrReadOnly, repo.ErrPermission,
+	repo.ErrNotEmpty, repo.ErrClosed, repo.ErrUnavailable, repo.ErrCommitUnknown}
+
+// TestSQLSTATEMapping: every SQLSTATE class the repository can meet maps
+// to the sentinel errors.go's table gives, or to none. Where it is cheap, a
+// statement provokes the code on the server too, and the server's own
+// error maps the same.
+func TestSQLSTATEMapping(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		code, severity string
+		sql            string // provokes code on the server, in a transaction rolled back; "" for none
+		want           error  // nil: no sentinel
+	}{
+		{code: pgerrcode.ConnectionException, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.ConnectionFailure, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.ProtocolViolation, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.UniqueViolation, want: repo.ErrConflict,
+			sql: "CREATE TEMP TABLE t (a int UNIQUE); INSERT INTO t VALUES (1), (1)"},
+		{code: pgerrcode.ExclusionViolation, want: repo.ErrConflict,
+			sql: "CREATE TEMP TABLE t (r int4range, EXCLUDE USING gist (r WITH &&)); INSERT INTO t VALUES ('[1,3)'), ('[2,4)')"},
+		{code: pgerrcode.RestrictViolation, want: repo.ErrConflict},
+		// A row still referenced is ErrConflict: TestForeignKeyErrors.
+		{code: pgerrcode.ForeignKeyViolation, want: repo.ErrNotFound,
+			sql: "CREATE TEMP TABLE p (id int PRIMARY KEY); CREATE TEMP TABLE c (p int REFERENCES p); INSERT INTO c VALUES (1)"},
+		{code: pgerrcode.CheckViolation, want: repo.ErrInvalid,
+			sql: "CREATE TEMP TABLE t (a int CHECK (a > 0)); INSERT INTO t VALUES (0)"},
+		{code: pgerrcode.NotNullViolation, want: repo.ErrInvalid,
+			sql: "CREATE TEMP TABLE t (a int NOT NULL); INSERT INTO t VALUES (NULL)"},
+		{code: pgerrcode.IntegrityConstraintViolation, want: repo.ErrInvalid},
+		{code: pgerrcode.InvalidParameterValue, want: repo.ErrInvalid,
+			sql: "SELECT set_config('maintenance_work_mem', 'lots', true)"},
+		{code: pgerrcode.NumericValueOutOfRange, want: repo.ErrInvalid, sql: "SELECT 2147483647 + 1"},
+		{code: pgerrcode.DivisionByZero, want: repo.ErrInvalid, sql: "SELECT 1 / 0"},
+		{code: pgerrcode.InvalidTextRepresentation, want: repo.ErrInvalid, sql: "SELECT 'x'::int"},
+		{code: pgerrcode.CharacterNotInRepertoire, want: repo.ErrInvalid, sql: `SELECT convert_from('\xff', 'UTF8')`},
+		{code: pgerrcode.StringDataRightTruncationDataException, want: repo.ErrInvalid,
+			sql: "CREATE TEMP TABLE t (a varchar(2)); INSERT INTO t VALUES ('abc')"},
+		{code: pgerrcode.InvalidDatetimeFormat, want: repo.ErrInvalid, sql: "SELECT 'yesterday-ish'::date"},
+		{code: pgerrcode.SerializationFailure, want: repo.ErrSerialization},
+		{code: pgerrcode.DeadlockDetected, want: repo.ErrSerialization},
+		{code: pgerrcode.TransactionRollback, want: repo.ErrTxAborted},
+		{code: pgerrcode.InFailedSQLTransaction, want: repo.ErrTxAborted,
+			sql: "SELECT 1 / 0"}, // and then a statement, in the aborted transaction: see below
+		{code: pgerrcode.ReadOnlySQLTransaction, want: repo.ErrReadOnly,
+			sql: "SET TRANSACTION READ ONLY; CREATE TEMP TABLE t (a int)"},
+		{code: pgerrcode.InsufficientPrivilege, want: repo.ErrPermission},
+		{code: pgerrcode.LockNotAvailable, want: repo.ErrTimeout},
+		{code: pgerrcode.QueryCanceled, want: repo.ErrTimeout,
+			sql: "SET LOCAL statement_timeout = '10ms'; SELECT pg_sleep(10)"},
+		{code: pgerrcode.AdminShutdown, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.CrashShutdown, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.CannotConnectNow, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.DatabaseDropped, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.IdleSessionTimeout, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.IdleInTransactionSessionTimeout, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.TooManyConnections, severity: "FATAL", want: repo.ErrUnavailable},
+		{code: pgerrcode.OutOfMemory, want: repo.ErrUnavailable},
+		{code: pgerrcode.DiskFull, want: repo.ErrUnavailable},
+		{code: pgerrcode.ProgramLimitExceeded, want: repo.ErrInvalid, sql: "SELECT repeat('x', 1 << 30)"},
+		{code: pgerrcode.TooManyArguments, want: repo.ErrInvalid},
+		{code: pgerrcode.SyntaxError, sql: "SELEC 1"},
+		{code: pgerrcode.UndefinedTable, sql: "SELECT FROM no_such_table"},
+		{code: pgerrcode.UndefinedColumn, sql: "SELECT no_such_column FROM users"},
+		{code: pgerrcode.UndefinedFunction, sql: "SELECT no_such_function()"},
+		{code: pgerrcode.FeatureNotSupported},
+		{code: pgerrcode.InternalError},
+	}
+	e := newEnv(t)
+	for _, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			t.Parallel()
+			check := func(t *testing.T, err error) {
+				t.Helper()
+				mapped := repo.DBError(context.Background(), err)
+				var pgErr *pgconn.PgError
+				require.ErrorAs(t, mapped, &pgErr, "the server's error stays in the chain")
+				for _, s := range sentinels {
+					if s == c.want {
+						require.ErrorIs(t, mapped, s)
+					} else {
+						require.NotErrorIs(t, mapped, s)
+					}
+				}
+			}
+			check(t, &pgconn.PgError{Severity: cmp.Or(c.severity, "ERROR"), Code: c.code, Message: "made up"})
+			if c.sql == "" {
+				return
+			}
+			err := pgx.BeginFunc(e.ctx, e.pool, func(tx pgx.Tx) error {
+				_, err := tx.Exec(e.ctx, c.sql)
+				if c.code == pgerrcode.InFailedSQLTransaction {
+					_, err = tx.Exec(e.ctx, "SELECT 1")
+				}
+				return err
+			})
+			var pgErr *pgconn.PgError
+			require.ErrorAs(t, err, &pgErr)
+			require.Equal(t, c.code, pgErr.Code, pgErr.Message)
+			check(t, err)
+		})
+	}
+}
+
+// TestInitialLoadErrors: an initial load's own failures match the sentinels
+// its doc names: rows that break an exclusion constraint are a conflict,
+// as a duplicate key is; a maintenance_work_mem the server does not accept
+// is invalid. Nothing stays.
+func TestInitialLoadErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("ExclusionViolation", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		// With the distribution column, so that Citus accepts it.
+		e.exec(t, "ALTER TABLE posts ADD CONSTRAINT posts_one_title EXCLUDE USING btree (user_id WITH =, title WITH =)")
+		seq := func(yield func(repo.UserGraph, error) bool) {
+			i := 0
+			for g, err := range fakeGraphs(12, 50) {
+				if i++; i == 20 {
+					g.Posts = append(g.Posts, repo.GraphPost{Title: "Twice", Content: "a"}, repo.GraphPost{Title: "Twice", Content: "b"})
+				}
+				if !yield(g, err) {
+					return
+				}
+			}
+		}
+		_, err := e.InitialLoadGraphs(e.ctx, seq, repo.InitialLoadOptions{})
+		require.ErrorIs(t, err, repo.ErrConflict)
+		require.NotErrorIs(t, err, repo.ErrInvalid)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, pgerrcode.ExclusionViolation, pgErr.Code)
+		require.Zero(t, e.rows(t, "users"))
+	})
+	t.Run("MaintenanceWorkMem", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		_, err := e.InitialLoadGraphs(e.ctx, fakeGraphs(13, 10), repo.InitialLoadOptions{MaintenanceWorkMem: "lots"})
+		require.ErrorIs(t, err, repo.ErrInvalid)
+		require.ErrorContains(t, err, "maintenance_work_mem")
+		require.Zero(t, e.rows(t, "users"))
+	})
 }

@@ -17,6 +17,7 @@ var pieces = []string{
 	"http://", "https://", "HTTP://", "http:/", "https:", "http", "s", "x.y", "@a.b", "a@b.c",
 	"\x00", "\x7f", "\x85", "\u0085", "\u00a0", "\u2028", "\u200b", "\ufeff", "\u3000",
 	"é", "e\u0301", "İ", "ς", "Σ", "ß", "K", "\u212a", "\xff", "\xc3", "\xe2\x80",
+	"\u0301", "\u0323", "\u0344", "\u0bbe", "\U0001d165", strings.Repeat("\u0301", 6), strings.Repeat("\u0323", 7),
 }
 
 // randomText joins up to eight pieces.
@@ -36,6 +37,7 @@ func fastChecksAgree(t *testing.T, s string) {
 	require.Equal(t, websiteShape.MatchString(s), websiteShaped(s), "websiteShaped(%q)", s)
 	require.Equal(t, tagShape.MatchString(s), tagShaped(s), "tagShaped(%q)", s)
 	require.Equal(t, emailKeyUnicode(s), emailKey(s), "emailKey(%q)", s)
+	require.Equal(t, longMarkRun.MatchString(s), markRunTooLong(s), "markRunTooLong(%q)", s)
 }
 
 // TestFastChecksAgree: the ASCII fast paths of the shape checks and of
@@ -50,6 +52,9 @@ func TestFastChecksAgree(t *testing.T) {
 		"ftp://x", "http://\x00", "a", "-a", "a-", "0", strings.Repeat("a", 50), strings.Repeat("a", 51),
 		"ab_c", "Ab", "a\u00e9", "\u00a0", "\u0085x", "a@b.c\u00a0", "İ@b.c", "ς@σ.c", "\xff", "a@b.\xff",
 		strings.Repeat(" ", 300), strings.Repeat("\u3000", 3),
+		strings.Repeat("\u0301", 13), strings.Repeat("\u0301", 14), "a" + strings.Repeat("\u0301\u0323", 7) + "b",
+		strings.Repeat("\u0301", 13) + "x" + strings.Repeat("\u0301", 13), strings.Repeat("\U0001d165", 14),
+		strings.Repeat("\u1161", 14), strings.Repeat("\u034f", 14), "\u0300" + strings.Repeat("\u036f", 13), "\u02ff" + strings.Repeat("\u0370", 14),
 	}
 	for _, s := range cases {
 		fastChecksAgree(t, s)

@@ -156,9 +156,18 @@ func (l *lazyTx) Conn() *pgx.Conn {
 	return l.tx.Conn()
 }
 
-// Commit commits, or does nothing when nothing was sent.
+// Commit commits, or does nothing when nothing was sent. Its errors are
+// mapped (see commit): once sent, the COMMIT is not interrupted by ctx
+// ending unless the server takes commitGrace more to answer, and an answer
+// lost is ErrCommitUnknown, never a failure. A ctx already done rolls back.
 func (l *lazyTx) Commit(ctx context.Context) error {
-	return l.end(func(tx pgx.Tx) error { return tx.Commit(ctx) })
+	return l.end(func(tx pgx.Tx) error {
+		if err := ctx.Err(); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			return err
+		}
+		return commit(ctx, tx.Commit)
+	})
 }
 
 // Rollback rolls back, or does nothing when nothing was sent.

@@ -90,6 +90,10 @@ func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbg
 		b.Queue(s.sql, s.args...)
 	}
 	rp := &replayer{queued: rec.queued, begin: framed}
+	// A write transaction of the pipeline's own commits: whether it did must
+	// be known, or reported as unknown (ErrCommitUnknown).
+	commits := onPool && f.tx.AccessMode != pgx.ReadOnly
+	sendCtx := ctx
 	if !onPool {
 		if f.savepoint {
 			b.Queue("RELEASE SAVEPOINT " + pipelineSavepoint)
@@ -97,9 +101,20 @@ func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbg
 		rp.br = db.SendBatch(ctx, b)
 	} else {
 		b.Queue("COMMIT")
+		if commits {
+			// The batch ends in COMMIT: it is sent so that ctx ending does
+			// not lose its answer (see commit), and never once ctx is done.
+			if err := ctx.Err(); err != nil {
+				return zero, err
+			}
+			var stop func()
+			sendCtx, stop = commitContext(ctx)
+			defer stop()
+		}
 		conn, err := pool.Acquire(ctx)
 		if err != nil { // body's statements report it, as pool.SendBatch's would
 			rp.br = pgx.FailedBatchResults(b, err)
+			commits = false // nothing was sent
 		} else {
 			defer func() {
 				// A failed statement leaves the transaction open, aborted:
@@ -109,7 +124,7 @@ func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbg
 				}
 				conn.Release()
 			}()
-			rp.br = conn.SendBatch(ctx, b)
+			rp.br = conn.SendBatch(sendCtx, b)
 		}
 	}
 	v, err := body(newQueries(rp))
@@ -121,6 +136,9 @@ func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbg
 	// Close reads what body left unread (it stopped at an error).
 	if cerr := rp.br.Close(); err == nil && cerr != nil {
 		err = cerr
+	}
+	if err != nil && commits {
+		err = commitError(ctx, err)
 	}
 	if err != nil {
 		if f.savepoint && !onPool {

@@ -42,16 +42,7 @@ var blankRanges = [][2]rune{
 
 // blankClass writes blankRanges as the inside of a bracket expression, each
 // code point spelled by esc: Go's regexp and PostgreSQL's differ only there.
-func blankClass(esc func(rune) string) string {
-	var b strings.Builder
-	for _, r := range blankRanges {
-		b.WriteString(esc(r[0]))
-		if r[1] != r[0] {
-			b.WriteString("-" + esc(r[1]))
-		}
-	}
-	return b.String()
-}
+func blankClass(esc func(rune) string) string { return rangeClass(blankRanges, esc) }
 
 // goBlank and pgBlank are blankRanges in Go's and PostgreSQL's regex syntax.
 var (
@@ -213,10 +204,16 @@ func checkEmail(email string) error {
 	if !emailShaped(email) {
 		return invalid("email", email, "must look like name@example.com")
 	}
+	if isASCII(email) {
+		return nil
+	}
 	for _, r := range email {
 		if r >= utf8.RuneSelf && !keyStable(r) {
 			return invalid("email", email, fmt.Sprintf("contains U+%04X, which this server and Go may not lower-case or normalize alike", r))
 		}
+	}
+	if markRunTooLong(email) {
+		return invalid("email", email, fmt.Sprintf("has more than %d combining marks in a row", maxNonStarterRun))
 	}
 	return nil
 }
