@@ -177,6 +177,19 @@ func TestReset(t *testing.T) {
 				for _, table := range catalogTables(t, e.pool) {
 					require.Zero(t, e.rows(t, table), table)
 				}
+				var all, used []string // the id sequence of every table, the grown ones' too, restarted
+				require.NoError(t, e.pool.QueryRow(e.ctx, `
+					SELECT coalesce(array_agg(ps.sequencename ORDER BY ps.sequencename), '{}'),
+					       coalesce(array_agg(ps.sequencename ORDER BY ps.sequencename) FILTER (WHERE ps.last_value IS NOT NULL), '{}')
+					FROM pg_depend d
+					JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+					JOIN pg_sequences ps ON ps.schemaname = 'public' AND ps.sequencename = s.relname
+					WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+					  AND d.deptype IN ('a', 'i') AND d.refobjid::regclass::text = ANY($1)`,
+					catalogTables(t, e.pool)).Scan(&all, &used))
+				require.NotEmpty(t, all)
+				require.Empty(t, used, "sequences not restarted")
+				t.Logf("restarted: %s", strings.Join(all, ", "))
 				require.Equal(t, []int64{1, 2, 3}, writeEverything(t, e), "ids restart at 1")
 				eli, err := e.GetUserWithAddresses(e.ctx, 2, repo.Joined)
 				require.NoError(t, err)
