@@ -1,14 +1,18 @@
 package pgtest
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inkwell-dev/inkwell/db"
@@ -19,14 +23,43 @@ import (
 // for a table of their own.
 const GrownTable = "grown_comments"
 
-// grownMigration is what a user's first change looks like, as README
-// ("Changing the schema or a query") says to write it: a table of a user's
-// rows, keyed by user_id, with a foreign key to users that cascades (deleting
-// the user deletes the comments on their posts) and one to posts, by the
-// posts' key (user_id, id), that does not (a post with comments cannot be
-// deleted). Where the citus extension is present, the same migration
-// distributes it by user_id, co-located with users: a row of it refers to
-// one user only, so that its foreign keys hold on one shard.
+// The other tables of Grown's migration: together they take every shape a
+// user's table may take, so that the tests that look at "every table" or
+// "every constraint" meet them all. None of ours refers to them.
+const (
+	// GrownReactions: reactions to a comment, kept with it: a composite
+	// primary key, a foreign key to another grown table (GrownTable, by its
+	// key (user_id, id), cascading) and a CHECK over two columns.
+	GrownReactions = "grown_reactions"
+	// GrownBookmarks: a user's bookmark of a post, often another user's: a
+	// relation between two users (user_id, and the post's key (post_user_id,
+	// post_id), cascading) and a generated column (STORED).
+	GrownBookmarks = "grown_bookmarks"
+	// GrownAnnouncements: notes to every user, a table with no primary key
+	// and no foreign key; on Citus a reference table.
+	GrownAnnouncements = "grown_announcements"
+	// GrownFollows: who follows whom, two foreign keys to users and a CHECK
+	// over both; FillGrown leaves it without rows, as a table a user has not
+	// written to yet.
+	GrownFollows = "grown_follows"
+)
+
+// grownMigration is what a user's first changes look like, as README
+// ("Changing the schema or a query") says to write them. GrownTable is a
+// table of a user's rows, keyed by user_id, with a foreign key to users that
+// cascades (deleting the user deletes the comments on their posts) and one to
+// posts, by the posts' key (user_id, id), that does not (a post with comments
+// cannot be deleted). Where the citus extension is present, the same
+// migration distributes it by user_id, co-located with users: a row of it
+// refers to one user only, so that its foreign keys hold on one shard.
+//
+// The other tables are distributed as Citus accepts them: GrownReactions
+// like GrownTable (its foreign key includes user_id); GrownBookmarks and
+// GrownFollows by the user whose rows they are (user_id, follower_id), their
+// foreign key to the other user's rows dropped, since Citus cannot enforce a
+// key across shards (as migration 00008 drops email_owners -> addresses);
+// GrownAnnouncements, which has no key and refers to no one, as a reference
+// table.
 const grownMigration = `-- +goose Up
 CREATE TABLE ` + GrownTable + ` (
     user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -47,7 +80,62 @@ END
 $$;
 -- +goose StatementEnd
 
+CREATE TABLE ` + GrownReactions + ` (
+    user_id    bigint  NOT NULL,
+    comment_id bigint  NOT NULL,
+    kind       text    NOT NULL CHECK (kind IN ('like', 'stars')),
+    stars      integer CHECK (stars BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, comment_id, kind),
+    FOREIGN KEY (user_id, comment_id) REFERENCES ` + GrownTable + ` (user_id, id) ON DELETE CASCADE,
+    CONSTRAINT ` + GrownReactions + `_stars_with_kind CHECK ((kind = 'stars') = (stars IS NOT NULL))
+);
+
+CREATE TABLE ` + GrownBookmarks + ` (
+    user_id      bigint  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    post_user_id bigint  NOT NULL,
+    post_id      bigint  NOT NULL,
+    note         text    NOT NULL DEFAULT '',
+    note_length  integer GENERATED ALWAYS AS (char_length(note)) STORED,
+    PRIMARY KEY (user_id, post_user_id, post_id),
+    CONSTRAINT ` + GrownBookmarks + `_post_fkey FOREIGN KEY (post_user_id, post_id)
+        REFERENCES posts (user_id, id) ON DELETE CASCADE
+);
+CREATE INDEX ` + GrownBookmarks + `_post_idx ON ` + GrownBookmarks + ` (post_user_id, post_id);
+
+CREATE TABLE ` + GrownAnnouncements + ` (
+    at   timestamptz NOT NULL DEFAULT now(),
+    body text        NOT NULL CHECK (body <> '')
+);
+
+CREATE TABLE ` + GrownFollows + ` (
+    follower_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    followee_id bigint NOT NULL,
+    PRIMARY KEY (follower_id, followee_id),
+    CONSTRAINT ` + GrownFollows + `_followee_fkey FOREIGN KEY (followee_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT ` + GrownFollows + `_not_self CHECK (follower_id <> followee_id)
+);
+CREATE INDEX ` + GrownFollows + `_followee_idx ON ` + GrownFollows + ` (followee_id);
+
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        PERFORM create_distributed_table('` + GrownReactions + `', 'user_id', colocate_with => '` + GrownTable + `');
+        ALTER TABLE ` + GrownBookmarks + ` DROP CONSTRAINT ` + GrownBookmarks + `_post_fkey;
+        PERFORM create_distributed_table('` + GrownBookmarks + `', 'user_id', colocate_with => 'users');
+        ALTER TABLE ` + GrownFollows + ` DROP CONSTRAINT ` + GrownFollows + `_followee_fkey;
+        PERFORM create_distributed_table('` + GrownFollows + `', 'follower_id', colocate_with => 'users');
+        PERFORM create_reference_table('` + GrownAnnouncements + `');
+    END IF;
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP TABLE ` + GrownFollows + `;
+DROP TABLE ` + GrownAnnouncements + `;
+DROP TABLE ` + GrownBookmarks + `;
+DROP TABLE ` + GrownReactions + `;
 DROP TABLE ` + GrownTable + `;
 `
 
@@ -74,7 +162,8 @@ func Migrations(tb testing.TB, fsys fs.FS) (names []string, versions []int64) {
 }
 
 // Grown returns the embedded migrations and one more after the last of them,
-// creating GrownTable, and that migration's file name: a schema as a user
+// creating GrownTable and the other Grown* tables, and that migration's file
+// name: a schema as a user
 // grows it, for tests that show that nothing of ours breaks when they do.
 func Grown(tb testing.TB) (fsys fs.FS, name string) {
 	tb.Helper()
@@ -122,4 +211,88 @@ func GrownURL(tb testing.TB) string {
 func NewGrownPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	tb.Helper()
 	return newPool(tb, GrownURL(tb), configure...)
+}
+
+// FillGrown writes rows to the tables of Grown's migration but GrownFollows,
+// from the users and posts there are: a comment on every post, a like and
+// stars on every comment, a bookmark by every user of the posts of the next
+// user (by id, the last user's of the first's), and one announcement. Every
+// statement goes to one user's shard on Citus.
+func FillGrown(tb testing.TB, pool *pgxpool.Pool) {
+	tb.Helper()
+	ctx := context.Background()
+	fail := func(err error) {
+		if err != nil {
+			tb.Fatalf("pgtest: fill the grown tables: %v", err)
+		}
+	}
+	rows, err := pool.Query(ctx, "SELECT id FROM users ORDER BY id")
+	fail(err)
+	users, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	fail(err)
+	type post struct{ UserID, ID int64 }
+	rows, err = pool.Query(ctx, "SELECT user_id, id FROM posts ORDER BY user_id, id")
+	fail(err)
+	posts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[post])
+	fail(err)
+	if len(users) == 0 || len(posts) == 0 {
+		tb.Fatalf("pgtest: fill the grown tables: %d users and %d posts; FillGrown needs both", len(users), len(posts))
+	}
+	b := &pgx.Batch{}
+	for _, p := range posts {
+		b.Queue(`WITH c AS (INSERT INTO `+GrownTable+` (user_id, post_id, body) VALUES ($1, $2, 'Nice post') RETURNING user_id, id)
+			INSERT INTO `+GrownReactions+` (user_id, comment_id, kind, stars)
+			SELECT user_id, id, 'like', NULL FROM c UNION ALL SELECT user_id, id, 'stars', 4 FROM c`, p.UserID, p.ID)
+	}
+	for i, u := range users {
+		next := users[(i+1)%len(users)]
+		for _, p := range posts {
+			if p.UserID == next {
+				b.Queue(`INSERT INTO `+GrownBookmarks+` (user_id, post_user_id, post_id, note) VALUES ($1, $2, $3, 'read later')`, u, p.UserID, p.ID)
+			}
+		}
+	}
+	b.Queue(`INSERT INTO ` + GrownAnnouncements + ` (body) VALUES ('Welcome')`)
+	fail(pool.SendBatch(ctx, b).Close())
+}
+
+var embedded struct {
+	sync.Mutex
+	columns map[string][]string
+}
+
+// EmbeddedColumns returns the columns of every table the embedded
+// migrations (db.Migrations) make, by table, read from the catalog of a
+// database migrated with them alone: the tables and columns that are ours,
+// which the repository writes, as against those a user (or Grown) adds.
+func EmbeddedColumns(tb testing.TB) map[string][]string {
+	tb.Helper()
+	embedded.Lock()
+	defer embedded.Unlock()
+	if embedded.columns == nil {
+		pool := NewPool(tb)
+		rows, err := pool.Query(context.Background(), `
+			SELECT c.relname, a.attname FROM pg_class c
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+			WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+			  AND c.relname <> 'goose_db_version'
+			ORDER BY c.relname, a.attnum`)
+		if err != nil {
+			tb.Fatalf("pgtest: %v", err)
+		}
+		columns := map[string][]string{}
+		var table, column string
+		_, err = pgx.ForEachRow(rows, []any{&table, &column}, func() error {
+			columns[table] = append(columns[table], column)
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("pgtest: %v", err)
+		}
+		if len(columns) == 0 {
+			tb.Fatalf("pgtest: the embedded migrations made no table")
+		}
+		embedded.columns = columns
+	}
+	return maps.Clone(embedded.columns)
 }

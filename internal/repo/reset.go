@@ -7,9 +7,11 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
-// Reset empties every table the migrations made (found from the catalog, so
-// a table you add is emptied too) and restarts their ids at 1, as a seed from
-// scratch wants. It is one TRUNCATE ... RESTART IDENTITY, run by the database
+// Reset empties every table of the public schema (found from the catalog, so
+// a table you add is emptied too, whatever its foreign keys: to users, to
+// posts, to other users' rows, to no one) and restarts their ids at 1, as a
+// seed from scratch wants. A table of another schema that refers to one of
+// these stops it (below). It is one TRUNCATE ... RESTART IDENTITY, run by the database
 // function reset_tables (db/schema/00004_reset_function.sql), so it is
 // transactional: called on an InTx's tx whose transaction rolls back, it
 // leaves every row and every id sequence exactly as they were.
