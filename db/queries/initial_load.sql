@@ -15,6 +15,20 @@ WHERE (c.oid = ANY((@tables::text[])::regclass[])
   AND NOT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
 ORDER BY 1;
 
+-- name: InitialLoadReferrers :many
+-- The tables, other than @tables, whose foreign keys refer to them: an
+-- initial load locks them too. Catalog rows only, and no pg_get_* function:
+-- those read the catalog through the syscache, and pg_get_indexdef takes an
+-- ACCESS SHARE lock on the index's table. Run before the lock, while another
+-- load holds it, such a read waits with the snapshot it took before, then
+-- meets the catalog that load committed ("cache lookup failed").
+SELECT DISTINCT f.conrelid::regclass::text AS table_name
+FROM pg_catalog.pg_constraint f
+WHERE f.contype = 'f'
+  AND f.confrelid = ANY((@tables::text[])::regclass[])
+  AND NOT f.conrelid = ANY((@tables::text[])::regclass[])
+ORDER BY 1;
+
 -- name: InitialLoadConstraints :many
 -- Keys (primary, unique, exclusion) of the loaded tables, and foreign keys
 -- from or to them, with what DROP would lose besides the definition.

@@ -216,6 +216,41 @@ func (q *Queries) InitialLoadNotOwned(ctx context.Context, tables []string) ([]I
 	return items, nil
 }
 
+const initialLoadReferrers = `-- name: InitialLoadReferrers :many
+SELECT DISTINCT f.conrelid::regclass::text AS table_name
+FROM pg_catalog.pg_constraint f
+WHERE f.contype = 'f'
+  AND f.confrelid = ANY(($1::text[])::regclass[])
+  AND NOT f.conrelid = ANY(($1::text[])::regclass[])
+ORDER BY 1
+`
+
+// The tables, other than @tables, whose foreign keys refer to them: an
+// initial load locks them too. Catalog rows only, and no pg_get_* function:
+// those read the catalog through the syscache, and pg_get_indexdef takes an
+// ACCESS SHARE lock on the index's table. Run before the lock, while another
+// load holds it, such a read waits with the snapshot it took before, then
+// meets the catalog that load committed ("cache lookup failed").
+func (q *Queries) InitialLoadReferrers(ctx context.Context, tables []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, initialLoadReferrers, tables)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var table_name string
+		if err := rows.Scan(&table_name); err != nil {
+			return nil, err
+		}
+		items = append(items, table_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const initialLoadTables = `-- name: InitialLoadTables :many
 SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,

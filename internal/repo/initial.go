@@ -108,7 +108,9 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 func (r *Repo) InitialLoadGraphs(ctx context.Context, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
 	defer wrote(ctx)
 	var res BulkResult
-	err := r.InTx(ctx, TxOptions{MaxAttempts: 1}, func(tx *Repo) error {
+	// READ COMMITTED whatever the server's default: the statements after
+	// the lock must see what a load that held it before committed.
+	err := r.InTx(ctx, TxOptions{MaxAttempts: 1, Isolation: ReadCommitted}, func(tx *Repo) error {
 		var err error
 		res, err = initialLoad(ctx, tx.tx, graphs, opts)
 		return err
@@ -217,23 +219,17 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 			ErrPermission, notOwned[0].Role, strings.Join(which, "; "))
 	}
 
-	// Keys, indexes and foreign keys, read before the lock only to know the
-	// tables to lock (those that refer to the loaded ones too), then again
-	// under it.
-	objects, err := readSchema(ctx, q)
+	// The loaded tables and those whose foreign keys refer to them are
+	// locked before anything else of the schema is read. Another load may
+	// hold the lock: everything read after it is read by statements that
+	// start once that load has ended (READ COMMITTED: a snapshot each), so
+	// they see its rows, and its keys and indexes as it put them back.
+	referrers, err := q.InitialLoadReferrers(ctx, initialTables)
 	if err != nil {
-		return res, err
+		return res, dbError(ctx, err)
 	}
-	lock := slices.Clone(initialTables)
-	for _, o := range objects {
-		if !slices.Contains(lock, o.table) {
-			lock = append(lock, o.table)
-		}
-	}
+	lock := slices.Concat(initialTables, referrers)
 	if err := exec("LOCK TABLE " + strings.Join(lock, ", ") + " IN ACCESS EXCLUSIVE MODE"); err != nil {
-		return res, err
-	}
-	if objects, err = readSchema(ctx, q); err != nil {
 		return res, err
 	}
 	nonEmpty, err := q.InitialLoadNonEmpty(ctx)
@@ -242,6 +238,11 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	}
 	if nonEmpty != "" {
 		return res, fmt.Errorf("%w: table %s has rows: an initial load needs empty tables", ErrNotEmpty, nonEmpty)
+	}
+	// Keys, indexes and foreign keys, read under the lock.
+	objects, err := readSchema(ctx, q)
+	if err != nil {
+		return res, err
 	}
 
 	// Off, foreign keys first: they depend on the keys.
