@@ -86,8 +86,9 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // foreign keys off (their definitions read from the catalog, with the foreign
 // keys of other tables that refer to them), copies the rows (COPY FREEZE after
 // a TRUNCATE), then builds the keys and indexes, adds the foreign keys back
-// (each checked in one pass) and runs ANALYZE. Ids continue from the
-// tables' identity sequences, which end past the loaded ids.
+// (each checked in one pass) and runs ANALYZE. Ids continue from where the
+// tables' identity sequences stand (restarted or not: the first is taken with
+// nextval), which end past the loaded ids and never move back.
 //
 // It is all or nothing: however it stops (an error, ctx ending, the client or
 // the server going away), the transaction rolls back, the schema is as it was

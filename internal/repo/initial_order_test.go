@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
@@ -72,4 +74,81 @@ WHERE NOT l.granted AND d.datname = current_database())`).Scan(&waiting))
 	require.EqualValues(t, won.res.Posts, e.rows(t, "posts"))
 	require.EqualValues(t, won.res.PostTags, e.rows(t, "post_tags"))
 	require.EqualValues(t, won.res.Profiles, e.rows(t, "profiles"))
+}
+
+// idSequence is a table's identity or serial column and its sequence.
+type idSequence struct{ Table, Column, Sequence string }
+
+// idSequences reads from the catalog every identity or serial column of the
+// public schema's tables.
+func idSequences(t *testing.T, pool *pgxpool.Pool) []idSequence {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+SELECT format('%I', c.relname), format('%I', a.attname), pg_get_serial_sequence(format('%I', c.relname), a.attname)
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND pg_get_serial_sequence(format('%I', c.relname), a.attname) IS NOT NULL
+ORDER BY 1, 2`)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[idSequence])
+	require.NoError(t, err)
+	require.NotEmpty(t, out)
+	return out
+}
+
+// TestInitialLoadSequences: ids go on from where each sequence stands, as
+// the batched path's do, even when it was restarted (a restarted sequence is
+// not called: it has no last value), and the load moves no sequence back,
+// even one set back to a later value while it ran.
+func TestInitialLoadSequences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const restart, moved = 5000, 9000
+	initial, batched := pgtest.NewPool(t), pgtest.NewPool(t)
+	seqs := idSequences(t, initial)
+	empty := map[string]bool{} // the tables a load may write
+	for _, s := range seqs {
+		var rows bool
+		require.NoError(t, initial.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+s.Table+")").Scan(&rows))
+		empty[s.Table] = !rows
+	}
+	for _, pool := range []*pgxpool.Pool{initial, batched} {
+		for _, s := range seqs { // as ALTER ... RESTART WITH leaves it: not called
+			_, err := pool.Exec(ctx, "SELECT setval($1, $2, false)", s.Sequence, restart)
+			require.NoError(t, err)
+		}
+	}
+	once := false
+	_, err := repo.New(initial).InitialLoadGraphs(ctx, fakeGraphs(41, 300), repo.InitialLoadOptions{
+		Progress: func(repo.LoadProgress) {
+			if once {
+				return
+			}
+			once = true
+			for _, s := range seqs { // setval takes no lock the load's conflicts with
+				_, err := initial.Exec(ctx, "SELECT setval($1, $2, false)", s.Sequence, moved)
+				require.NoError(t, err)
+			}
+		},
+	})
+	require.NoError(t, err)
+	_, err = repo.New(batched).BulkInsertGraphs(ctx, fakeGraphs(41, 300), repo.BulkOptions{BatchSize: 100})
+	require.NoError(t, err)
+	require.Equal(t, dump(t, batched), dump(t, initial))
+
+	loaded := 0
+	for _, s := range seqs {
+		var lowest, highest *int64
+		require.NoError(t, initial.QueryRow(ctx, "SELECT min("+s.Column+"), max("+s.Column+") FROM "+s.Table).Scan(&lowest, &highest))
+		var next int64
+		require.NoError(t, initial.QueryRow(ctx, "SELECT nextval($1)", s.Sequence).Scan(&next))
+		require.GreaterOrEqual(t, next, int64(moved), "%s: the sequence did not move back", s.Sequence)
+		if lowest == nil || !empty[s.Table] {
+			continue
+		}
+		loaded++
+		require.EqualValues(t, restart, *lowest, "%s.%s starts where its sequence stood", s.Table, s.Column)
+		require.Greater(t, next, *highest, "%s: past the loaded ids", s.Sequence)
+	}
+	require.Greater(t, loaded, 1)
 }
