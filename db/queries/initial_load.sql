@@ -60,7 +60,8 @@ WHERE i.indrelid = ANY((@tables::text[])::regclass[])
 ORDER BY 1, 2;
 
 -- name: InitialLoadTables :many
--- Each loaded table: whether COPY may FREEZE it (a plain table), and the
+-- Each loaded table, read before its foreign keys come off: whether COPY
+-- may FREEZE it (a plain table), the loaded tables it refers to, and the
 -- identity or serial sequence of its id column with the first id the load
 -- hands out, taken from the sequence with nextval: from where it stands,
 -- whatever its state (pg_sequence_last_value and pg_sequences.last_value
@@ -70,7 +71,14 @@ ORDER BY 1, 2;
 SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
-       coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id
+       coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- The other loaded tables its foreign keys refer to (their positions
+       -- in @tables, from 1): the load sends their rows first.
+       ARRAY(SELECT p.n::int FROM unnest(@tables::text[]) WITH ORDINALITY AS p(name, n)
+             WHERE p.name::regclass <> c.oid
+               AND EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                           WHERE f.contype = 'f' AND f.conrelid = c.oid AND f.confrelid = p.name::regclass)
+             ORDER BY p.n)::int[] AS parents
 FROM unnest(@tables::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq

@@ -259,7 +259,14 @@ const initialLoadTables = `-- name: InitialLoadTables :many
 SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
-       coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id
+       coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- The other loaded tables its foreign keys refer to (their positions
+       -- in @tables, from 1): the load sends their rows first.
+       ARRAY(SELECT p.n::int FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n)
+             WHERE p.name::regclass <> c.oid
+               AND EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                           WHERE f.contype = 'f' AND f.conrelid = c.oid AND f.confrelid = p.name::regclass)
+             ORDER BY p.n)::int[] AS parents
 FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
@@ -273,9 +280,11 @@ type InitialLoadTablesRow struct {
 	Plain    bool
 	Sequence string
 	NextID   int64
+	Parents  []int32
 }
 
-// Each loaded table: whether COPY may FREEZE it (a plain table), and the
+// Each loaded table, read before its foreign keys come off: whether COPY
+// may FREEZE it (a plain table), the loaded tables it refers to, and the
 // identity or serial sequence of its id column with the first id the load
 // hands out, taken from the sequence with nextval: from where it stands,
 // whatever its state (pg_sequence_last_value and pg_sequences.last_value
@@ -296,6 +305,7 @@ func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]Ini
 			&i.Plain,
 			&i.Sequence,
 			&i.NextID,
+			&i.Parents,
 		); err != nil {
 			return nil, err
 		}

@@ -40,9 +40,11 @@ type InitialLoadOptions struct {
 	// 0 means DefaultMaintenanceWorkers, negative means none.
 	MaintenanceWorkers int
 	// Progress, if set, is called as the load goes: during copying after
-	// each COPY (a part of one table's rows, about 4 MiB encoded), then once
+	// each COPY (a part of one table's rows, up to about 4 MiB encoded), then once
 	// per table, key, index and foreign key. Calls never overlap.
 	Progress func(LoadProgress)
+
+	partBytes int // 0 means partBytes; set by tests only
 }
 
 // LoadPhase is a phase of an initial load.
@@ -76,8 +78,10 @@ type LoadProgress struct {
 	Starved time.Duration
 }
 
-// initialTables are the tables InitialLoadGraphs writes, in the order it
-// copies them.
+// initialTables are the tables InitialLoadGraphs writes. Their rows are
+// copied in parts, a table's part as soon as it is full, but never before
+// the rows its rows refer to (the foreign keys in the catalog say which):
+// see produce.
 var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
@@ -176,6 +180,8 @@ type loadTable struct {
 	columns string // the COPY column list
 	freeze  bool   // COPY FREEZE is allowed (a plain table)
 	count   *int64
+	// The tables (indexes in the load's tables) its foreign keys refer to.
+	parents []int
 	// The ids it hands out, from its identity sequence ("" when it has none).
 	sequence string
 	next     int64 // the first id to hand out
@@ -246,17 +252,6 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		return res, err
 	}
 
-	// Off, foreign keys first: they depend on the keys.
-	for _, o := range slices.Backward(objects) {
-		if err := exec(o.drop()); err != nil {
-			return res, fmt.Errorf("drop %s: %w", o.name, err)
-		}
-	}
-	// In this transaction, so that COPY may FREEZE.
-	if err := exec("TRUNCATE " + strings.Join(initialTables, ", ")); err != nil {
-		return res, err
-	}
-
 	// In initialTables' order.
 	tables := []*loadTable{
 		{name: "users", columns: "id, name, age", count: &res.Users},
@@ -268,6 +263,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		{name: "tags", columns: "id, name"},
 		{name: "post_tags", columns: "user_id, post_id, tag_id", count: &res.PostTags},
 	}
+	// Before the foreign keys come off: they say which tables' rows go first.
 	facts, err := q.InitialLoadTables(ctx, initialTables)
 	if err != nil {
 		return res, dbError(ctx, err)
@@ -275,9 +271,27 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	for _, f := range facts {
 		t := tables[slices.Index(initialTables, f.Name)]
 		t.freeze, t.sequence, t.next = f.Plain, f.Sequence, f.NextID
+		for _, n := range f.Parents {
+			t.parents = append(t.parents, int(n)-1)
+		}
 	}
 
-	if err := copyGraphs(ctx, tx, graphs, tables, &res, &sent, progress); err != nil {
+	// Off, foreign keys first: they depend on the keys.
+	for _, o := range slices.Backward(objects) {
+		if err := exec(o.drop()); err != nil {
+			return res, fmt.Errorf("drop %s: %w", o.name, err)
+		}
+	}
+	// In this transaction, so that COPY may FREEZE.
+	if err := exec("TRUNCATE " + strings.Join(initialTables, ", ")); err != nil {
+		return res, err
+	}
+
+	size := opts.partBytes
+	if size <= 0 {
+		size = partBytes
+	}
+	if err := copyGraphs(ctx, tx, graphs, tables, size, &res, &sent, progress); err != nil {
 		return res, err
 	}
 	// Sequences only move forward: setval is not transactional, so a load
@@ -419,9 +433,9 @@ const partBytes = 4 << 20
 // it bounds the load's memory (about (tables + partsAhead + 1) x partBytes).
 const partsAhead = 2
 
-// part holds consecutive rows of one table, encoded for COPY. With the keys
-// and foreign keys off, the tables' COPYs may come in any order, so each
-// part is copied as soon as it is full: no table's rows wait for another's.
+// part holds consecutive rows of one table, encoded for COPY. Each part is
+// copied as soon as it is full, after the parts of the tables it refers to
+// that hold rows it may refer to (see produce).
 type part struct {
 	table  int // index in the load's tables
 	rows   binaryRows
@@ -451,7 +465,7 @@ var errStopped = errors.New("copy stopped")
 // goroutine, which owns the transaction, copies the parts that are full:
 // the client's work overlaps the server's, and at most partsAhead parts wait.
 func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables []*loadTable,
-	res, sent *BulkResult, progress func(LoadProgress),
+	size int, res, sent *BulkResult, progress func(LoadProgress),
 ) error {
 	full := make(chan *part, partsAhead)
 	free := make(chan *part, partsAhead+2) // copied parts, for reuse
@@ -461,7 +475,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	go func() {
 		defer close(done)
 		defer close(full)
-		produced = produce(ctx, graphs, tables, res, func(table int) *part {
+		produced = produce(ctx, graphs, tables, size, res, func(table int) *part {
 			select {
 			case p := <-free:
 				p.reset(table)
@@ -553,9 +567,16 @@ func tableRows(table string, n int64) BulkResult {
 }
 
 // produce validates graphs, gives them ids and encodes their rows into
-// parts from next, one filling per table, handing each full one to send
-// (false: stop). It counts the rows read in res.
-func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, res *BulkResult,
+// parts from next, one filling per table, handing each that reaches size
+// bytes to send (false: stop). It counts the rows read in res.
+//
+// A part goes after the rows its rows refer to: before it, the parts its
+// table's parents are filling (and theirs before them), full or not, since
+// they may hold the parents of its rows. So the server copies every row after
+// the rows it refers to, as an INSERT of the batched path would come, and a
+// trigger sees them (a post's user, a post_tag's post and tag). The parents'
+// parts that go early are smaller; memory is as bounded as before.
+func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, size int, res *BulkResult,
 	next func(table int) *part, send func(*part) bool,
 ) error {
 	index := map[string]int{}
@@ -587,10 +608,25 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 	for i := range parts {
 		parts[i] = next(i)
 	}
-	flush := func(i int) bool {
+	// flush sends table i's part, its parents' parts that hold rows first,
+	// and starts another. sending guards against a cycle of foreign keys.
+	sending := make([]bool, len(tables))
+	var flush func(i int) bool
+	flush = func(i int) bool {
+		sending[i] = true
+		defer func() { sending[i] = false }()
+		for _, parent := range tables[i].parents {
+			if !sending[parent] && len(parts[parent].owners) > 0 && !flush(parent) {
+				return false
+			}
+		}
 		p := parts[i]
 		p.count = tableRows(tables[i].name, int64(len(p.owners)))
-		return send(p)
+		if !send(p) {
+			return false
+		}
+		parts[i] = next(i)
+		return true
 	}
 	for g, err := range graphs {
 		position++
@@ -668,17 +704,14 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			}
 		}
 		n.add(k)
-		for i, p := range parts {
-			if len(p.rows.buf) >= partBytes {
-				if !flush(i) {
-					return errStopped
-				}
-				parts[i] = next(i)
+		for i := range parts {
+			if len(parts[i].rows.buf) >= size && !flush(i) {
+				return errStopped
 			}
 		}
 	}
-	for i, p := range parts {
-		if len(p.owners) > 0 && !flush(i) {
+	for i := range parts {
+		if len(parts[i].owners) > 0 && !flush(i) {
 			return errStopped
 		}
 	}

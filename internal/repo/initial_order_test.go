@@ -152,3 +152,72 @@ func TestInitialLoadSequences(t *testing.T) {
 	}
 	require.Greater(t, loaded, 1)
 }
+
+// TestInitialLoadTriggers: a user's triggers on the loaded tables see what
+// they would see under the batched path: a post's user, a post_tag's post and
+// tag, though the rows go in many parts. The triggers keep counters on the
+// parents, which both paths must leave the same.
+func TestInitialLoadTriggers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const triggers = `
+ALTER TABLE users ADD COLUMN posts_written int NOT NULL DEFAULT 0;
+ALTER TABLE posts ADD COLUMN tags_given int NOT NULL DEFAULT 0;
+ALTER TABLE tags ADD COLUMN times_used int NOT NULL DEFAULT 0;
+CREATE FUNCTION count_post() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE users SET posts_written = posts_written + 1 WHERE id = NEW.user_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER count_post AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION count_post();
+CREATE FUNCTION count_post_tag() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE posts SET tags_given = tags_given + 1 WHERE id = NEW.post_id;
+    UPDATE tags SET times_used = times_used + 1 WHERE id = NEW.tag_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER count_post_tag AFTER INSERT ON post_tags FOR EACH ROW EXECUTE FUNCTION count_post_tag();`
+	initial, batched := pgtest.NewPool(t), pgtest.NewPool(t)
+	for _, pool := range []*pgxpool.Pool{initial, batched} {
+		_, err := pool.Exec(ctx, triggers)
+		require.NoError(t, err)
+	}
+	const users = 600
+	parts := map[string]int{} // COPYs of each table
+	res, err := repo.New(initial).InitialLoadGraphs(ctx, fakeGraphs(51, users), repo.WithPartBytes(repo.InitialLoadOptions{
+		Progress: func(p repo.LoadProgress) {
+			if p.Phase == repo.PhaseCopying && p.Done == 0 {
+				parts[p.Step]++
+			}
+		},
+	}, 8<<10))
+	require.NoError(t, err)
+	for _, table := range []string{"users", "posts", "post_tags"} {
+		require.Greater(t, parts[table], 1, "%s goes in several parts", table)
+	}
+	_, err = repo.New(batched).BulkInsertGraphs(ctx, fakeGraphs(51, users), repo.BulkOptions{BatchSize: 100})
+	require.NoError(t, err)
+	require.Equal(t, dump(t, batched), dump(t, initial))
+
+	counters := func(pool *pgxpool.Pool) []string {
+		var out []string
+		for _, q := range []string{
+			"SELECT format('user %s %s', id, posts_written) FROM users ORDER BY id",
+			"SELECT format('post %s %s', id, tags_given) FROM posts ORDER BY id",
+			"SELECT format('tag %s %s', name, times_used) FROM tags ORDER BY name",
+		} {
+			rows, err := pool.Query(ctx, q)
+			require.NoError(t, err)
+			s, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			out = append(out, s...)
+		}
+		return out
+	}
+	require.Equal(t, counters(batched), counters(initial))
+	var written, given int64
+	require.NoError(t, initial.QueryRow(ctx, "SELECT sum(posts_written) FROM users").Scan(&written))
+	require.NoError(t, initial.QueryRow(ctx, "SELECT sum(tags_given) FROM posts").Scan(&given))
+	require.Equal(t, res.Posts, written, "every post found its user")
+	require.Equal(t, res.PostTags, given, "every post_tag found its post")
+}
