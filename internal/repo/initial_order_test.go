@@ -24,6 +24,12 @@ func TestInitialLoadTwoAtOnce(t *testing.T) {
 	before := catalog(t, pool)
 
 	held, release := make(chan struct{}), make(chan struct{})
+	released := false
+	defer func() { // a failed test must not hang on the held load
+		if !released {
+			close(release)
+		}
+	}()
 	type result struct {
 		res repo.BulkResult
 		err error
@@ -52,13 +58,16 @@ func TestInitialLoadTwoAtOnce(t *testing.T) {
 		_, err := repo.New(pool).InitialLoadGraphs(ctx, fakeGraphs(32, 400), repo.InitialLoadOptions{})
 		second <- err
 	}()
-	// The second waits for a lock the first holds.
+	// The second waits for a lock the first holds (on Citus its LOCK may
+	// wait on a worker, where this server's pg_locks does not show it).
 	require.Eventually(t, func() bool {
 		var waiting bool
-		require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-WHERE NOT l.granted AND d.datname = current_database())`).Scan(&waiting))
+		require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+  AND state = 'active' AND (wait_event_type = 'Lock' OR query LIKE 'LOCK TABLE %'))`).Scan(&waiting))
 		return waiting
 	}, 30*time.Second, 10*time.Millisecond)
+	released = true
 	close(release)
 
 	won := <-first
@@ -109,7 +118,7 @@ func TestInitialLoadSequences(t *testing.T) {
 	empty := map[string]bool{} // the tables a load may write
 	for _, s := range seqs {
 		var rows bool
-		require.NoError(t, initial.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+s.Table+")").Scan(&rows))
+		require.NoError(t, initial.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+s.Table+")").Scan(&rows))
 		empty[s.Table] = !rows
 	}
 	for _, pool := range []*pgxpool.Pool{initial, batched} {
@@ -178,9 +187,17 @@ BEGIN
 END $$;
 CREATE TRIGGER count_post_tag AFTER INSERT ON post_tags FOR EACH ROW EXECUTE FUNCTION count_post_tag();`
 	initial, batched := pgtest.NewPool(t), pgtest.NewPool(t)
-	for _, pool := range []*pgxpool.Pool{initial, batched} {
-		_, err := pool.Exec(ctx, triggers)
-		require.NoError(t, err)
+	if pgtest.Citus() {
+		// No trigger can watch the order there: Citus refuses one on a
+		// distributed table. The parts still go in it, and the rows are
+		// the batched path's.
+		_, err := initial.Exec(ctx, triggers)
+		require.ErrorContains(t, err, "triggers are not supported on distributed tables")
+	} else {
+		for _, pool := range []*pgxpool.Pool{initial, batched} {
+			_, err := pool.Exec(ctx, triggers)
+			require.NoError(t, err)
+		}
 	}
 	const users = 600
 	parts := map[string]int{} // COPYs of each table
@@ -198,6 +215,9 @@ CREATE TRIGGER count_post_tag AFTER INSERT ON post_tags FOR EACH ROW EXECUTE FUN
 	_, err = repo.New(batched).BulkInsertGraphs(ctx, fakeGraphs(51, users), repo.BulkOptions{BatchSize: 100})
 	require.NoError(t, err)
 	require.Equal(t, dump(t, batched), dump(t, initial))
+	if pgtest.Citus() {
+		return
+	}
 
 	counters := func(pool *pgxpool.Pool) []string {
 		var out []string
