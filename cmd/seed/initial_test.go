@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -249,5 +251,51 @@ func TestInitialLoadInterrupted(t *testing.T) {
 				+ (SELECT count(*) FROM posts) + (SELECT count(*) FROM post_tags) + (SELECT count(*) FROM profiles)`).Scan(&rows))
 			require.Zero(t, rows, "no row stays")
 		})
+	}
+}
+
+// TestSeedInitialLoadTwoAtOnce: two seeds at once into one empty database
+// (--load auto, each its own --seed). One loads in one transaction; the
+// other waits for its lock, or comes after it, finds its rows, and adds its
+// users in batches: both sets are there, as each says. A few rounds, since
+// the two race.
+func TestSeedInitialLoadTwoAtOnce(t *testing.T) {
+	t.Parallel()
+	loaded := regexp.MustCompile(`loaded in one transaction: users (\d+),`)
+	committed := regexp.MustCompile(`committed \d+ batch(?:es)?: users (\d+),`)
+	type outcome struct {
+		code   int
+		errOut string
+	}
+	for round := range 3 {
+		url := pgtest.URL(t)
+		results := make(chan outcome, 2)
+		for _, seed := range []int{2*round + 61, 2*round + 62} {
+			go func() {
+				code, _, errOut := seedRun(t, "--database-url", url, "--users", "1500", "--seed", strconv.Itoa(seed))
+				results <- outcome{code, errOut}
+			}()
+		}
+		var initial, batched, users int
+		for range 2 {
+			r := <-results
+			require.Equal(t, 0, r.code, r.errOut)
+			if m := loaded.FindStringSubmatch(r.errOut); m != nil {
+				initial++
+				n, err := strconv.Atoi(m[1])
+				require.NoError(t, err)
+				users += n
+			}
+			if m := committed.FindStringSubmatch(r.errOut); m != nil {
+				batched++
+				require.Contains(t, r.errOut, "initial load: the tables have rows already; adding to them in batches")
+				n, err := strconv.Atoi(m[1])
+				require.NoError(t, err)
+				users += n
+			}
+		}
+		require.Equal(t, 1, initial, "one loads in one transaction")
+		require.Equal(t, 1, batched, "the other adds in batches")
+		require.Equal(t, users, counts(t, url)["users"], "both seeds' users")
 	}
 }

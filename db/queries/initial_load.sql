@@ -15,6 +15,20 @@ WHERE (c.oid = ANY((@tables::text[])::regclass[])
   AND NOT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
 ORDER BY 1;
 
+-- name: InitialLoadReferrers :many
+-- The tables, other than @tables, whose foreign keys refer to them: an
+-- initial load locks them too. Catalog rows only, and no pg_get_* function:
+-- those read the catalog through the syscache, and pg_get_indexdef takes an
+-- ACCESS SHARE lock on the index's table. Run before the lock, while another
+-- load holds it, such a read waits with the snapshot it took before, then
+-- meets the catalog that load committed ("cache lookup failed").
+SELECT DISTINCT f.conrelid::regclass::text AS table_name
+FROM pg_catalog.pg_constraint f
+WHERE f.contype = 'f'
+  AND f.confrelid = ANY((@tables::text[])::regclass[])
+  AND NOT f.conrelid = ANY((@tables::text[])::regclass[])
+ORDER BY 1;
+
 -- name: InitialLoadConstraints :many
 -- Keys (primary, unique, exclusion) of the loaded tables, and foreign keys
 -- from or to them, with what DROP would lose besides the definition (for a
@@ -75,25 +89,41 @@ ORDER BY 1, 2;
 SELECT pg_catalog.set_config('default_tablespace', @tablespace::text, true);
 
 -- name: InitialLoadTables :many
--- Each loaded table: whether COPY may FREEZE it (a plain table), and the
--- identity sequence of its id column with the first id it would hand out.
+-- Each loaded table, read before its foreign keys come off: whether COPY
+-- may FREEZE it (a plain table), the loaded tables it refers to, and the
+-- identity or serial sequence of its id column with the first id the load
+-- hands out, taken from the sequence with nextval: from where it stands,
+-- whatever its state (pg_sequence_last_value and pg_sequences.last_value
+-- are NULL for a sequence not called since it was created or restarted, and
+-- its start is not where a RESTART WITH put it), and reserved. A table that
+-- gets no row leaves that one id unused.
 SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
-       coalesce(pg_catalog.pg_sequence_last_value(s.seq::regclass) + 1, q.seqstart, 0)::bigint AS next_id
+       coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- The other loaded tables its foreign keys refer to (their positions
+       -- in @tables, from 1): the load sends their rows first.
+       ARRAY(SELECT p.n::int FROM unnest(@tables::text[]) WITH ORDINALITY AS p(name, n)
+             WHERE p.name::regclass <> c.oid
+               AND EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                           WHERE f.contype = 'f' AND f.conrelid = c.oid AND f.confrelid = p.name::regclass)
+             ORDER BY p.n)::int[] AS parents
 FROM unnest(@tables::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
                    FROM pg_catalog.pg_attribute a
                    WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
-LEFT JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.seq::regclass
 ORDER BY t.n;
 
 -- name: InitialLoadAdvanceSequence :exec
--- Moves a sequence forward to last (never back: setval is not undone by a
--- rollback, so a sequence that only moves forward never hands an id out twice).
+-- Moves a sequence forward to last, never back (setval is not undone by a
+-- rollback, so a sequence that only moves forward never hands an id out
+-- twice). Where it stands: its last value once called; when not called (a
+-- setval(..., false) since the load took its first id), the value its next
+-- nextval gives, taken here (COALESCE evaluates nextval only then), less one.
 SELECT pg_catalog.setval((@sequence::text)::regclass,
-    greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value((@sequence::text)::regclass), 0)));
+    greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value((@sequence::text)::regclass),
+                                     pg_catalog.nextval((@sequence::text)::regclass) - 1)));
 
 -- name: InitialLoadMaintenance :exec
 -- Settings of the key and index builds, for the transaction only.

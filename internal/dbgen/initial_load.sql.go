@@ -11,7 +11,8 @@ import (
 
 const initialLoadAdvanceSequence = `-- name: InitialLoadAdvanceSequence :exec
 SELECT pg_catalog.setval(($1::text)::regclass,
-    greatest($2::bigint, coalesce(pg_catalog.pg_sequence_last_value(($1::text)::regclass), 0)))
+    greatest($2::bigint, coalesce(pg_catalog.pg_sequence_last_value(($1::text)::regclass),
+                                     pg_catalog.nextval(($1::text)::regclass) - 1)))
 `
 
 type InitialLoadAdvanceSequenceParams struct {
@@ -19,8 +20,11 @@ type InitialLoadAdvanceSequenceParams struct {
 	Last     int64
 }
 
-// Moves a sequence forward to last (never back: setval is not undone by a
-// rollback, so a sequence that only moves forward never hands an id out twice).
+// Moves a sequence forward to last, never back (setval is not undone by a
+// rollback, so a sequence that only moves forward never hands an id out
+// twice). Where it stands: its last value once called; when not called (a
+// setval(..., false) since the load took its first id), the value its next
+// nextval gives, taken here (COALESCE evaluates nextval only then), less one.
 func (q *Queries) InitialLoadAdvanceSequence(ctx context.Context, arg InitialLoadAdvanceSequenceParams) error {
 	_, err := q.db.Exec(ctx, initialLoadAdvanceSequence, arg.Sequence, arg.Last)
 	return err
@@ -269,17 +273,58 @@ func (q *Queries) InitialLoadNotOwned(ctx context.Context, tables []string) ([]I
 	return items, nil
 }
 
+const initialLoadReferrers = `-- name: InitialLoadReferrers :many
+SELECT DISTINCT f.conrelid::regclass::text AS table_name
+FROM pg_catalog.pg_constraint f
+WHERE f.contype = 'f'
+  AND f.confrelid = ANY(($1::text[])::regclass[])
+  AND NOT f.conrelid = ANY(($1::text[])::regclass[])
+ORDER BY 1
+`
+
+// The tables, other than @tables, whose foreign keys refer to them: an
+// initial load locks them too. Catalog rows only, and no pg_get_* function:
+// those read the catalog through the syscache, and pg_get_indexdef takes an
+// ACCESS SHARE lock on the index's table. Run before the lock, while another
+// load holds it, such a read waits with the snapshot it took before, then
+// meets the catalog that load committed ("cache lookup failed").
+func (q *Queries) InitialLoadReferrers(ctx context.Context, tables []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, initialLoadReferrers, tables)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var table_name string
+		if err := rows.Scan(&table_name); err != nil {
+			return nil, err
+		}
+		items = append(items, table_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const initialLoadTables = `-- name: InitialLoadTables :many
 SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
-       coalesce(pg_catalog.pg_sequence_last_value(s.seq::regclass) + 1, q.seqstart, 0)::bigint AS next_id
+       coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- The other loaded tables its foreign keys refer to (their positions
+       -- in @tables, from 1): the load sends their rows first.
+       ARRAY(SELECT p.n::int FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n)
+             WHERE p.name::regclass <> c.oid
+               AND EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                           WHERE f.contype = 'f' AND f.conrelid = c.oid AND f.confrelid = p.name::regclass)
+             ORDER BY p.n)::int[] AS parents
 FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
                    FROM pg_catalog.pg_attribute a
                    WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
-LEFT JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.seq::regclass
 ORDER BY t.n
 `
 
@@ -288,10 +333,17 @@ type InitialLoadTablesRow struct {
 	Plain    bool
 	Sequence string
 	NextID   int64
+	Parents  []int32
 }
 
-// Each loaded table: whether COPY may FREEZE it (a plain table), and the
-// identity sequence of its id column with the first id it would hand out.
+// Each loaded table, read before its foreign keys come off: whether COPY
+// may FREEZE it (a plain table), the loaded tables it refers to, and the
+// identity or serial sequence of its id column with the first id the load
+// hands out, taken from the sequence with nextval: from where it stands,
+// whatever its state (pg_sequence_last_value and pg_sequences.last_value
+// are NULL for a sequence not called since it was created or restarted, and
+// its start is not where a RESTART WITH put it), and reserved. A table that
+// gets no row leaves that one id unused.
 func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]InitialLoadTablesRow, error) {
 	rows, err := q.db.Query(ctx, initialLoadTables, tables)
 	if err != nil {
@@ -306,6 +358,7 @@ func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]Ini
 			&i.Plain,
 			&i.Sequence,
 			&i.NextID,
+			&i.Parents,
 		); err != nil {
 			return nil, err
 		}

@@ -40,9 +40,11 @@ type InitialLoadOptions struct {
 	// 0 means DefaultMaintenanceWorkers, negative means none.
 	MaintenanceWorkers int
 	// Progress, if set, is called as the load goes: during copying after
-	// each COPY (a part of one table's rows, about 4 MiB encoded), then once
+	// each COPY (a part of one table's rows, up to about 4 MiB encoded), then once
 	// per table, key, index and foreign key. Calls never overlap.
 	Progress func(LoadProgress)
+
+	partBytes int // 0 means partBytes; set by tests only
 }
 
 // LoadPhase is a phase of an initial load.
@@ -81,8 +83,10 @@ type LoadProgress struct {
 	Starved time.Duration
 }
 
-// initialTables are the tables InitialLoadGraphs writes, in the order it
-// copies them.
+// initialTables are the tables InitialLoadGraphs writes. Their rows are
+// copied in parts, a table's part as soon as it is full, but never before
+// the rows its rows refer to (the foreign keys in the catalog say which):
+// see produce.
 var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
@@ -91,8 +95,9 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // foreign keys off (their definitions read from the catalog, with the foreign
 // keys of other tables that refer to them), copies the rows (COPY FREEZE after
 // a TRUNCATE), then builds the keys and indexes, adds the foreign keys back
-// (each checked in one pass) and runs ANALYZE. Ids continue from the
-// tables' identity sequences, which end past the loaded ids. What it puts
+// (each checked in one pass) and runs ANALYZE. Ids continue from where the
+// tables' identity sequences stand (restarted or not: the first is taken with
+// nextval), which end past the loaded ids and never move back. What it puts
 // back is as it was, storage parameters, tablespaces, comments, statistics
 // targets and NOT VALID included (RELIABILITY.md has the list).
 //
@@ -117,7 +122,9 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 func (r *Repo) InitialLoadGraphs(ctx context.Context, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
 	defer wrote(ctx)
 	var res BulkResult
-	err := r.InTx(ctx, TxOptions{MaxAttempts: 1}, func(tx *Repo) error {
+	// READ COMMITTED whatever the server's default: the statements after
+	// the lock must see what a load that held it before committed.
+	err := r.InTx(ctx, TxOptions{MaxAttempts: 1, Isolation: ReadCommitted}, func(tx *Repo) error {
 		var err error
 		res, err = initialLoad(ctx, tx.tx, graphs, opts)
 		return err
@@ -198,6 +205,8 @@ type loadTable struct {
 	columns string // the COPY column list
 	freeze  bool   // COPY FREEZE is allowed (a plain table)
 	count   *int64
+	// The tables (indexes in the load's tables) its foreign keys refer to.
+	parents []int
 	// The ids it hands out, from its identity sequence ("" when it has none).
 	sequence string
 	next     int64 // the first id to hand out
@@ -242,23 +251,17 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 			ErrLoadRefused, ErrPermission, notOwned[0].Role, strings.Join(which, "; "))
 	}
 
-	// Keys, indexes and foreign keys, read before the lock only to know the
-	// tables to lock (those that refer to the loaded ones too), then again
-	// under it.
-	objects, err := readSchema(ctx, q)
+	// The loaded tables and those whose foreign keys refer to them are
+	// locked before anything else of the schema is read. Another load may
+	// hold the lock: everything read after it is read by statements that
+	// start once that load has ended (READ COMMITTED: a snapshot each), so
+	// they see its rows, and its keys and indexes as it put them back.
+	referrers, err := q.InitialLoadReferrers(ctx, initialTables)
 	if err != nil {
-		return res, err
+		return res, dbError(ctx, err)
 	}
-	lock := slices.Clone(initialTables)
-	for _, o := range objects {
-		if !slices.Contains(lock, o.table) {
-			lock = append(lock, o.table)
-		}
-	}
+	lock := slices.Concat(initialTables, referrers)
 	if err := exec("LOCK TABLE " + strings.Join(lock, ", ") + " IN ACCESS EXCLUSIVE MODE"); err != nil {
-		return res, err
-	}
-	if objects, err = readSchema(ctx, q); err != nil {
 		return res, err
 	}
 	nonEmpty, err := q.InitialLoadNonEmpty(ctx)
@@ -268,15 +271,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if nonEmpty != "" {
 		return res, fmt.Errorf("%w: %w: table %s has rows: an initial load needs empty tables", ErrLoadRefused, ErrNotEmpty, nonEmpty)
 	}
-
-	// Off, foreign keys first: they depend on the keys.
-	for _, o := range slices.Backward(objects) {
-		if err := exec(o.drop()); err != nil {
-			return res, dropRefused(o.name, err)
-		}
-	}
-	// In this transaction, so that COPY may FREEZE.
-	if err := exec("TRUNCATE " + strings.Join(initialTables, ", ")); err != nil {
+	// Keys, indexes and foreign keys, read under the lock.
+	objects, err := readSchema(ctx, q)
+	if err != nil {
 		return res, err
 	}
 
@@ -291,6 +288,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		{name: "tags", columns: "id, name"},
 		{name: "post_tags", columns: "user_id, post_id, tag_id", count: &res.PostTags},
 	}
+	// Before the foreign keys come off: they say which tables' rows go first.
 	facts, err := q.InitialLoadTables(ctx, initialTables)
 	if err != nil {
 		return res, dbError(ctx, err)
@@ -298,9 +296,27 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	for _, f := range facts {
 		t := tables[slices.Index(initialTables, f.Name)]
 		t.freeze, t.sequence, t.next = f.Plain, f.Sequence, f.NextID
+		for _, n := range f.Parents {
+			t.parents = append(t.parents, int(n)-1)
+		}
 	}
 
-	if err := copyGraphs(ctx, tx, graphs, tables, &res, &sent, progress); err != nil {
+	// Off, foreign keys first: they depend on the keys.
+	for _, o := range slices.Backward(objects) {
+		if err := exec(o.drop()); err != nil {
+			return res, dropRefused(o.name, err)
+		}
+	}
+	// In this transaction, so that COPY may FREEZE.
+	if err := exec("TRUNCATE " + strings.Join(initialTables, ", ")); err != nil {
+		return res, err
+	}
+
+	size := opts.partBytes
+	if size <= 0 {
+		size = partBytes
+	}
+	if err := copyGraphs(ctx, tx, graphs, tables, size, &res, &sent, progress); err != nil {
 		return res, err
 	}
 	// Sequences only move forward: setval is not transactional, so a load
@@ -509,9 +525,9 @@ const partBytes = 4 << 20
 // it bounds the load's memory (about (tables + partsAhead + 1) x partBytes).
 const partsAhead = 2
 
-// part holds consecutive rows of one table, encoded for COPY. With the keys
-// and foreign keys off, the tables' COPYs may come in any order, so each
-// part is copied as soon as it is full: no table's rows wait for another's.
+// part holds consecutive rows of one table, encoded for COPY. Each part is
+// copied as soon as it is full, after the parts of the tables it refers to
+// that hold rows it may refer to (see produce).
 type part struct {
 	table  int // index in the load's tables
 	rows   binaryRows
@@ -541,7 +557,7 @@ var errStopped = errors.New("copy stopped")
 // goroutine, which owns the transaction, copies the parts that are full:
 // the client's work overlaps the server's, and at most partsAhead parts wait.
 func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables []*loadTable,
-	res, sent *BulkResult, progress func(LoadProgress),
+	size int, res, sent *BulkResult, progress func(LoadProgress),
 ) error {
 	full := make(chan *part, partsAhead)
 	free := make(chan *part, partsAhead+2) // copied parts, for reuse
@@ -551,7 +567,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	go func() {
 		defer close(done)
 		defer close(full)
-		produced = produce(ctx, graphs, tables, res, func(table int) *part {
+		produced = produce(ctx, graphs, tables, size, res, func(table int) *part {
 			select {
 			case p := <-free:
 				p.reset(table)
@@ -642,9 +658,16 @@ func tableRows(table string, n int64) BulkResult {
 }
 
 // produce validates graphs, gives them ids and encodes their rows into
-// parts from next, one filling per table, handing each full one to send
-// (false: stop). It counts the rows read in res.
-func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, res *BulkResult,
+// parts from next, one filling per table, handing each that reaches size
+// bytes to send (false: stop). It counts the rows read in res.
+//
+// A part goes after the rows its rows refer to: before it, the parts its
+// table's parents are filling (and theirs before them), full or not, since
+// they may hold the parents of its rows. So the server copies every row after
+// the rows it refers to, as an INSERT of the batched path would come, and a
+// trigger sees them (a post's user, a post_tag's post and tag). The parents'
+// parts that go early are smaller; memory is as bounded as before.
+func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, size int, res *BulkResult,
 	next func(table int) *part, send func(*part) bool,
 ) error {
 	index := map[string]int{}
@@ -676,10 +699,25 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 	for i := range parts {
 		parts[i] = next(i)
 	}
-	flush := func(i int) bool {
+	// flush sends table i's part, its parents' parts that hold rows first,
+	// and starts another. sending guards against a cycle of foreign keys.
+	sending := make([]bool, len(tables))
+	var flush func(i int) bool
+	flush = func(i int) bool {
+		sending[i] = true
+		defer func() { sending[i] = false }()
+		for _, parent := range tables[i].parents {
+			if !sending[parent] && len(parts[parent].owners) > 0 && !flush(parent) {
+				return false
+			}
+		}
 		p := parts[i]
 		p.count = tableRows(tables[i].name, int64(len(p.owners)))
-		return send(p)
+		if !send(p) {
+			return false
+		}
+		parts[i] = next(i)
+		return true
 	}
 	for g, err := range graphs {
 		position++
@@ -757,17 +795,14 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			}
 		}
 		n.add(k)
-		for i, p := range parts {
-			if len(p.rows.buf) >= partBytes {
-				if !flush(i) {
-					return errStopped
-				}
-				parts[i] = next(i)
+		for i := range parts {
+			if len(parts[i].rows.buf) >= size && !flush(i) {
+				return errStopped
 			}
 		}
 	}
-	for i, p := range parts {
-		if len(p.owners) > 0 && !flush(i) {
+	for i := range parts {
+		if len(parts[i].owners) > 0 && !flush(i) {
 			return errStopped
 		}
 	}
