@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -371,4 +373,119 @@ func TestEveryMethodDeclared(t *testing.T) {
 	for name := range declared {
 		require.True(t, exported[name], "methods declares %s, which *Repo does not have", name)
 	}
+}
+
+// readmeTripsHeader starts README.md's table of round trips.
+const readmeTripsHeader = "| method | round trips, at most | on Citus, where it differs |"
+
+// tripsCells are what README.md's table says of m: its budget (one number,
+// or each sample's), and each sample's on Citus where it differs.
+func (m method) tripsCells() (trips, citus string) {
+	var each, onCitus []string
+	same := true
+	for _, s := range m.samples {
+		each = append(each, fmt.Sprintf("%s %d", s.name, s.trips))
+		same = same && s.trips == m.samples[0].trips
+		if s.citus > 0 {
+			onCitus = append(onCitus, fmt.Sprintf("%s %d", s.name, s.citus))
+		}
+	}
+	trips = strings.Join(each, ", ")
+	if same {
+		trips = fmt.Sprint(m.samples[0].trips)
+	}
+	return trips, strings.Join(onCitus, ", ")
+}
+
+// TestReadmeRoundTrips: README.md's table of round trips says what methods
+// declares. A row starts with the methods it is about (`Name`, `Name`, then
+// any words); its cells say their budget (tripsCells), optionally followed
+// by words in parentheses. A failure says the line to write.
+func TestReadmeRoundTrips(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	lines := strings.Split(string(readme), "\n")
+	start := slices.Index(lines, readmeTripsHeader)
+	require.GreaterOrEqual(t, start, 0, "README.md has no line %q", readmeTripsHeader)
+	declared := map[string]method{}
+	for _, m := range methods {
+		declared[m.name] = m
+	}
+	says := func(cell, derived string) bool {
+		return cell == derived || derived != "" && strings.HasPrefix(cell, derived+" (")
+	}
+	names := regexp.MustCompile("^`\\w+`(, `\\w+`)*")
+	line := func(first string, m method) string {
+		trips, citus := m.tripsCells()
+		return strings.ReplaceAll(fmt.Sprintf("| %s | %s | %s |", first, trips, citus), "|  |", "| |")
+	}
+	var problems []string
+	seen := map[string]int{}
+	for i := start + 2; i < len(lines) && strings.HasPrefix(lines[i], "|"); i++ {
+		cells := strings.Split(strings.Trim(lines[i], "|"), "|")
+		for j := range cells {
+			cells[j] = strings.TrimSpace(cells[j])
+		}
+		listed := names.FindString(cells[0])
+		if listed == "" {
+			problems = append(problems, fmt.Sprintf("README.md line %d names no method (`Name`, `Name` first)", i+1))
+			continue
+		}
+		if len(cells) != 3 {
+			cells = append(cells, "", "")[:3] // the line to write has three
+			cells[1] = "(not three cells)"
+		}
+		// The methods of the row, each with its cells.
+		var row []method
+		for name := range strings.SplitSeq(listed, ", ") {
+			name = strings.Trim(name, "`")
+			m, ok := declared[name]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("README.md line %d names %s, which methods does not declare", i+1, name))
+			case seen[name] > 0:
+				problems = append(problems, fmt.Sprintf("README.md lines %d and %d both name %s", seen[name], i+1, name))
+			default:
+				seen[name] = i + 1
+				row = append(row, m)
+			}
+		}
+		var wrong []method
+		for _, m := range row {
+			if trips, citus := m.tripsCells(); !says(cells[1], trips) || !says(cells[2], citus) {
+				wrong = append(wrong, m)
+			}
+		}
+		switch {
+		case len(wrong) == 0:
+		case len(wrong) == len(row) && sameCells(row):
+			problems = append(problems, fmt.Sprintf("README.md line %d: write\n%s", i+1, line(cells[0], row[0])))
+		default:
+			for _, m := range wrong {
+				problems = append(problems, fmt.Sprintf("README.md line %d: %s takes other round trips than the row says; take it out of the row, and write\n%s",
+					i+1, m.name, line("`"+m.name+"`", m)))
+			}
+		}
+	}
+	for _, m := range methods {
+		if seen[m.name] == 0 {
+			problems = append(problems, fmt.Sprintf("README.md's round trips have no row for %s; add\n%s", m.name, line("`"+m.name+"`", m)))
+		}
+	}
+	if len(problems) > 0 {
+		t.Fatalf("README.md's table of round trips (%s) does not say what methods in internal/repo/methods_test.go declares:\n%s",
+			readmeTripsHeader, strings.Join(problems, "\n"))
+	}
+}
+
+// sameCells reports whether README.md's table says the same of all ms.
+func sameCells(ms []method) bool {
+	trips, citus := ms[0].tripsCells()
+	for _, m := range ms[1:] {
+		if t, c := m.tripsCells(); t != trips || c != citus {
+			return false
+		}
+	}
+	return true
 }
