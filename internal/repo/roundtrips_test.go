@@ -14,12 +14,12 @@ import (
 )
 
 // TestRoundTrips counts, on the wire, the round trips of every sample call
-// that methods (methods_test.go) declares, and fails when one takes more
-// than its budget: its trips, or on Citus its citus where it differs. The
-// rows a call needs first are made on another pool, not counted. Each
-// call is made once to warm the connection's statement cache (a first
-// statement on a connection is described first: one more round trip), then
-// counted. With pgtest.PgBouncerEnv set it counts through PgBouncer.
+// methods (methods_test.go) declares, and fails when one takes more than its
+// trips (on Citus, its citus where it differs). The rows a call needs first
+// are made on another pool, not counted. Each call is made once to warm the
+// connection's statement cache (a first statement on a connection is
+// described first: one more round trip), then counted. With
+// pgtest.PgBouncerEnv set it counts through PgBouncer.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	prepPool := pgtest.NewPool(t)
