@@ -86,8 +86,8 @@ func wrote(ctx context.Context) {
 
 // The methods of Repo reach the database only through reading, writing and
 // inTx (InTx for callers): Repo has no query handle of its own, so a method
-// cannot skip the routing below, and TestEveryMethodIsRouted checks that
-// each exported method lands where its kind says.
+// cannot skip the routing below, and TestReplicas/EveryMethodIsRouted checks
+// that each exported method lands where its kind says.
 
 // queries returns the generated queries on what r runs on: its transaction,
 // or its pool. Only reading, writing and the transaction helpers call it.
