@@ -92,23 +92,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch with -load batched")
 	flags.StringVar(&cfg.out, "out", "", "also write the report to this file")
 	flags.StringVar(&cfg.dir, "dir", "", "folder for the servers' data, removed at the end (default: the system's temporary folder)")
+	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(1, "users", "ops", "rounds", "workers", "batch-size")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err
 	}
 	if cfg.load != loadInitial && cfg.load != loadBatched {
 		return cfg, fmt.Errorf("-load %q: must be initial or batched", cfg.load)
-	}
-	for _, c := range []struct {
-		name         string
-		value, least int
-	}{
-		{"-users", cfg.users, 1}, {"-addresses-per-user", cfg.addressesPerUser, 0}, {"-posts-per-user", cfg.postsPerUser, 0},
-		{"-tags", cfg.tags, 0}, {"-ops", cfg.ops, 1}, {"-rounds", cfg.rounds, 1}, {"-workers", cfg.workers, 1},
-		{"-batch-size", cfg.batchSize, 1},
-	} {
-		if c.value < c.least {
-			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)
-		}
 	}
 	return cfg, nil
 }

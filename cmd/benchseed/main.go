@@ -79,6 +79,8 @@ func addFlags(flags *cli.FlagSet, cfg *config) (databaseURL *string) {
 	flags.IntVar(&cfg.tags, "tags", 50, "tag names the posts draw from")
 	flags.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated data")
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch (one transaction each)")
+	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(1, "users", "batch-size")
 	return databaseURL
 }
 
@@ -88,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	databaseURL := addFlags(flags, &cfg)
 	flags.StringVar(&cfg.seedBin, "seed-bin", "bin/seed", "the built cmd/seed")
 	flags.IntVar(&cfg.rounds, "rounds", 3, "rounds; each runs every load once, and the report gives the medians")
+	flags.AtLeast(1, "rounds")
 	if err := flags.Parse(args); err != nil {
 		return flags.Fail(err)
 	}

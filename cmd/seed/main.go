@@ -141,6 +141,9 @@ func parseFlags(flags *cli.FlagSet, args []string) (config, error) {
 	flags.StringVar(&cfg.workMem, "maintenance-work-mem", "", "maintenance_work_mem while an initial load builds keys and indexes (default "+repo.DefaultMaintenanceWorkMem+")")
 	flags.IntVar(&cfg.workers, "maintenance-workers", 0, fmt.Sprintf("max_parallel_maintenance_workers for those builds (0: %d; -1: none)", repo.DefaultMaintenanceWorkers))
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
+	flags.AtLeast(0, "users", "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(1, "batch-size", "pool-size")
+	flags.AtLeast(-1, "maintenance-workers")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -149,19 +152,6 @@ func parseFlags(flags *cli.FlagSet, args []string) (config, error) {
 	case loadAuto, loadInitial, loadBatched:
 	default:
 		return cfg, fmt.Errorf("--load %q: must be auto, initial or batched", cfg.load)
-	}
-	for _, c := range []struct {
-		name  string
-		value int
-		least int
-	}{
-		{"--users", cfg.users, 0}, {"--addresses-per-user", cfg.addressesPerUser, 0},
-		{"--posts-per-user", cfg.postsPerUser, 0}, {"--tags", cfg.tags, 0},
-		{"--batch-size", cfg.batchSize, 1}, {"--pool-size", cfg.poolSize, 1}, {"--maintenance-workers", cfg.workers, -1},
-	} {
-		if c.value < c.least {
-			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)
-		}
 	}
 	if cfg.databaseURL == "" {
 		return cfg, fmt.Errorf("%w (make seed starts a local one)", flags.ErrNoDatabase())

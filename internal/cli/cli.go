@@ -45,6 +45,13 @@ type FlagSet struct {
 	getenv   func(string) string
 	database *string
 	migrate  *string
+	least    []least
+}
+
+// least is a bound AtLeast put on an int flag.
+type least struct {
+	name  string
+	value int
 }
 
 // New returns the flag set of the command spec describes; Parse and Fail
@@ -78,10 +85,22 @@ func (f *FlagSet) MigrateURL() *string {
 	return f.migrate
 }
 
+// AtLeast makes Parse refuse a value below value for each int flag names
+// (registered already): "--users -3: must be at least 0".
+func (f *FlagSet) AtLeast(value int, names ...string) {
+	for _, name := range names {
+		if _, ok := f.Lookup(name).Value.(flag.Getter).Get().(int); !ok {
+			panic("cli: AtLeast of " + name + ", not an int flag")
+		}
+		f.least = append(f.least, least{name, value})
+	}
+}
+
 // Parse parses args and fills the connection flags left empty from the
 // environment. On --help (or -h) it prints the usage and the flags on stderr
-// and returns flag.ErrHelp; on a bad flag, or an argument when the command
-// takes none, it returns an error saying which, for Fail.
+// and returns flag.ErrHelp; on a bad flag, a value below its AtLeast, or an
+// argument when the command takes none, it returns an error saying which,
+// for Fail.
 func (f *FlagSet) Parse(args []string) error {
 	if err := f.FlagSet.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -95,6 +114,11 @@ func (f *FlagSet) Parse(args []string) error {
 	}
 	if !f.spec.Args && f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	for _, l := range f.least {
+		if v := f.Lookup(l.name).Value.(flag.Getter).Get().(int); v < l.value {
+			return fmt.Errorf("%s%s %d: must be at least %d", f.spec.Dash, l.name, v, l.value)
+		}
 	}
 	if f.database != nil && *f.database == "" {
 		*f.database = f.getenv(DatabaseURLEnv)

@@ -105,6 +105,33 @@ func TestBadCommandLine(t *testing.T) {
 		require.Equal(t, 2, f.UsageError())
 		require.Equal(t, "usage: cmd up|down\n", out.String())
 	})
+	t.Run("AtLeast", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			args []string
+			err  string
+		}{
+			{nil, ""},
+			{[]string{"--users", "0", "--batch-size", "1"}, ""},
+			{[]string{"--users", "-3"}, "--users -3: must be at least 0"},
+			{[]string{"--batch-size", "0"}, "--batch-size 0: must be at least 1"},
+		} {
+			f := New(Spec{Name: "cmd", Dash: "--"}, &bytes.Buffer{})
+			f.Int("users", 0, "")
+			f.Int("batch-size", 10, "")
+			f.AtLeast(0, "users")
+			f.AtLeast(1, "batch-size")
+			err := f.Parse(tc.args)
+			if tc.err == "" {
+				require.NoError(t, err, "%q", tc.args)
+			} else {
+				require.EqualError(t, err, tc.err)
+			}
+		}
+		f := New(Spec{Name: "cmd"}, &bytes.Buffer{})
+		f.String("load", "", "")
+		require.Panics(t, func() { f.AtLeast(0, "load") }, "only int flags have a least value")
+	})
 	t.Run("ErrNoDatabase", func(t *testing.T) {
 		t.Parallel()
 		require.EqualError(t, New(Spec{Name: "cmd"}, nil).ErrNoDatabase(), "no database: set DATABASE_URL or pass -database-url")
