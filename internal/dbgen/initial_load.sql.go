@@ -53,8 +53,11 @@ FROM pg_catalog.pg_constraint c
 LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid AND c.contype <> 'f'
 LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace
-WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY(($1::text[])::regclass[]))
-   OR (c.contype = 'f' AND (c.conrelid = ANY(($1::text[])::regclass[]) OR c.confrelid = ANY(($1::text[])::regclass[])))
+WHERE ((c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY(($1::text[])::regclass[]))
+       OR (c.contype = 'f' AND (c.conrelid = ANY(($1::text[])::regclass[]) OR c.confrelid = ANY(($1::text[])::regclass[]))))
+  -- Not a partition's copy of a partitioned table's foreign key: it cannot
+  -- be dropped alone (42P16); it goes and comes back with its parent's.
+  AND c.conparentid = 0
 ORDER BY c.contype = 'f', 1, 2
 `
 
