@@ -104,6 +104,9 @@ SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
        coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- Its increment: the load's ids go its way, by its step (a
+       -- descending sequence's down), as nextval's would.
+       coalesce((SELECT q.seqincrement FROM pg_catalog.pg_sequence q WHERE q.seqrelid = s.seq::regclass), 1)::bigint AS increment,
        -- The other loaded tables its foreign keys refer to (their positions
        -- in @tables, from 1): the load sends their rows first.
        ARRAY(SELECT p.n::int FROM unnest(@tables::text[]) WITH ORDINALITY AS p(name, n)
@@ -123,10 +126,13 @@ ORDER BY t.n;
 -- rollback, so a sequence that only moves forward never hands an id out
 -- twice). Where it stands: its last value once called; when not called (a
 -- setval(..., false) since the load took its first id), the value its next
--- nextval gives, taken here (COALESCE evaluates nextval only then), less one.
-SELECT pg_catalog.setval((@sequence::text)::regclass,
-    greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value((@sequence::text)::regclass),
-                                     pg_catalog.nextval((@sequence::text)::regclass) - 1)));
+-- nextval gives, taken here (COALESCE evaluates nextval only then), less its
+-- step. Forward is down for a descending sequence.
+SELECT pg_catalog.setval(q.seqrelid, CASE WHEN q.seqincrement > 0
+    THEN greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement))
+    ELSE least(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement)) END)
+FROM pg_catalog.pg_sequence q
+WHERE q.seqrelid = (@sequence::text)::regclass;
 
 -- name: InitialLoadMaintenance :exec
 -- Settings of the key and index builds, for the transaction only.

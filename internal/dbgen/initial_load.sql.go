@@ -10,23 +10,26 @@ import (
 )
 
 const initialLoadAdvanceSequence = `-- name: InitialLoadAdvanceSequence :exec
-SELECT pg_catalog.setval(($1::text)::regclass,
-    greatest($2::bigint, coalesce(pg_catalog.pg_sequence_last_value(($1::text)::regclass),
-                                     pg_catalog.nextval(($1::text)::regclass) - 1)))
+SELECT pg_catalog.setval(q.seqrelid, CASE WHEN q.seqincrement > 0
+    THEN greatest($1::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement))
+    ELSE least($1::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement)) END)
+FROM pg_catalog.pg_sequence q
+WHERE q.seqrelid = ($2::text)::regclass
 `
 
 type InitialLoadAdvanceSequenceParams struct {
-	Sequence string
 	Last     int64
+	Sequence string
 }
 
 // Moves a sequence forward to last, never back (setval is not undone by a
 // rollback, so a sequence that only moves forward never hands an id out
 // twice). Where it stands: its last value once called; when not called (a
 // setval(..., false) since the load took its first id), the value its next
-// nextval gives, taken here (COALESCE evaluates nextval only then), less one.
+// nextval gives, taken here (COALESCE evaluates nextval only then), less its
+// step. Forward is down for a descending sequence.
 func (q *Queries) InitialLoadAdvanceSequence(ctx context.Context, arg InitialLoadAdvanceSequenceParams) error {
-	_, err := q.db.Exec(ctx, initialLoadAdvanceSequence, arg.Sequence, arg.Last)
+	_, err := q.db.Exec(ctx, initialLoadAdvanceSequence, arg.Last, arg.Sequence)
 	return err
 }
 
@@ -316,6 +319,9 @@ SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
        coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- Its increment: the load's ids go its way, by its step (a
+       -- descending sequence's down), as nextval's would.
+       coalesce((SELECT q.seqincrement FROM pg_catalog.pg_sequence q WHERE q.seqrelid = s.seq::regclass), 1)::bigint AS increment,
        -- The other loaded tables its foreign keys refer to (their positions
        -- in @tables, from 1): the load sends their rows first.
        ARRAY(SELECT p.n::int FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n)
@@ -332,11 +338,12 @@ ORDER BY t.n
 `
 
 type InitialLoadTablesRow struct {
-	Name     string
-	Plain    bool
-	Sequence string
-	NextID   int64
-	Parents  []int32
+	Name      string
+	Plain     bool
+	Sequence  string
+	NextID    int64
+	Increment int64
+	Parents   []int32
 }
 
 // Each loaded table, read before its foreign keys come off: whether COPY
@@ -361,6 +368,7 @@ func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]Ini
 			&i.Plain,
 			&i.Sequence,
 			&i.NextID,
+			&i.Increment,
 			&i.Parents,
 		); err != nil {
 			return nil, err
