@@ -250,6 +250,9 @@ CREATE TRIGGER count_post_tag AFTER INSERT ON post_tags FOR EACH ROW EXECUTE FUN
 // id the load had used.)
 func TestInitialLoadSequenceSteps(t *testing.T) {
 	t.Parallel()
+	if pgtest.Citus() {
+		t.Skip("Citus refuses ALTER SEQUENCE of a distributed table's sequence: no other step there")
+	}
 	for _, step := range []int{5, -3} {
 		t.Run(fmt.Sprint(step), func(t *testing.T) {
 			t.Parallel()
