@@ -154,3 +154,35 @@ SELECT (CASE
     WHEN EXISTS (SELECT 1 FROM email_owners) THEN 'email_owners'
     ELSE ''
 END)::text AS table_name;
+
+-- name: InitialLoadPartitionKeys :many
+-- The partitions' copies of the foreign keys InitialLoadConstraints reads (a
+-- partitioned table's, from or to a loaded table), parents before children:
+-- DROP of the partitioned table's key takes them, and ADD makes new ones
+-- named after it, without comments. Each is named back and its comment put
+-- back (an attached partition keeps the name its own key had).
+WITH RECURSIVE k AS (
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, 1 AS depth
+    FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid AND p.conparentid = 0
+    WHERE c.contype = 'f'
+      AND (p.conrelid = ANY((@tables::text[])::regclass[]) OR p.confrelid = ANY((@tables::text[])::regclass[]))
+    UNION ALL
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, k.depth + 1
+    FROM pg_catalog.pg_constraint c JOIN k ON c.conparentid = k.oid
+)
+SELECT k.conrelid::regclass::text AS table_name,
+       pg_catalog.quote_ident(k.conname)::text AS name,
+       p.conrelid::regclass::text AS parent_table,
+       p.conname::text AS parent_name,
+       coalesce(pg_catalog.obj_description(k.oid, 'pg_constraint'), '')::text AS comment
+FROM k JOIN pg_catalog.pg_constraint p ON p.oid = k.conparentid
+ORDER BY k.depth, 1, 2;
+
+-- name: InitialLoadPartitionKeyName :one
+-- The name of the copy, on @table_name, of @parent_table's key @parent_name.
+SELECT pg_catalog.quote_ident(c.conname)::text AS name
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid
+WHERE c.conrelid = (@table_name::text)::regclass
+  AND p.conrelid = (@parent_table::text)::regclass AND p.conname = @parent_name::text;

@@ -279,6 +279,87 @@ func (q *Queries) InitialLoadNotOwned(ctx context.Context, tables []string) ([]I
 	return items, nil
 }
 
+const initialLoadPartitionKeyName = `-- name: InitialLoadPartitionKeyName :one
+SELECT pg_catalog.quote_ident(c.conname)::text AS name
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid
+WHERE c.conrelid = ($1::text)::regclass
+  AND p.conrelid = ($2::text)::regclass AND p.conname = $3::text
+`
+
+type InitialLoadPartitionKeyNameParams struct {
+	TableName   string
+	ParentTable string
+	ParentName  string
+}
+
+// The name of the copy, on @table_name, of @parent_table's key @parent_name.
+func (q *Queries) InitialLoadPartitionKeyName(ctx context.Context, arg InitialLoadPartitionKeyNameParams) (string, error) {
+	row := q.db.QueryRow(ctx, initialLoadPartitionKeyName, arg.TableName, arg.ParentTable, arg.ParentName)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
+const initialLoadPartitionKeys = `-- name: InitialLoadPartitionKeys :many
+WITH RECURSIVE k AS (
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, 1 AS depth
+    FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid AND p.conparentid = 0
+    WHERE c.contype = 'f'
+      AND (p.conrelid = ANY(($1::text[])::regclass[]) OR p.confrelid = ANY(($1::text[])::regclass[]))
+    UNION ALL
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, k.depth + 1
+    FROM pg_catalog.pg_constraint c JOIN k ON c.conparentid = k.oid
+)
+SELECT k.conrelid::regclass::text AS table_name,
+       pg_catalog.quote_ident(k.conname)::text AS name,
+       p.conrelid::regclass::text AS parent_table,
+       p.conname::text AS parent_name,
+       coalesce(pg_catalog.obj_description(k.oid, 'pg_constraint'), '')::text AS comment
+FROM k JOIN pg_catalog.pg_constraint p ON p.oid = k.conparentid
+ORDER BY k.depth, 1, 2
+`
+
+type InitialLoadPartitionKeysRow struct {
+	TableName   string
+	Name        string
+	ParentTable string
+	ParentName  string
+	Comment     string
+}
+
+// The partitions' copies of the foreign keys InitialLoadConstraints reads (a
+// partitioned table's, from or to a loaded table), parents before children:
+// DROP of the partitioned table's key takes them, and ADD makes new ones
+// named after it, without comments. Each is named back and its comment put
+// back (an attached partition keeps the name its own key had).
+func (q *Queries) InitialLoadPartitionKeys(ctx context.Context, tables []string) ([]InitialLoadPartitionKeysRow, error) {
+	rows, err := q.db.Query(ctx, initialLoadPartitionKeys, tables)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []InitialLoadPartitionKeysRow{}
+	for rows.Next() {
+		var i InitialLoadPartitionKeysRow
+		if err := rows.Scan(
+			&i.TableName,
+			&i.Name,
+			&i.ParentTable,
+			&i.ParentName,
+			&i.Comment,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const initialLoadReferrers = `-- name: InitialLoadReferrers :many
 SELECT DISTINCT f.conrelid::regclass::text AS table_name
 FROM pg_catalog.pg_constraint f

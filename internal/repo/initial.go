@@ -279,6 +279,10 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if err != nil {
 		return res, err
 	}
+	partitionKeys, err := q.InitialLoadPartitionKeys(ctx, initialTables)
+	if err != nil {
+		return res, dbError(ctx, err)
+	}
 
 	// In initialTables' order.
 	tables := []*loadTable{
@@ -379,6 +383,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 			return res, err
 		}
 		progress(LoadProgress{Phase: PhaseForeignKeys, Step: o.name, Done: i + 1, Total: len(fks)})
+	}
+	if err := restorePartitionKeys(ctx, tx, partitionKeys); err != nil {
+		return res, err
 	}
 	progress(LoadProgress{Phase: PhaseAnalyzing, Total: 1})
 	if err := exec("ANALYZE " + strings.Join(initialTables, ", ")); err != nil {
@@ -875,3 +882,29 @@ func (b *binaryRows) finish() []byte {
 
 // reset empties b, keeping its buffer.
 func (b *binaryRows) reset() { b.buf, b.started = b.buf[:0], false }
+
+// restorePartitionKeys names the partitions' copies of the foreign keys
+// put back as they were named, with their comments (parents first).
+func restorePartitionKeys(ctx context.Context, tx pgx.Tx, keys []dbgen.InitialLoadPartitionKeysRow) error {
+	q := newQueries(tx)
+	for _, k := range keys {
+		name, err := q.InitialLoadPartitionKeyName(ctx, dbgen.InitialLoadPartitionKeyNameParams{
+			TableName: k.TableName, ParentTable: k.ParentTable, ParentName: k.ParentName})
+		if err != nil {
+			return fmt.Errorf("put back %s on %s: %w", k.Name, k.TableName, dbError(ctx, err))
+		}
+		var stmts []string
+		if name != k.Name {
+			stmts = append(stmts, "ALTER TABLE "+k.TableName+" RENAME CONSTRAINT "+name+" TO "+k.Name)
+		}
+		if k.Comment != "" {
+			stmts = append(stmts, "COMMENT ON CONSTRAINT "+k.Name+" ON "+k.TableName+" IS "+quoteLiteral(k.Comment))
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("put back %s on %s: %w", k.Name, k.TableName, dbError(ctx, err))
+			}
+		}
+	}
+	return nil
+}
