@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -210,7 +211,9 @@ type loadTable struct {
 	// The ids it hands out, from its identity sequence ("" when it has none).
 	sequence string
 	next     int64 // the first id to hand out
-	last     int64 // the last id handed out; 0 for none
+	step     int64 // the sequence's increment: the ids go its way (down when < 0)
+	last     int64 // the last id handed out
+	used     bool  // some id was handed out
 }
 
 func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
@@ -276,6 +279,10 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if err != nil {
 		return res, err
 	}
+	partitionKeys, err := q.InitialLoadPartitionKeys(ctx, initialTables)
+	if err != nil {
+		return res, dbError(ctx, err)
+	}
 
 	// In initialTables' order.
 	tables := []*loadTable{
@@ -295,7 +302,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	}
 	for _, f := range facts {
 		t := tables[slices.Index(initialTables, f.Name)]
-		t.freeze, t.sequence, t.next = f.Plain, f.Sequence, f.NextID
+		t.freeze, t.sequence, t.next, t.step = f.Plain, f.Sequence, f.NextID, f.Increment
 		for _, n := range f.Parents {
 			t.parents = append(t.parents, int(n)-1)
 		}
@@ -322,7 +329,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	// Sequences only move forward: setval is not transactional, so a load
 	// that rolls back leaves a gap, never an id handed out twice.
 	for _, t := range tables {
-		if t.sequence == "" || t.last == 0 {
+		if t.sequence == "" || !t.used {
 			continue
 		}
 		if err := q.InitialLoadAdvanceSequence(ctx, dbgen.InitialLoadAdvanceSequenceParams{Sequence: t.sequence, Last: t.last}); err != nil {
@@ -376,6 +383,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 			return res, err
 		}
 		progress(LoadProgress{Phase: PhaseForeignKeys, Step: o.name, Done: i + 1, Total: len(fks)})
+	}
+	if err := restorePartitionKeys(ctx, tx, partitionKeys); err != nil {
+		return res, err
 	}
 	progress(LoadProgress{Phase: PhaseAnalyzing, Total: 1})
 	if err := exec("ANALYZE " + strings.Join(initialTables, ", ")); err != nil {
@@ -680,13 +690,14 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 	withIDs := []*loadTable{users, addresses, posts, tags}
 	first := make([]int64, len(withIDs))
 	for i, t := range withIDs {
+		t.step = cmp.Or(t.step, 1) // no sequence: up by one
 		first[i] = t.next
-		t.next-- // incremented before each use
+		t.next -= t.step // stepped before each use
 	}
 	defer func() {
 		for i, t := range withIDs {
-			if t.next >= first[i] {
-				t.last = t.next
+			if t.next != first[i]-t.step {
+				t.last, t.used = t.next, true
 			}
 		}
 	}()
@@ -734,7 +745,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			return &RowError{Position: position, Err: err}
 		}
 		var k BulkResult
-		users.next++
+		users.next += users.step
 		userID := users.next
 		r := parts[iUsers].row(position, 3)
 		r.int8(userID)
@@ -742,7 +753,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		r.int4(g.User.Age)
 		k.Users++
 		for _, e := range g.Emails {
-			addresses.next++
+			addresses.next += addresses.step
 			r := parts[iAddresses].row(position, 3)
 			r.int8(addresses.next)
 			r.int8(userID)
@@ -761,7 +772,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			k.Profiles++
 		}
 		for _, p := range g.Posts {
-			posts.next++
+			posts.next += posts.step
 			postID := posts.next
 			r := parts[iPosts].row(position, 6)
 			r.int8(postID)
@@ -776,7 +787,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 				norm := normalizedTag(name)
 				id, ok := tagIDs[norm]
 				if !ok {
-					tags.next++
+					tags.next += tags.step
 					id = tags.next
 					tagIDs[norm] = id
 					r := parts[iTags].row(position, 2)
@@ -871,3 +882,29 @@ func (b *binaryRows) finish() []byte {
 
 // reset empties b, keeping its buffer.
 func (b *binaryRows) reset() { b.buf, b.started = b.buf[:0], false }
+
+// restorePartitionKeys names the partitions' copies of the foreign keys
+// put back as they were named, with their comments (parents first).
+func restorePartitionKeys(ctx context.Context, tx pgx.Tx, keys []dbgen.InitialLoadPartitionKeysRow) error {
+	q := newQueries(tx)
+	for _, k := range keys {
+		name, err := q.InitialLoadPartitionKeyName(ctx, dbgen.InitialLoadPartitionKeyNameParams{
+			TableName: k.TableName, ParentTable: k.ParentTable, ParentName: k.ParentName})
+		if err != nil {
+			return fmt.Errorf("put back %s on %s: %w", k.Name, k.TableName, dbError(ctx, err))
+		}
+		var stmts []string
+		if name != k.Name {
+			stmts = append(stmts, "ALTER TABLE "+k.TableName+" RENAME CONSTRAINT "+name+" TO "+k.Name)
+		}
+		if k.Comment != "" {
+			stmts = append(stmts, "COMMENT ON CONSTRAINT "+k.Name+" ON "+k.TableName+" IS "+quoteLiteral(k.Comment))
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("put back %s on %s: %w", k.Name, k.TableName, dbError(ctx, err))
+			}
+		}
+	}
+	return nil
+}

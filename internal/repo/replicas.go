@@ -162,7 +162,12 @@ func routeRead[T any](ctx context.Context, r *Repo, run func(served *Repo) (T, e
 // several statements uses inTx instead.
 func writing[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
 	defer wrote(ctx)
-	return body(r.queries())
+	started := ctx.Err() == nil
+	v, err := body(r.queries())
+	if err != nil && r.tx == nil {
+		err = statementError(ctx, err, started)
+	}
+	return v, err
 }
 
 // Close stops the replica checks WithReplicas started. It does not close

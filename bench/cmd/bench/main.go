@@ -33,13 +33,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/inkwell-dev/inkwell/internal/cli"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 type config struct {
@@ -139,7 +142,11 @@ type operation struct {
 }
 
 func run(ctx context.Context, cfg config) error {
-	s := &server{admin: cfg.databaseURL, poolSize: cfg.poolSize}
+	admin, err := boundConnect(cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	s := &server{admin: admin, poolSize: cfg.poolSize}
 	if err := s.prepare(ctx); err != nil {
 		return fmt.Errorf("template: %w", err)
 	}
@@ -311,4 +318,24 @@ func onFresh(ctx context.Context, s *server, p peer, seed int, body func(db *dat
 		m.err = ownersMatch(ctx, db)
 	}
 	return m
+}
+
+// connectTimeout bounds each connect of the run, as it bounds the other
+// commands': pgx waits forever for a server that accepts and never answers.
+var connectTimeout = strconv.Itoa(int(repo.DefaultConnectTimeout.Seconds()))
+
+// boundConnect returns the URL with connect_timeout set when it sets none
+// (or 0, no bound): every URL of the run (the template, each peer's
+// database, the proxy's) is made from it, so every connect has the bound.
+func boundConnect(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("-database-url: a postgres:// URL is needed")
+	}
+	q := u.Query()
+	if t := q.Get("connect_timeout"); t == "" || t == "0" {
+		q.Set("connect_timeout", connectTimeout)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }
