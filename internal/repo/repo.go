@@ -36,7 +36,7 @@ type Repo struct {
 	q        *dbgen.Queries // the pool's queries, made once (nil inside a transaction): a call allocates none
 	server   *server        // what it learned of the database; its transactions' Repos share it
 	// No query handle: methods get their queries from reading, writing or
-	// inTx, which route them (replicas.go).
+	// inTx, which route them (route.go).
 }
 
 // New returns a Repo on pool, the primary. The caller keeps ownership of the
