@@ -1,12 +1,3 @@
-// Package repo is inkwell's data layer: users with their email addresses and
-// profiles, and a blog of posts and tags, stored in PostgreSQL.
-//
-// Every method returns plain structs that own their data: they stay valid
-// after the transaction ends or the pool is closed, and related rows
-// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one round trip
-// whatever the number of rows, never one query per row.
-//
-// Errors match the sentinels in errors.go with errors.Is.
 package repo
 
 import (
