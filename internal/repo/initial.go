@@ -371,9 +371,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	// referenced key, and the referencing table's own key or index), read in
 	// order without visiting the heap (COPY FREEZE marked every page visible):
 	// a merge of the two index scans. Left to itself, without statistics yet,
-	// the planner hashes instead, about 2.5x slower at 1M users (post_tags to
-	// posts 3.5-4.4 s hashed, 1.4-1.9 s merged). SET LOCAL: for the rest of
-	// the load only (ANALYZE and COMMIT).
+	// the planner hashes instead, well over twice as slow (BENCHMARKS.md,
+	// "Initial load foreign-key checks"). SET LOCAL: for the rest of the
+	// load only (ANALYZE and COMMIT).
 	if err := exec("SET LOCAL enable_hashjoin = off"); err != nil {
 		return res, err
 	}
@@ -524,10 +524,8 @@ func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, e
 // server in one COPY: big enough that a COPY's fixed cost is small beside
 // its rows, small enough that the server starts copying soon and memory
 // stays flat. Each table fills its own part, so the small tables' COPYs are
-// as big as the large ones'. Measured at 1M users (quiet 2-core machine),
-// when one chunk held every table's rows: 2 MiB chunks copied in 33.5 s
-// (about 1,800 COPY statements), 8 MiB in 16.6 s (peak 112 MB), 16 MiB in
-// 14.1 s (188 MB): each COPY statement costs several ms beyond its rows.
+// as big as the large ones'. Each COPY statement costs several ms beyond
+// its rows (BENCHMARKS.md, "Initial load part size").
 const partBytes = 4 << 20
 
 // partsAhead is how many full parts the producer may have encoded and
