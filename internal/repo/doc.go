@@ -40,6 +40,9 @@
 //   - graph.go: BulkInsertGraphs (UserGraph), BulkCreatePosts
 //   - upsert.go: UpsertUsersByEmail
 //   - initial.go: InitialLoadGraphs: into empty tables, keys and indexes built after the copy
+//   - initial_schema.go: the keys, indexes and foreign keys an initial load takes off and puts back as they were
+//   - initial_copy.go: the initial load's copy: a producer encodes parts, parents' before children's, while COPY sends them
+//   - copy_binary.go: COPY's binary format, the encoder of the initial load's rows
 //
 // Errors and validation:
 //   - errors.go: the sentinels, FieldError, and dbError, which maps driver errors to them
