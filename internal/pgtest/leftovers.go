@@ -183,25 +183,33 @@ func writeOwner(dir string, pid int, start string) error {
 // processStart returns the start time of process pid, in clock ticks after
 // boot (field 22 of /proc/<pid>/stat); false where there is no /proc.
 func processStart(pid int) (string, bool) {
+	start, _, ok := procStat(pid)
+	return start, ok
+}
+
+// procStat returns the start time (field 22) and state (field 3, "Z" for a
+// zombie: dead, not yet reaped) of process pid, from /proc/<pid>/stat.
+func procStat(pid int) (start, state string, ok bool) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
 	// Field 2, the command, is in parentheses and may hold spaces: count
 	// from the last ')', after which field 3 begins.
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
-		return "", false
+		return "", "", false
 	}
 	fields := strings.Fields(string(stat[i+1:]))
 	if len(fields) < 20 {
-		return "", false
+		return "", "", false
 	}
-	return fields[19], true
+	return fields[19], fields[0], true
 }
 
 // ownerGone reports whether the folder's owner file names a process that no
-// longer runs (or a reused pid: same pid, another start time). ok is false
+// longer runs (gone, or a zombie: killed, not yet reaped) or a reused pid
+// (same pid, another start time). ok is false
 // when the folder has no readable owner file.
 func ownerGone(dir string) (gone, ok bool) {
 	b, err := os.ReadFile(filepath.Join(dir, ownerFile))
@@ -219,8 +227,8 @@ func ownerGone(dir string) (gone, ok bool) {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return true, true
 	}
-	if len(fields) > 1 {
-		if start, known := processStart(pid); known && start != fields[1] {
+	if start, state, known := procStat(pid); known {
+		if state == "Z" || state == "X" || (len(fields) > 1 && start != fields[1]) {
 			return true, true
 		}
 	}
