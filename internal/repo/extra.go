@@ -89,8 +89,8 @@ func (r Ref) String() string {
 
 // extraTable is a declared table as the catalog describes it.
 type extraTable struct {
-	name    string // as regclass prints it (quoted where needed)
-	columns string // the COPY column list
+	name    string   // as regclass prints it (quoted where needed)
+	columns string   // the COPY column list
 	names   []string // the columns, as declared
 	types   []uint32
 }

@@ -139,8 +139,8 @@ func (r *Repo) InitialLoadGraphs(ctx context.Context, graphs iter.Seq2[UserGraph
 // they are counted.
 type loadTable struct {
 	name    string
-	columns string // the COPY column list
-	freeze  bool   // COPY FREEZE is allowed (a plain table)
+	columns string      // the COPY column list
+	freeze  bool        // COPY FREEZE is allowed (a plain table)
 	extra   *extraTable // a declared table (ExtraTable); nil for the repository's
 	// The tables (indexes in the load's tables) its foreign keys refer to.
 	parents []int
