@@ -135,21 +135,35 @@ func checkRows(g UserGraph, tables []ExtraTable, index map[string]int) error {
 	return nil
 }
 
+// checkTables refuses a declaration that is wrong whatever the catalog
+// says, before a load reads a row.
+func checkTables(tables []ExtraTable) error {
+	for i, t := range tables {
+		if len(t.Columns) == 0 {
+			return invalid("table", t.Name, "declares no column")
+		}
+		for j, c := range t.Columns {
+			if slices.Contains(t.Columns[:j], c) {
+				return invalid("table", t.Name, "declares column "+c+" twice")
+			}
+		}
+		if slices.ContainsFunc(tables[:i], func(o ExtraTable) bool { return o.Name == t.Name }) {
+			return invalid("table", t.Name, "is declared twice")
+		}
+	}
+	return nil
+}
+
 // describeTables reads the declared tables from the catalog, refusing a
 // declaration that cannot be loaded (ErrInvalid, a *FieldError).
 func describeTables(ctx context.Context, q *dbgen.Queries, tables []ExtraTable) ([]extraTable, error) {
+	if err := checkTables(tables); err != nil {
+		return nil, err
+	}
 	out := make([]extraTable, 0, len(tables))
 	seen := map[string]bool{}
 	for _, t := range tables {
 		bad := func(why string) ([]extraTable, error) { return nil, invalid("table", t.Name, why) }
-		if len(t.Columns) == 0 {
-			return bad("declares no column")
-		}
-		for i, c := range t.Columns {
-			if slices.Contains(t.Columns[:i], c) {
-				return bad("declares column " + c + " twice")
-			}
-		}
 		cols, err := q.LoadTableColumns(ctx, dbgen.LoadTableColumnsParams{Own: initialTables, Columns: t.Columns, TableName: t.Name})
 		if err != nil {
 			return nil, fmt.Errorf("table %q: %w", short(t.Name), dbError(ctx, err))

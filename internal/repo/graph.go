@@ -49,13 +49,20 @@ type GraphPost struct {
 // A bad row fails its batch with a *RowError naming the row's position:
 // validation catches malformed values and emails repeated within the batch
 // (ErrInvalid, ErrConflict) before any of the batch is sent; the database
-// catches emails registered already (ErrConflict). An error from graphs, or
+// catches emails registered already (ErrConflict). The rows of the tables
+// opts.Tables declares (UserGraph.Rows, see ExtraTable) go in the same
+// transaction as their users, a COPY per table after the repository's; a
+// declaration the catalog refuses fails the first batch (ErrInvalid), so
+// nothing is written. An error from graphs, or
 // ctx ending, stops the load the same way. The result counts what was
 // committed before the error.
 func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph, error], opts BulkOptions) (BulkResult, error) {
 	defer wrote(ctx)
 	size, err := opts.batchSize()
 	if err != nil {
+		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
+	}
+	if err := checkTables(opts.Tables); err != nil {
 		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
 	}
 	b := graphBatch{emails: newBatchEmails(size), tables: opts.Tables, declared: declared(opts.Tables)}
