@@ -138,6 +138,15 @@ func TestExtraTables(t *testing.T) {
 	tables := []repo.ExtraTable{bookmarks, comments}
 
 	initial, batched := pgtest.NewGrownPool(t), pgtest.NewGrownPool(t)
+	if pgtest.Citus() {
+		for _, table := range []string{pgtest.GrownBookmarks, pgtest.GrownTable} {
+			var colocated bool
+			require.NoError(t, initial.QueryRow(ctx, `SELECT d.colocationid = u.colocationid AND d.partkey IS NOT NULL
+				FROM pg_dist_partition d, pg_dist_partition u
+				WHERE d.logicalrelid = $1::regclass AND u.logicalrelid = 'users'::regclass`, table).Scan(&colocated))
+			require.True(t, colocated, "%s distributed by user_id, co-located with users", table)
+		}
+	}
 	before := catalog(t, initial)
 	var steps []string
 	res, err := repo.New(initial).InitialLoadGraphs(ctx, seqGraphs(gs), repo.WithPartBytes(repo.InitialLoadOptions{
