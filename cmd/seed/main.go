@@ -60,6 +60,7 @@ type config struct {
 	cpuProfile       string
 	progressBar      bool // draw a bar (stderr is a terminal), not lines
 	migrations       fs.FS
+	extension        extension // the tables of yours it fills (tables.go)
 }
 
 // The ways --load can add the generated users.
@@ -86,6 +87,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 
 // runFS is run with the migrations in fsys: the schema this seed knows.
 func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer, terminal bool) int {
+	return runWith(ctx, fsys, extension{tables: seedTables, rows: seedRows}, args, stdout, stderr, terminal)
+}
+
+// runWith is runFS filling the tables of ext too.
+func runWith(ctx context.Context, fsys fs.FS, ext extension, args []string, stdout, stderr io.Writer, terminal bool) int {
 	flags := cli.New(cli.Spec{Name: "seed", Usage: usage, Dash: "--"}, stderr)
 	cfg, err := parseFlags(flags, args)
 	if err != nil {
@@ -93,6 +99,7 @@ func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Wri
 	}
 	cfg.progressBar = terminal
 	cfg.migrations = fsys
+	cfg.extension = ext
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err == nil {

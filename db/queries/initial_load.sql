@@ -116,9 +116,12 @@ SELECT t.name::text AS name,
              ORDER BY p.n)::int[] AS parents
 FROM unnest(@tables::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
+-- Only the first @own tables (the repository's) hand out ids: a table a
+-- user declared (ExtraTable) takes its ids from its own defaults as it is
+-- copied, and no id of its sequence is taken here.
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
                    FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
+                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON t.n <= @own::int
 ORDER BY t.n;
 
 -- name: InitialLoadAdvanceSequence :exec
@@ -186,3 +189,23 @@ FROM pg_catalog.pg_constraint c
 JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid
 WHERE c.conrelid = (@table_name::text)::regclass
   AND p.conrelid = (@parent_table::text)::regclass AND p.conname = @parent_name::text;
+
+-- name: LoadTableColumns :many
+-- The columns @columns of @table_name, a table a user declared for a load
+-- (ExtraTable), in their order: each one's type, a domain's base type (what
+-- its values are encoded as), 0 when the table has no such column; whether it
+-- is generated (COPY cannot write it). table_name is the table as regclass
+-- prints it, own whether it is one of @own (the repository's tables). No row
+-- when there is no such table (or it is not a plain or partitioned table).
+SELECT c.oid::regclass::text AS table_name,
+       (c.oid = ANY((@own::text[])::regclass[]))::boolean AS own,
+       d.name::text AS column_name,
+       coalesce(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, 0)::bigint AS type_oid,
+       coalesce(a.attgenerated <> '', false)::boolean AS generated
+FROM pg_catalog.pg_class c
+CROSS JOIN unnest(@columns::text[]) WITH ORDINALITY AS d(name, n)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = d.name AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+WHERE c.oid = pg_catalog.to_regclass(@table_name::text) AND c.relkind IN ('r', 'p')
+ORDER BY d.n;
+

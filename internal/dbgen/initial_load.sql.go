@@ -414,9 +414,14 @@ FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
                    FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
+                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON t.n <= $2::int
 ORDER BY t.n
 `
+
+type InitialLoadTablesParams struct {
+	Tables []string
+	Own    int32
+}
 
 type InitialLoadTablesRow struct {
 	Name      string
@@ -435,8 +440,11 @@ type InitialLoadTablesRow struct {
 // are NULL for a sequence not called since it was created or restarted, and
 // its start is not where a RESTART WITH put it), and reserved. A table that
 // gets no row leaves that one id unused.
-func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]InitialLoadTablesRow, error) {
-	rows, err := q.db.Query(ctx, initialLoadTables, tables)
+// Only the first @own tables (the repository's) hand out ids: a table a
+// user declared (ExtraTable) takes its ids from its own defaults as it is
+// copied, and no id of its sequence is taken here.
+func (q *Queries) InitialLoadTables(ctx context.Context, arg InitialLoadTablesParams) ([]InitialLoadTablesRow, error) {
+	rows, err := q.db.Query(ctx, initialLoadTables, arg.Tables, arg.Own)
 	if err != nil {
 		return nil, err
 	}
@@ -451,6 +459,66 @@ func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]Ini
 			&i.NextID,
 			&i.Increment,
 			&i.Parents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const loadTableColumns = `-- name: LoadTableColumns :many
+SELECT c.oid::regclass::text AS table_name,
+       (c.oid = ANY(($1::text[])::regclass[]))::boolean AS own,
+       d.name::text AS column_name,
+       coalesce(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, 0)::bigint AS type_oid,
+       coalesce(a.attgenerated <> '', false)::boolean AS generated
+FROM pg_catalog.pg_class c
+CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS d(name, n)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = d.name AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+WHERE c.oid = pg_catalog.to_regclass($3::text) AND c.relkind IN ('r', 'p')
+ORDER BY d.n
+`
+
+type LoadTableColumnsParams struct {
+	Own       []string
+	Columns   []string
+	TableName string
+}
+
+type LoadTableColumnsRow struct {
+	TableName  string
+	Own        bool
+	ColumnName string
+	TypeOid    int64
+	Generated  bool
+}
+
+// The columns @columns of @table_name, a table a user declared for a load
+// (ExtraTable), in their order: each one's type, a domain's base type (what
+// its values are encoded as), 0 when the table has no such column; whether it
+// is generated (COPY cannot write it). table_name is the table as regclass
+// prints it, own whether it is one of @own (the repository's tables). No row
+// when there is no such table (or it is not a plain or partitioned table).
+func (q *Queries) LoadTableColumns(ctx context.Context, arg LoadTableColumnsParams) ([]LoadTableColumnsRow, error) {
+	rows, err := q.db.Query(ctx, loadTableColumns, arg.Own, arg.Columns, arg.TableName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LoadTableColumnsRow{}
+	for rows.Next() {
+		var i LoadTableColumnsRow
+		if err := rows.Scan(
+			&i.TableName,
+			&i.Own,
+			&i.ColumnName,
+			&i.TypeOid,
+			&i.Generated,
 		); err != nil {
 			return nil, err
 		}

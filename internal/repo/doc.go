@@ -38,6 +38,7 @@
 // Bulk and initial loads:
 //   - bulk.go: batches (BulkOptions), BulkResult, RowError, COPY errors
 //   - graph.go: BulkInsertGraphs (UserGraph), BulkCreatePosts
+//   - extra.go: a user's own tables in both loads (ExtraTable, TableRow, Ref), typed from the catalog, encoded by pgx
 //   - upsert.go: UpsertUsersByEmail
 //   - initial.go: InitialLoadGraphs: into empty tables, keys and indexes built after the copy
 //   - initial_schema.go: the keys, indexes and foreign keys an initial load takes off and puts back as they were

@@ -37,6 +37,11 @@ type InitialLoadOptions struct {
 	// each COPY (a part of one table's rows, up to about 4 MiB encoded), then once
 	// per table, key, index and foreign key. Calls never overlap.
 	Progress func(LoadProgress)
+	// Tables declares the user's own tables whose rows come with the
+	// graphs (UserGraph.Rows); see ExtraTable. The load treats them as its
+	// own tables: locked, required empty, their keys, indexes and foreign
+	// keys off for the copy and back after it, analyzed.
+	Tables []ExtraTable
 
 	partBytes int // 0 means partBytes; set by tests only
 }
@@ -84,7 +89,7 @@ type LoadProgress struct {
 var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
-// tags into empty tables the fast way, pg_restore's order: in one
+// tags, and the rows of the tables opts declare (ExtraTable), into empty tables the fast way, pg_restore's order: in one
 // transaction it takes the tables' keys, unique constraints, indexes and
 // foreign keys off (their definitions read from the catalog, with the foreign
 // keys of other tables that refer to them), copies the rows (COPY FREEZE after
@@ -102,7 +107,8 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // encodes the next rows while the server copies the ones before; memory
 // stays flat (a few parts of encoded rows), and nothing goes to files.
 //
-// Errors: ErrLoadRefused when the load cannot start: with ErrPermission
+// Errors: ErrInvalid for a declaration of opts.Tables the catalog refuses
+// (see ExtraTable), before anything is locked. ErrLoadRefused when the load cannot start: with ErrPermission
 // when the role does not own the tables (DDL needs the schema owner's role),
 // with ErrNotEmpty when a table has rows, alone when an object depends on a
 // key or index it takes off (a view using a table's key); BulkInsertGraphs
@@ -133,9 +139,9 @@ func (r *Repo) InitialLoadGraphs(ctx context.Context, graphs iter.Seq2[UserGraph
 // they are counted.
 type loadTable struct {
 	name    string
-	columns string // the COPY column list
-	freeze  bool   // COPY FREEZE is allowed (a plain table)
-	count   *int64
+	columns string      // the COPY column list
+	freeze  bool        // COPY FREEZE is allowed (a plain table)
+	extra   *extraTable // a declared table (ExtraTable); nil for the repository's
 	// The tables (indexes in the load's tables) its foreign keys refer to.
 	parents []int
 	// The ids it hands out, from its identity sequence ("" when it has none).
@@ -165,8 +171,18 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	}
 
 	q := newQueries(tx)
+	// The declared tables first: a declaration the catalog refuses is the
+	// caller's mistake, told before anything is locked.
+	extras, err := describeTables(ctx, q, opts.Tables)
+	if err != nil {
+		return res, err
+	}
+	loaded := slices.Clone(initialTables)
+	for _, e := range extras {
+		loaded = append(loaded, e.name)
+	}
 	// Rights first: nothing is locked for a role that could not go on.
-	notOwned, err := q.InitialLoadNotOwned(ctx, initialTables)
+	notOwned, err := q.InitialLoadNotOwned(ctx, loaded)
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
@@ -189,11 +205,11 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	// hold the lock: everything read after it is read by statements that
 	// start once that load has ended (READ COMMITTED: a snapshot each), so
 	// they see its rows, and its keys and indexes as it put them back.
-	referrers, err := q.InitialLoadReferrers(ctx, initialTables)
+	referrers, err := q.InitialLoadReferrers(ctx, loaded)
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
-	lock := slices.Concat(initialTables, referrers)
+	lock := slices.Concat(loaded, referrers)
 	if err := exec("LOCK TABLE " + strings.Join(lock, ", ") + " IN ACCESS EXCLUSIVE MODE"); err != nil {
 		return res, err
 	}
@@ -201,37 +217,52 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
+	for _, e := range extras {
+		if nonEmpty != "" {
+			break
+		}
+		// SELECT 1: see InitialLoadNonEmpty. The name is the catalog's.
+		var has bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+e.name+")").Scan(&has); err != nil {
+			return res, dbError(ctx, err)
+		}
+		if has {
+			nonEmpty = e.name
+		}
+	}
 	if nonEmpty != "" {
 		return res, fmt.Errorf("%w: %w: table %s has rows: an initial load needs empty tables", ErrLoadRefused, ErrNotEmpty, nonEmpty)
 	}
 	// Keys, indexes and foreign keys, read under the lock.
-	objects, err := readSchema(ctx, q)
+	objects, err := readSchema(ctx, q, loaded)
 	if err != nil {
 		return res, err
 	}
-	partitionKeys, err := q.InitialLoadPartitionKeys(ctx, initialTables)
+	partitionKeys, err := q.InitialLoadPartitionKeys(ctx, loaded)
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
 
-	// In initialTables' order.
+	// In initialTables' order, then the declared tables'.
 	tables := []*loadTable{
-		{name: "users", columns: "id, name, age", count: &res.Users},
-		{name: "addresses", columns: "id, user_id, email", count: &res.Addresses},
-		// One row per address; internal, so not a count of its own.
+		{name: "users", columns: "id, name, age"},
+		{name: "addresses", columns: "id, user_id, email"},
 		{name: "email_owners", columns: "email_key, user_id, address_id"},
-		{name: "profiles", columns: "user_id, bio, website", count: &res.Profiles},
-		{name: "posts", columns: "id, user_id, title, content, published, rating", count: &res.Posts},
+		{name: "profiles", columns: "user_id, bio, website"},
+		{name: "posts", columns: "id, user_id, title, content, published, rating"},
 		{name: "tags", columns: "id, name"},
-		{name: "post_tags", columns: "user_id, post_id, tag_id", count: &res.PostTags},
+		{name: "post_tags", columns: "user_id, post_id, tag_id"},
+	}
+	for i := range extras {
+		tables = append(tables, &loadTable{name: extras[i].name, columns: extras[i].columns, extra: &extras[i]})
 	}
 	// Before the foreign keys come off: they say which tables' rows go first.
-	facts, err := q.InitialLoadTables(ctx, initialTables)
+	facts, err := q.InitialLoadTables(ctx, dbgen.InitialLoadTablesParams{Tables: loaded, Own: int32(len(initialTables))})
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
 	for _, f := range facts {
-		t := tables[slices.Index(initialTables, f.Name)]
+		t := tables[slices.Index(loaded, f.Name)]
 		t.freeze, t.sequence, t.next, t.step = f.Plain, f.Sequence, f.NextID, f.Increment
 		for _, n := range f.Parents {
 			t.parents = append(t.parents, int(n)-1)
@@ -245,7 +276,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		}
 	}
 	// In this transaction, so that COPY may FREEZE.
-	if err := exec("TRUNCATE " + strings.Join(initialTables, ", ")); err != nil {
+	if err := exec("TRUNCATE " + strings.Join(loaded, ", ")); err != nil {
 		return res, err
 	}
 
@@ -253,7 +284,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if size <= 0 {
 		size = partBytes
 	}
-	if err := copyGraphs(ctx, tx, graphs, tables, size, &res, &sent, progress); err != nil {
+	if err := copyGraphs(ctx, tx, graphs, tables, opts.Tables, size, &res, &sent, progress); err != nil {
 		return res, err
 	}
 	// Sequences only move forward: setval is not transactional, so a load
@@ -318,9 +349,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		return res, err
 	}
 	progress(LoadProgress{Phase: PhaseAnalyzing, Total: 1})
-	if err := exec("ANALYZE " + strings.Join(initialTables, ", ")); err != nil {
+	if err := exec("ANALYZE " + strings.Join(loaded, ", ")); err != nil {
 		return res, err
 	}
-	progress(LoadProgress{Phase: PhaseAnalyzing, Step: strings.Join(initialTables, ", "), Done: 1, Total: 1})
+	progress(LoadProgress{Phase: PhaseAnalyzing, Step: strings.Join(loaded, ", "), Done: 1, Total: 1})
 	return res, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // copyIn runs a binary COPY of r into t, FREEZE where allowed.
@@ -70,8 +71,11 @@ var errStopped = errors.New("copy stopped")
 // goroutine, which owns the transaction, copies the parts that are full:
 // the client's work overlaps the server's, and at most partsAhead parts wait.
 func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables []*loadTable,
-	size int, res, sent *BulkResult, progress func(LoadProgress),
+	declared []ExtraTable, size int, res, sent *BulkResult, progress func(LoadProgress),
 ) error {
+	// The producer alone encodes with the connection's type map while it
+	// runs: this goroutine only copies bytes (PgConn).
+	typeMap := tx.Conn().TypeMap()
 	full := make(chan *part, partsAhead)
 	free := make(chan *part, partsAhead+2) // copied parts, for reuse
 	stop := make(chan struct{})
@@ -80,7 +84,7 @@ func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, erro
 	go func() {
 		defer close(done)
 		defer close(full)
-		produced = produce(ctx, graphs, tables, size, res, func(table int) *part {
+		produced = produce(ctx, graphs, tables, declared, typeMap, size, res, func(table int) *part {
 			select {
 			case p := <-free:
 				p.reset(table)
@@ -154,8 +158,11 @@ func copyPart(ctx context.Context, tx pgx.Tx, t *loadTable, p *part) error {
 }
 
 // tableRows is a BulkResult of n rows of a table.
-func tableRows(table string, n int64) BulkResult {
-	switch table {
+func tableRows(t *loadTable, n int64) BulkResult {
+	if t.extra != nil {
+		return BulkResult{Extra: n}
+	}
+	switch t.name {
 	case "users":
 		return BulkResult{Users: n}
 	case "addresses":
@@ -180,8 +187,8 @@ func tableRows(table string, n int64) BulkResult {
 // the rows it refers to, as an INSERT of the batched path would come, and a
 // trigger sees them (a post's user, a post_tag's post and tag). The parents'
 // parts that go early are smaller; memory is as bounded as before.
-func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, size int, res *BulkResult,
-	next func(table int) *part, send func(*part) bool,
+func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, decl []ExtraTable,
+	typeMap *pgtype.Map, size int, res *BulkResult, next func(table int) *part, send func(*part) bool,
 ) error {
 	index := map[string]int{}
 	for i, t := range tables {
@@ -205,8 +212,13 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		}
 	}()
 	tagIDs := map[string]int64{}
-	var b graphBatch
-	b.emails = newBatchEmails(math.MaxInt)
+	b := graphBatch{emails: newBatchEmails(math.MaxInt), tables: decl, declared: declared(decl)}
+	// The declared tables' indexes in tables, by their index in decl.
+	iExtra := make([]int, len(decl))
+	for i := range iExtra {
+		iExtra[i] = len(initialTables) + i
+	}
+	var postIDs []int64 // the graph's posts' ids, when it has rows of declared tables
 	var position int64
 	var n BulkResult
 	parts := make([]*part, len(tables))
@@ -226,7 +238,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			}
 		}
 		p := parts[i]
-		p.count = tableRows(tables[i].name, int64(len(p.owners)))
+		p.count = tableRows(tables[i], int64(len(p.owners)))
 		if !send(p) {
 			return false
 		}
@@ -274,9 +286,13 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 			r.textOrNull(g.Profile.Website)
 			k.Profiles++
 		}
+		postIDs = postIDs[:0]
 		for _, p := range g.Posts {
 			posts.next += posts.step
 			postID := posts.next
+			if len(g.Rows) > 0 {
+				postIDs = append(postIDs, postID)
+			}
 			r := parts[iPosts].row(position, 6)
 			r.int8(postID)
 			r.int8(userID)
@@ -307,6 +323,14 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 				r.int8(id)
 				k.PostTags++
 			}
+		}
+		for _, row := range g.Rows {
+			t := iExtra[b.declared[row.Table]]
+			parts[t].owners = append(parts[t].owners, position)
+			if err := encodeRow(&parts[t].rows, typeMap, tables[t].extra, row, userID, postIDs); err != nil {
+				return &RowError{Position: position, Err: err}
+			}
+			k.Extra++
 		}
 		n.add(k)
 		for i := range parts {

@@ -77,13 +77,13 @@ func (o schemaObject) after(index string) []string {
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // readSchema reads the keys, indexes and foreign keys an initial load
-// takes off, in the order they are put back.
-func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
-	constraints, err := q.InitialLoadConstraints(ctx, initialTables)
+// takes off, in the order they are put back; loaded are the loaded tables.
+func readSchema(ctx context.Context, q *dbgen.Queries, loaded []string) ([]schemaObject, error) {
+	constraints, err := q.InitialLoadConstraints(ctx, loaded)
 	if err != nil {
 		return nil, dbError(ctx, err)
 	}
-	indexes, err := q.InitialLoadIndexes(ctx, initialTables)
+	indexes, err := q.InitialLoadIndexes(ctx, loaded)
 	if err != nil {
 		return nil, dbError(ctx, err)
 	}
@@ -92,7 +92,7 @@ func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
 		o := schemaObject{table: c.TableName, name: c.Name, def: keyDefinition(c), comment: c.Comment,
 			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity,
 			indexComment: c.IndexComment, tablespace: c.Tablespace, statistics: c.Statistics,
-			checkRows: c.ForeignKey && !c.Validated && slices.Contains(initialTables, c.TableName)}
+			checkRows: c.ForeignKey && !c.Validated && slices.Contains(loaded, c.TableName)}
 		if c.ForeignKey {
 			fks = append(fks, o)
 		} else {
