@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
 // TestConnectTimeout: a server that accepts and never answers makes the run
@@ -15,29 +15,7 @@ import (
 // connect_timeout is kept.
 func TestConnectTimeout(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
+	addr := pgtest.SilentServer(t)
 
 	kept, err := boundConnect("postgres://bob@host/db?connect_timeout=3")
 	require.NoError(t, err)
@@ -47,7 +25,7 @@ func TestConnectTimeout(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, config{databaseURL: "postgres://bob@" + ln.Addr().String() + "/db?sslmode=disable",
+		done <- run(ctx, config{databaseURL: "postgres://bob@" + addr + "/db?sslmode=disable",
 			rounds: 1, poolSize: 1, syncCommits: []string{"on"}})
 	}()
 	select {
