@@ -71,10 +71,15 @@ func commitError(ctx context.Context, err error) error {
 // context ended or the connection broke after it was sent, or the server
 // ended the session (a FATAL, maybe after committing). Nothing sent
 // (pgconn.SafeToRetry), or an ERROR from the server, which rolls the
-// transaction back, says for sure that nothing was committed.
+// transaction back, says for sure that nothing was committed; so does a
+// connection that was never made (pgconn.ConnectError, even one carrying a
+// FATAL from the server such as too many clients).
 func answerLost(err error) bool {
 	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
 	switch {
+	case errors.As(err, &connectErr):
+		return false
 	case errors.As(err, &pgErr):
 		// A connection exception (class 08) may come from a pooler.
 		return cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR" || strings.HasPrefix(pgErr.Code, "08")

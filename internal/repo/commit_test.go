@@ -247,3 +247,27 @@ func TestCommitOutcomeTrueOneStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitNeverConnected: a write whose connection could not be made
+// (the server refuses it) sent nothing, so it is ErrUnavailable, never
+// ErrCommitUnknown.
+func TestCommitNeverConnected(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@"+addr+"/none?connect_timeout=5")
+	require.NoError(t, err)
+	defer pool.Close()
+	r := repo.New(pool)
+	ctx := context.Background()
+	for name, write := range map[string]func() error{
+		"CreateUser": func() error { _, err := r.CreateUser(ctx, repo.NewUser{Name: "Never", Age: 30}); return err },
+		"DeleteUser": func() error { return r.DeleteUser(ctx, 1) },
+	} {
+		err := write()
+		require.ErrorIs(t, err, repo.ErrUnavailable, name)
+		require.NotErrorIs(t, err, repo.ErrCommitUnknown, name)
+	}
+}
