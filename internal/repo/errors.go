@@ -95,9 +95,10 @@ var (
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("connection pool is closed")
 	// ErrUnavailable: the server could not be reached, went away (restart,
-	// crash, network), or ended the session (pg_terminate_backend). Whether a
-	// write that fails so was committed is unknown (a transaction's COMMIT
-	// that fails so matches ErrCommitUnknown too); reads are retried once.
+	// crash, network), or ended the session (pg_terminate_backend). A write
+	// whose outcome this leaves unknown (its statement or COMMIT was sent)
+	// matches ErrCommitUnknown too; without it, nothing was committed. Reads
+	// are retried once.
 	ErrUnavailable = errors.New("database unavailable")
 	// ErrCommitUnknown: a COMMIT was sent but its answer was lost, so
 	// whether the transaction committed is unknown: look before writing it
