@@ -194,15 +194,19 @@ func dbError(ctx context.Context, err error) error {
 		return err
 	}
 	// A query cancelled because ctx ended fails with the server's "canceling
-	// statement" error: say why it was cancelled, keeping both.
+	// statement" error (or a connection cut off): say why it was cancelled,
+	// keeping both. Any other answer of the server's (a duplicate key that
+	// came just before ctx ended) is mapped as it is when ctx is live.
+	var pgErr *pgconn.PgError
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(err, ctxErr) {
 			// pgx's wrapping ("timeout: context already done") adds nothing.
 			return ctxErr
 		}
-		return fmt.Errorf("%w: %w", ctxErr, err)
+		if !errors.As(err, &pgErr) || pgErr.Code == pgerrcode.QueryCanceled {
+			return fmt.Errorf("%w: %w", ctxErr, err)
+		}
 	}
-	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/jackc/pgerrcode"
@@ -19,6 +20,23 @@ func TestSessionEndedByServer(t *testing.T) {
 		err := dbError(context.Background(), &pgconn.PgError{Severity: "FATAL", Code: code})
 		require.ErrorIs(t, err, ErrUnavailable, code)
 	}
+}
+
+// TestDBErrorContextDone: once ctx has ended, a cancelled statement (or a
+// connection cut off) gives the context's error, but any other answer of
+// the server's keeps its sentinel: a duplicate key is still ErrConflict.
+func TestDBErrorContextDone(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := dbError(ctx, &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.UniqueViolation})
+	require.ErrorIs(t, err, ErrConflict)
+	require.NotErrorIs(t, err, context.Canceled)
+	err = dbError(ctx, &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.QueryCanceled})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, ErrTimeout)
+	err = dbError(ctx, io.ErrUnexpectedEOF)
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 // TestKeyRowFromCitus: a foreign key violation in a COPY, as Citus relays it
