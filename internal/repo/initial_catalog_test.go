@@ -14,8 +14,9 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
-// loadedTables are the tables InitialLoadGraphs writes (repo's initialTables).
-const loadedTables = "'{users,addresses,email_owners,profiles,posts,tags,post_tags}'::regclass[]"
+// loadedTables are the tables InitialLoadGraphs writes (repo's initialTables),
+// as an SQL regclass[].
+var loadedTables = "'{" + strings.Join(repo.InitialTables, ",") + "}'::regclass[]"
 
 // indexCatalog describes every index of the loaded tables and every
 // constraint on them or referring to them, by name, with all the catalog says
