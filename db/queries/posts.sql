@@ -60,12 +60,3 @@ JOIN users u ON u.id = p.user_id
 LEFT JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 LEFT JOIN tags t ON t.id = pt.tag_id
 ORDER BY page.pos, t.name COLLATE "C";
-
--- name: ListPostsOfUserPage :many
--- Select-in load of a ListUsers page's posts, from the page's arguments (see
--- ListAddressesOfUserPage).
-SELECT p.*
-FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
-               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
-JOIN posts p ON p.user_id = page.id
-ORDER BY p.user_id, p.id;

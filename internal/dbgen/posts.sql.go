@@ -175,64 +175,6 @@ func (q *Queries) ListPostsByUserIDs(ctx context.Context, userIds []int64) ([]Po
 	return items, nil
 }
 
-const listPostsOfUserPage = `-- name: ListPostsOfUserPage :many
-SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at
-FROM user_page($1, $2, $3, $4,
-               $5, $6, $7, $8) page
-JOIN posts p ON p.user_id = page.id
-ORDER BY p.user_id, p.id
-`
-
-type ListPostsOfUserPageParams struct {
-	OrderBy    string
-	Descending bool
-	MinAge     *int32
-	MaxAge     *int32
-	AfterID    *int64
-	AfterAge   *int32
-	AfterName  *string
-	MaxRows    int32
-}
-
-// Select-in load of a ListUsers page's posts, from the page's arguments (see
-// ListAddressesOfUserPage).
-func (q *Queries) ListPostsOfUserPage(ctx context.Context, arg ListPostsOfUserPageParams) ([]Post, error) {
-	rows, err := q.db.Query(ctx, listPostsOfUserPage,
-		arg.OrderBy,
-		arg.Descending,
-		arg.MinAge,
-		arg.MaxAge,
-		arg.AfterID,
-		arg.AfterAge,
-		arg.AfterName,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Post{}
-	for rows.Next() {
-		var i Post
-		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.Title,
-			&i.Content,
-			&i.Published,
-			&i.Rating,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listPostsWithAuthor = `-- name: ListPostsWithAuthor :many
 SELECT p.id, p.user_id, p.title, p.content, p.published, p.rating, p.created_at, u.id, u.name, u.age, u.created_at
 FROM post_page($1, $2, $3,
