@@ -75,9 +75,21 @@ type Order struct {
 // Filter is a named predicate over the list's table, constant SQL written in
 // Go source, whose values come as parameters named @name (letters, digits,
 // underscores). Its values are given in the order the names first appear.
+//
+// A filter on the leading key of the order asked for (Column) goes into the
+// statement as it is: it bounds the seek of the order's index (an Index
+// Cond). Any other is written `coalesce((SQL), false)`, which means the same
+// in a WHERE but is no index condition, and which the planner guesses
+// matches half the rows: a generic plan, which must guess the selectivity of
+// every parameter, multiplies its guesses (a third for an inequality, 0.5%
+// for two bounds of one column or a pattern), and when they leave fewer rows
+// than the limit it reads them by a filter's index and sorts them, however
+// many rows the values really match. Wrapped, the plan seeks the order's
+// index, filters, and stops at the page's limit.
 type Filter struct {
-	Name string
-	SQL  string
+	Name   string
+	SQL    string
+	Column string // the column it bounds, if any
 }
 
 // Child is a table of rows related to the list's, loaded with a page
@@ -157,6 +169,9 @@ func New(d Decl) *List {
 
 // Name is the list's name, as its cursors carry it.
 func (l *List) Name() string { return l.d.Name }
+
+// Table is the list's table.
+func (l *List) Table() string { return l.d.Table }
 
 // Orders are the names of the list's orders, the default first.
 func (l *List) Orders() []string {
@@ -369,7 +384,11 @@ func (l *List) build(s shape) string {
 		for _, name := range names {
 			nums[name] = param()
 		}
-		where = append(where, "("+placeholder.ReplaceAllStringFunc(f.SQL, func(p string) string { return nums[p[1:]] })+")")
+		pred := "(" + placeholder.ReplaceAllStringFunc(f.SQL, func(p string) string { return nums[p[1:]] }) + ")"
+		if f.Column == "" || f.Column != keys[0].Column {
+			pred = "coalesce(" + pred + ", false)"
+		}
+		where = append(where, pred)
 	}
 	if s.after {
 		cols := make([]string, len(keys))

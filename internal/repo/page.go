@@ -52,9 +52,9 @@ const (
 // all users by id, ascending.
 type UserQuery struct {
 	MinAge, MaxAge *int32 // inclusive bounds; nil: no bound
-	// NamePrefix keeps the users whose name starts with it, byte for byte
-	// (case and accents count); "": every name. ErrInvalid if it is not
-	// valid UTF-8, holds a NUL or is longer than a name.
+	// NamePrefix keeps the users whose name starts with it, character for
+	// character (case and accents count); "": every name. ErrInvalid if it
+	// is not valid UTF-8, holds a NUL or is longer than a name.
 	NamePrefix string
 	// CreatedSince keeps the users created at or after it; nil: all.
 	CreatedSince *time.Time
