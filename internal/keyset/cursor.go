@@ -96,7 +96,7 @@ func (l *List) decode(s string, order int, desc bool) ([]any, error) {
 	for i, k := range keys {
 		v, ok := value(k.Type, c.Keys[i])
 		if !ok {
-			return refuse(fmt.Sprintf("has a %s that is not a %s", k.Column, k.Type))
+			return refuse(fmt.Sprintf("has a value for %s that is not of type %s", k.Column, k.Type))
 		}
 		vals[i] = v
 	}

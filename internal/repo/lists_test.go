@@ -1,6 +1,7 @@
 package repo_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -249,4 +250,141 @@ func TestStrategiesAgree(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, joined, selectIn)
 	}
+}
+
+// TestListUsersFilters: the name prefix, created since and the newest-first
+// order, alone and together, across pages, by every strategy.
+func TestListUsersFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	people := seedPeople(t, e, 23)
+	e.mustRegister(t, "b%_like", 40) // a prefix is no pattern
+	_, err := e.pool.Exec(e.ctx, `UPDATE users SET created_at = now() - id * interval '1 hour'`)
+	require.NoError(t, err)
+	all, err := e.ListUsers(e.ctx, repo.UserQuery{Limit: repo.MaxPageSize})
+	require.NoError(t, err)
+	require.Len(t, all.Items, len(people)+1)
+
+	since := all.Items[10].CreatedAt
+	cases := map[string]struct {
+		q    repo.UserQuery
+		keep func(repo.User) bool
+	}{
+		"NamePrefix":   {repo.UserQuery{NamePrefix: "b"}, func(u repo.User) bool { return strings.HasPrefix(u.Name, "b") }},
+		"LikeIsNoGlob": {repo.UserQuery{NamePrefix: "b%"}, func(u repo.User) bool { return strings.HasPrefix(u.Name, "b%") }},
+		"CreatedSince": {repo.UserQuery{CreatedSince: &since}, func(u repo.User) bool { return !u.CreatedAt.Before(since) }},
+		"All": {repo.UserQuery{NamePrefix: "h-", CreatedSince: &since, MinAge: ptr[int32](1)}, func(u repo.User) bool {
+			return strings.HasPrefix(u.Name, "h-") && !u.CreatedAt.Before(since) && u.Age >= 1
+		}},
+	}
+	for name, tc := range cases {
+		for _, order := range []repo.UserOrder{repo.ByID, repo.ByName, repo.ByCreatedAt} {
+			for _, desc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/desc=%v", name, order, desc), func(t *testing.T) {
+					var want []repo.User
+					for _, u := range all.Items {
+						if tc.keep(u) {
+							want = append(want, u)
+						}
+					}
+					slices.SortFunc(want, func(a, b repo.User) int {
+						var c int
+						switch order {
+						case repo.ByName:
+							c = strings.Compare(a.Name, b.Name)
+						case repo.ByCreatedAt:
+							c = a.CreatedAt.Compare(b.CreatedAt)
+						}
+						if c == 0 {
+							c = int(a.ID - b.ID)
+						}
+						if desc {
+							c = -c
+						}
+						return c
+					})
+					q := tc.q
+					q.OrderBy, q.Desc, q.Limit = order, desc, 2
+					got, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) { return e.ListUsers(e.ctx, q) })
+					require.Equal(t, ids(want), ids(got))
+					for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+						withPosts, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
+							return e.ListUsersWithPosts(e.ctx, q, s)
+						})
+						require.Equal(t, ids(want), ids(withPosts))
+					}
+				})
+			}
+		}
+	}
+
+	t.Run("NewestFirst", func(t *testing.T) {
+		page, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByCreatedAt, Desc: true, Limit: 1})
+		require.NoError(t, err)
+		require.Equal(t, all.Items[0].ID, page.Items[0].ID, "created an hour per id ago: the least id is the newest")
+	})
+	t.Run("ErrBadPrefix", func(t *testing.T) {
+		for _, p := range []string{"a\x00", "\xff", strings.Repeat("x", repo.MaxNameLen+1)} {
+			_, err := e.ListUsers(e.ctx, repo.UserQuery{NamePrefix: p})
+			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorContains(t, err, "name prefix")
+		}
+	})
+}
+
+func ids(users []repo.User) []int64 {
+	out := make([]int64, len(users))
+	for i, u := range users {
+		out[i] = u.ID
+	}
+	return out
+}
+
+// TestListCursors: a cursor serves its own list, order and direction, with
+// values of its keys' types; anything else is ErrInvalid, never a query.
+func TestListCursors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seedPeople(t, e, 3)
+	byName, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, byName.Next)
+	posts, err := e.ListPosts(e.ctx, repo.PostQuery{Limit: 1}, repo.Joined)
+	require.NoError(t, err)
+	require.NotEmpty(t, posts.Next)
+
+	forge := func(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
+	bad := map[string]struct {
+		q       repo.UserQuery
+		message string
+	}{
+		"ErrOtherList":      {repo.UserQuery{After: posts.Next}, "is not a cursor this repository made"},
+		"ErrListName":       {repo.UserQuery{After: forge(`{"l":"posts","o":"id","k":[1]}`)}, `is for a list of "posts", not of "users"`},
+		"ErrTextForInt":     {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":["1"]}`)}, "has a value for id that is not of type bigint"},
+		"ErrFloatForInt":    {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":[1.5]}`)}, "not of type bigint"},
+		"ErrAgeOutOfRange":  {repo.UserQuery{OrderBy: repo.ByAge, After: forge(`{"l":"users","o":"age","k":[4294967296,1]}`)}, "has a value for age that is not of type integer"},
+		"ErrIntForText":     {repo.UserQuery{OrderBy: repo.ByName, After: forge(`{"l":"users","o":"name","k":[1,1]}`)}, "not of type text"},
+		"ErrNulInText":      {repo.UserQuery{OrderBy: repo.ByName, After: forge(`{"l":"users","o":"name","k":["a\u0000",1]}`)}, "not of type text"},
+		"ErrTimeOutOfRange": {repo.UserQuery{OrderBy: repo.ByCreatedAt, After: forge(`{"l":"users","o":"created_at","k":[9223372036854775807,1]}`)}, "not of type timestamptz"},
+		"ErrTooFewKeys":     {repo.UserQuery{OrderBy: repo.ByName, After: forge(`{"l":"users","o":"name","k":[1]}`)}, "has 1 key values, not 2"},
+		"ErrUnknownField":   {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":[1],"x":1}`)}, "is not a cursor this repository made"},
+		"ErrOtherOrder":     {repo.UserQuery{OrderBy: repo.ByCreatedAt, After: byName.Next}, `ordered by "name", not "created_at"`},
+	}
+	for name, tc := range bad {
+		t.Run(name, func(t *testing.T) {
+			n := e.counter.queries(t, func() {
+				_, err := e.ListUsers(e.ctx, tc.q)
+				require.ErrorIs(t, err, repo.ErrInvalid)
+				require.ErrorContains(t, err, tc.message)
+				_, err = e.ListUsersWithAddresses(e.ctx, tc.q, repo.SelectIn)
+				require.ErrorIs(t, err, repo.ErrInvalid)
+			})
+			require.Zero(t, n, "refused before any statement")
+		})
+	}
+	t.Run("OK", func(t *testing.T) {
+		next, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 1, After: byName.Next})
+		require.NoError(t, err)
+		require.Greater(t, next.Items[0].Name, byName.Items[0].Name)
+	})
 }
