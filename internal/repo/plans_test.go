@@ -53,6 +53,14 @@ func TestListPlans(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Release()
 
+	// On Citus the coordinator plans a distributed statement for each call
+	// (it cannot make a generic plan of one: "could not create distributed
+	// plan"), and sends the shards its text with the values: their plans,
+	// EXPLAIN's Remote Plan, are the custom ones.
+	modes := []string{"force_generic_plan", "auto"}
+	if pgtest.Citus() {
+		modes = modes[1:]
+	}
 	checked := 0
 	for _, l := range repo.Lists() {
 		for i, sh := range l.Shapes() {
@@ -62,7 +70,7 @@ func TestListPlans(t *testing.T) {
 			desc, err := conn.Conn().Prepare(ctx, stmt, sh.SQL)
 			require.NoError(t, err, "%s: prepare\n%s", name, sh.SQL)
 			args := planArgs(l, sh, desc.ParamOIDs)
-			for _, mode := range []string{"force_generic_plan", "auto"} {
+			for _, mode := range modes {
 				_, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode)
 				require.NoError(t, err)
 				var plan []byte
@@ -96,8 +104,8 @@ func planArgs(l *keyset.List, sh keyset.Shape, oids []uint32) []string {
 				args = append(args, "10000")
 			case keyset.Int32:
 				args = append(args, "40")
-			case keyset.Text:
-				args = append(args, "'m'")
+			case keyset.Text: // within the sample prefix: values that contradict it plan to nothing
+				args = append(args, "'b-user'")
 			case keyset.Time:
 				args = append(args, "now() - interval '10000 minutes'")
 			}
@@ -130,16 +138,23 @@ func checkPlan(t *testing.T, table string, sh keyset.Shape, plan []byte, strict 
 	t.Helper()
 	var doc any
 	require.NoError(t, json.Unmarshal(plan, &doc))
+	// On Citus the scans are of the table's shards (users_102008), in the
+	// plans of the tasks the coordinator sends.
+	ofTable := func(v map[string]any) bool {
+		rel, _ := v["Relation Name"].(string)
+		suffix, ok := strings.CutPrefix(rel, table)
+		return ok && (suffix == "" || strings.Trim(suffix, "_0123456789") == "")
+	}
 	var conds []string // of the index scans of table
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
 			switch nt, _ := v["Node Type"].(string); {
-			case (nt == "Index Scan" || nt == "Index Only Scan") && v["Relation Name"] == table:
+			case (nt == "Index Scan" || nt == "Index Only Scan") && ofTable(v):
 				cond, _ := v["Index Cond"].(string)
 				conds = append(conds, cond)
-			case nt == "Bitmap Heap Scan" && v["Relation Name"] == table && !strict:
+			case nt == "Bitmap Heap Scan" && ofTable(v) && !strict:
 				cond, _ := v["Recheck Cond"].(string)
 				conds = append(conds, cond)
 			}
