@@ -86,20 +86,25 @@ type Order struct {
 // than the limit it reads them by a filter's index and sorts them, however
 // many rows the values really match. Wrapped, the plan seeks the order's
 // index, filters, and stops at the page's limit.
+//
+// A filter marked Prefix is an equality on a column that an index has before
+// the order's keys (posts' user_id = $1 in posts_pkey (user_id, id)): it goes
+// in as it is too, so that the seek takes that index.
 type Filter struct {
 	Name   string
 	SQL    string
 	Column string // the column it bounds, if any
+	Prefix bool
 }
 
 // Child is a table of rows related to the list's, loaded with a page
-// (Joined, SelectIn). Its rows refer to the page's rows by Key = page.Ref.
+// (Joined, SelectIn). Its rows join the page's by On.
 type Child struct {
 	Name    string
-	Table   string // with an alias: "addresses c"
+	Table   string // with an alias: "addresses c", or a parenthesized join
 	Columns string // the child's columns selected, qualified: "c.id, c.email"
-	Key     string // the child's column referring to the parent: "c.user_id"
-	Ref     string // the parent's column it refers to: "id" (one of the list's Columns)
+	On      string // joins the child to the page's rows, "page" their alias: "c.user_id = page.id"
+	Key     string // the child's column naming its parent, by which select-in rows come: "c.user_id"
 	OrderBy string // the children's order under one parent: "c.id"
 }
 
@@ -112,6 +117,10 @@ type Decl struct {
 	Orders   []Order  // the first is the default
 	Filters  []Filter // at most 64
 	Children []Child
+	// Join, with JoinColumns, adds a to-one relation to every row of a
+	// page, joined to the page ("page" its alias) after the seek: "JOIN
+	// users u ON u.id = page.user_id". Its columns follow the list's.
+	Join, JoinColumns string
 }
 
 // List is a declared list: it builds and caches its statements. Safe for
@@ -159,10 +168,13 @@ func New(d Decl) *List {
 		l.params = append(l.params, names)
 	}
 	for i, c := range d.Children {
-		if !slices.Contains(d.Columns, c.Ref) {
-			fail("child %q refers to %q, not a selected column", c.Name, c.Ref)
+		if c.On == "" || c.Key == "" || c.Columns == "" || c.OrderBy == "" {
+			fail("child %q: columns, on, key and order are required", c.Name)
 		}
 		l.children[c.Name] = i
+	}
+	if (d.Join == "") != (d.JoinColumns == "") {
+		fail("a join needs its columns and columns their join")
 	}
 	return l
 }
@@ -312,12 +324,13 @@ func (l *List) Page(q Query) (Page, error) {
 func (p Page) Limit() int { return p.limit }
 
 // SQL is the page statement and its arguments. It asks for one row more
-// than the page's limit, which tells whether there is a next page.
+// than the page's limit, which tells whether there is a next page. Its rows
+// are the list's columns, then its join's.
 func (p Page) SQL() (string, []any) {
 	return p.l.statement(p.shape), p.args(p.limit + 1)
 }
 
-// Joined is one statement: the page's rows (the list's columns), each with
+// Joined is one statement: the page's rows (the list's columns, its join's), each with
 // one row of the child's (its Columns; all NULL for a row without
 // children), ordered by the page's order then the child's. Its page is the
 // page's limit plus one row, as SQL's.
@@ -385,7 +398,7 @@ func (l *List) build(s shape) string {
 			nums[name] = param()
 		}
 		pred := "(" + placeholder.ReplaceAllStringFunc(f.SQL, func(p string) string { return nums[p[1:]] }) + ")"
-		if f.Column == "" || f.Column != keys[0].Column {
+		if !f.Prefix && (f.Column == "" || f.Column != keys[0].Column) {
 			pred = "coalesce(" + pred + ", false)"
 		}
 		where = append(where, pred)
@@ -415,23 +428,32 @@ func (l *List) build(s shape) string {
 	b.WriteString(" LIMIT ")
 	b.WriteString(param())
 	page := b.String()
-	if s.mode == modePage {
+	if s.mode == modePage && l.d.Join == "" {
 		return page
 	}
-
-	c := l.d.Children[s.child]
-	on := c.Key + " = page." + c.Ref
 	if s.mode == modeSelectIn {
+		c := l.d.Children[s.child]
 		return "WITH page AS (" + page + ") SELECT " + c.Columns + " FROM " + c.Table +
-			" JOIN page ON " + on + " ORDER BY " + c.Key + ", " + c.OrderBy
+			" JOIN page ON " + c.On + " ORDER BY " + c.Key + ", " + c.OrderBy
 	}
 	cols := make([]string, len(l.d.Columns))
 	for i, col := range l.d.Columns {
 		cols[i] = "page." + col
 	}
-	return "WITH page AS (" + page + ") SELECT " + strings.Join(cols, ", ") + ", " + c.Columns +
-		" FROM page LEFT JOIN " + c.Table + " ON " + on +
-		" ORDER BY " + orderBy(keys, "page.", dir) + ", " + c.OrderBy
+	sel := strings.Join(cols, ", ")
+	from := "page"
+	if l.d.Join != "" {
+		sel += ", " + l.d.JoinColumns
+		from += " " + l.d.Join
+	}
+	order := orderBy(keys, "page.", dir)
+	if s.mode == modeJoined {
+		c := l.d.Children[s.child]
+		sel += ", " + c.Columns
+		from += " LEFT JOIN " + c.Table + " ON " + c.On
+		order += ", " + c.OrderBy
+	}
+	return "WITH page AS (" + page + ") SELECT " + sel + " FROM " + from + " ORDER BY " + order
 }
 
 func orderBy(keys []Key, prefix, dir string) string {

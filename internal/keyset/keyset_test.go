@@ -23,7 +23,7 @@ var things = keyset.New(keyset.Decl{
 		{Name: "min_score", SQL: "score >= @min_score", Column: "score"},
 		{Name: "kind", SQL: "kind = @kind AND @kind <> ''"},
 	},
-	Children: []keyset.Child{{Name: "parts", Table: "parts c", Columns: "c.id", Key: "c.thing_id", Ref: "id", OrderBy: "c.id"}},
+	Children: []keyset.Child{{Name: "parts", Table: "parts c", Columns: "c.id", On: "c.thing_id = page.id", Key: "c.thing_id", OrderBy: "c.id"}},
 })
 
 func TestStatements(t *testing.T) {

@@ -49,15 +49,15 @@ var usersList = keyset.New(keyset.Decl{
 	},
 	Children: []keyset.Child{
 		{Name: "addresses", Table: "addresses c", Columns: "c.id, c.user_id, c.email",
-			Key: "c.user_id", Ref: "id", OrderBy: "c.id"},
+			On: "c.user_id = page.id", Key: "c.user_id", OrderBy: "c.id"},
 		{Name: "posts", Table: "posts c", Columns: "c.id, c.user_id, c.title, c.content, c.published, c.rating, c.created_at",
-			Key: "c.user_id", Ref: "id", OrderBy: "c.id"},
+			On: "c.user_id = page.id", Key: "c.user_id", OrderBy: "c.id"},
 	},
 })
 
 // keysetLists are the repository's keyset lists, for tests that check every
 // statement they can send (TestListPlans).
-var keysetLists = []*keyset.List{usersList}
+var keysetLists = []*keyset.List{usersList, postsList}
 
 // users reads the rows of usersList.
 var users = list[User]{
@@ -79,10 +79,11 @@ var users = list[User]{
 	id: func(u User) int64 { return u.ID },
 }
 
-var userAddressesChild = child[User, Address]{
+var userAddressesChild = child[User, Address, Address]{
 	name: "addresses", rel: userAddresses,
 	dests:  func(a *Address) []any { return []any{&a.ID, &a.UserID, &a.Email} },
 	parent: func(a Address) int64 { return a.UserID },
+	conv:   func(a Address) Address { return a },
 	nullable: func() ([]any, func() (Address, bool)) {
 		var id, userID *int64
 		var email *string
@@ -95,12 +96,13 @@ var userAddressesChild = child[User, Address]{
 	},
 }
 
-var userPostsChild = child[User, Post]{
+var userPostsChild = child[User, Post, Post]{
 	name: "posts", rel: userPosts,
 	dests: func(p *Post) []any {
 		return []any{&p.ID, &p.UserID, &p.Title, &p.Content, &p.Published, &p.Rating, &p.CreatedAt}
 	},
 	parent: func(p Post) int64 { return p.UserID },
+	conv:   func(p Post) Post { return p },
 	nullable: func() ([]any, func() (Post, bool)) {
 		var id, userID *int64
 		var title, content *string
@@ -156,7 +158,7 @@ func (r *Repo) ListUsersWithPosts(ctx context.Context, q UserQuery, s Strategy) 
 	return page, nil
 }
 
-func listUsersWith[C any](ctx context.Context, r *Repo, q UserQuery, s Strategy, c child[User, C]) (Page[User], error) {
+func listUsersWith[R, C any](ctx context.Context, r *Repo, q UserQuery, s Strategy, c child[User, R, C]) (Page[User], error) {
 	p, err := q.page()
 	if err == nil {
 		err = s.check()
@@ -175,13 +177,14 @@ type list[P any] struct {
 	id     func(P) int64       // the row's id, which its children refer to
 }
 
-// child is how the rows of one of a list's children become values C.
-type child[P, C any] struct {
+// child is how the rows R of one of a list's children become values C.
+type child[P, R, C any] struct {
 	name     string // the keyset.Child's
 	rel      relation[P, C]
-	dests    func(*C) []any // scan targets of the child's columns, in order
-	parent   func(C) int64  // the id of its parent
-	nullable func() (dests []any, get func() (C, bool))
+	dests    func(*R) []any // scan targets of the child's columns, in order
+	parent   func(R) int64  // the id of its parent
+	conv     func(R) C
+	nullable func() (dests []any, get func() (C, bool)) // the same columns after a LEFT JOIN
 }
 
 // pageOf cuts the rows of a page statement, which asks for one more than the
@@ -223,7 +226,7 @@ func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any
 // (the page in a WITH, joined to the children); SelectIn, the page
 // statement and the children's, which finds the page by the same seek, in
 // one batch (one round trip, one snapshot: readingPipelinedSQL).
-func listWith[P, C any](ctx context.Context, r *Repo, l list[P], c child[P, C], p keyset.Page, s Strategy) (Page[P], error) {
+func listWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R, C], p keyset.Page, s Strategy) (Page[P], error) {
 	if s == Joined {
 		return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
 			items, err := queryJoined(ctx, db, l, c, p)
@@ -240,7 +243,7 @@ func listWith[P, C any](ctx context.Context, r *Repo, l list[P], c child[P, C], 
 		if err = cmp.Or(err, cerr); err != nil {
 			return Page[P]{}, dbError(ctx, err)
 		}
-		attach(c.rel, items, children, c.parent, func(c C) C { return c })
+		attach(c.rel, items, children, c.parent, c.conv)
 		return l.pageOf(p, items), nil
 	})
 }
@@ -253,7 +256,7 @@ type joinedRow[P, C any] struct {
 	ok bool
 }
 
-func queryJoined[P, C any](ctx context.Context, db dbgen.DBTX, l list[P], c child[P, C], p keyset.Page) ([]P, error) {
+func queryJoined[P, R, C any](ctx context.Context, db dbgen.DBTX, l list[P], c child[P, R, C], p keyset.Page) ([]P, error) {
 	sql, args := p.Joined(c.name)
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {

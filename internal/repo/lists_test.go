@@ -363,7 +363,7 @@ func TestListCursors(t *testing.T) {
 		q       repo.UserQuery
 		message string
 	}{
-		"ErrOtherList":      {repo.UserQuery{After: posts.Next}, "is not a cursor this repository made"},
+		"ErrOtherList":      {repo.UserQuery{After: posts.Next}, `is for a list of "posts", not of "users"`},
 		"ErrListName":       {repo.UserQuery{After: forge(`{"l":"posts","o":"id","k":[1]}`)}, `is for a list of "posts", not of "users"`},
 		"ErrTextForInt":     {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":["1"]}`)}, "has a value for id that is not of type bigint"},
 		"ErrFloatForInt":    {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":[1.5]}`)}, "not of type bigint"},
@@ -392,4 +392,91 @@ func TestListCursors(t *testing.T) {
 		require.NoError(t, err)
 		require.Greater(t, next.Items[0].Name, byName.Items[0].Name)
 	})
+}
+
+// TestListPostsFilters: author, published, tag and created since, alone and
+// together, across pages, by both strategies.
+func TestListPostsFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.mustRegister(t, "Alice", 30)
+	bob := e.mustRegister(t, "Bob", 25)
+	base := time.Now().Truncate(time.Microsecond)
+	var all []repo.Post
+	for i := range 12 {
+		author := alice.ID
+		if i%3 == 0 {
+			author = bob.ID
+		}
+		var tags []string
+		if i%2 == 0 {
+			tags = []string{"go"}
+		}
+		p := e.mustPost(t, author, fmt.Sprintf("Post %d", i), tags...)
+		p.Published = i%4 != 0
+		p.CreatedAt = base.Add(time.Duration(i) * time.Hour)
+		_, err := e.pool.Exec(e.ctx, `UPDATE posts SET published = $1, created_at = $2 WHERE user_id = $3 AND id = $4`,
+			p.Published, p.CreatedAt, p.UserID, p.ID)
+		require.NoError(t, err)
+		p.Tags = tags2(tags)
+		all = append(all, p)
+	}
+	since := base.Add(5 * time.Hour)
+	cases := map[string]struct {
+		q    repo.PostQuery
+		keep func(repo.Post) bool
+	}{
+		"Author":       {repo.PostQuery{UserID: &alice.ID}, func(p repo.Post) bool { return p.UserID == alice.ID }},
+		"Published":    {repo.PostQuery{Published: ptr(false)}, func(p repo.Post) bool { return !p.Published }},
+		"Tag":          {repo.PostQuery{Tag: " GO "}, func(p repo.Post) bool { return len(p.Tags) > 0 }},
+		"CreatedSince": {repo.PostQuery{CreatedSince: &since}, func(p repo.Post) bool { return !p.CreatedAt.Before(since) }},
+		"All": {repo.PostQuery{UserID: &alice.ID, Published: ptr(true), Tag: "go", CreatedSince: &since}, func(p repo.Post) bool {
+			return p.UserID == alice.ID && p.Published && len(p.Tags) > 0 && !p.CreatedAt.Before(since)
+		}},
+	}
+	for name, tc := range cases {
+		for _, desc := range []bool{false, true} {
+			for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+				t.Run(fmt.Sprintf("%s/desc=%v/%d", name, desc, s), func(t *testing.T) {
+					var want []int64
+					for _, p := range all {
+						if tc.keep(p) {
+							want = append(want, p.ID)
+						}
+					}
+					if desc {
+						slices.Reverse(want)
+					}
+					q := tc.q
+					q.Desc, q.Limit = desc, 2
+					var got []int64
+					for {
+						page, err := e.ListPosts(e.ctx, q, s)
+						require.NoError(t, err)
+						for _, p := range page.Items {
+							require.NotNil(t, p.Author)
+							require.Equal(t, p.UserID, p.Author.ID)
+							require.NotNil(t, p.Tags)
+							got = append(got, p.ID)
+						}
+						if page.Next == "" {
+							break
+						}
+						q.After = page.Next
+					}
+					require.Equal(t, want, got)
+				})
+			}
+		}
+	}
+	_, err := e.ListPosts(e.ctx, repo.PostQuery{Tag: "no spaces"}, repo.Joined)
+	require.ErrorIs(t, err, repo.ErrInvalid)
+}
+
+func tags2(names []string) []repo.Tag {
+	out := []repo.Tag{}
+	for _, n := range names {
+		out = append(out, repo.Tag{Name: n})
+	}
+	return out
 }

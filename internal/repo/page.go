@@ -1,9 +1,6 @@
 package repo
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -68,9 +65,14 @@ type UserQuery struct {
 type PostQuery struct {
 	UserID    *int64 // only this author's posts
 	Published *bool  // only published (or unpublished) posts
-	Desc      bool   // newest first
-	Limit     int    // 0: DefaultPageSize; at most MaxPageSize
-	After     string // Page.Next of the previous page; "": first page
+	// Tag keeps the posts that have this tag (a name, as TagPost takes it:
+	// trimmed, any case); "": all. ErrInvalid for a name no tag can have.
+	Tag string
+	// CreatedSince keeps the posts created at or after it; nil: all.
+	CreatedSince *time.Time
+	Desc         bool   // newest first
+	Limit        int    // 0: DefaultPageSize; at most MaxPageSize
+	After        string // Page.Next of the previous page; "": first page
 }
 
 // Page is one page of a keyset-paginated list.
@@ -83,50 +85,6 @@ type Page[T any] struct {
 	Next string
 }
 
-// cursor is the last row of a page: its sort key, direction and id. Encoded,
-// it is opaque to callers; decoded, it is checked, since it comes from
-// outside. A cursor serves only the order and direction that made it.
-type cursor struct {
-	Order string `json:"o"` // a UserOrder, or "post"
-	Desc  bool   `json:"d,omitempty"`
-	ID    int64  `json:"id"`
-	Age   int32  `json:"age,omitempty"`
-	Name  string `json:"name,omitempty"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c) // cannot fail: plain fields
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// String names the list a cursor belongs to, for errors.
-func (c cursor) String() string {
-	if c.Desc {
-		return strconv.Quote(short(c.Order)) + " descending"
-	}
-	return strconv.Quote(short(c.Order))
-}
-
-// decodeCursor returns the cursor s, which must be of the list want
-// describes; nil for the first page.
-func decodeCursor(s string, want cursor) (*cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil {
-		return nil, invalid("cursor", s, "is not a cursor this repository made")
-	}
-	if c.Order != want.Order || c.Desc != want.Desc {
-		return nil, invalid("cursor", s, fmt.Sprintf("is for a list ordered by %s, not %s", c, want))
-	}
-	return &c, nil
-}
-
 // checkLimit returns the page size to use.
 func checkLimit(limit int) (int, error) {
 	switch {
@@ -136,14 +94,4 @@ func checkLimit(limit int) (int, error) {
 		return 0, invalid("limit", strconv.Itoa(limit), "must be between 1 and 1000")
 	}
 	return limit, nil
-}
-
-// pageOf cuts the rows of a page query, which asks for limit+1 rows, to
-// limit, and makes the Next cursor from the last row kept.
-func pageOf[T any](items []T, limit int, next func(last T) cursor) Page[T] {
-	if len(items) <= limit {
-		return Page[T]{Items: nonNil(items)}
-	}
-	items = items[:limit]
-	return Page[T]{Items: items, Next: next(items[limit-1]).encode()}
 }
