@@ -104,8 +104,12 @@ type Child struct {
 	Table   string // with an alias: "addresses c", or a parenthesized join
 	Columns string // the child's columns selected, qualified: "c.id, c.email"
 	On      string // joins the child to the page's rows, "page" their alias: "c.user_id = page.id"
-	Key     string // the child's column naming its parent, by which select-in rows come: "c.user_id"
-	OrderBy string // the children's order under one parent: "c.id"
+	// JoinedOn, if set, is On in the joined statement, where it may name the
+	// list's Join too (on Citus, distributed tables must join each other on
+	// their distribution columns, not only the page).
+	JoinedOn string
+	Key      string // the child's column naming its parent, by which select-in rows come: "c.user_id"
+	OrderBy  string // the children's order under one parent: "c.id"
 }
 
 // Decl declares a list.
@@ -450,7 +454,11 @@ func (l *List) build(s shape) string {
 	if s.mode == modeJoined {
 		c := l.d.Children[s.child]
 		sel += ", " + c.Columns
-		from += " LEFT JOIN " + c.Table + " ON " + c.On
+		on := c.On
+		if c.JoinedOn != "" {
+			on = c.JoinedOn
+		}
+		from += " LEFT JOIN " + c.Table + " ON " + on
 		order += ", " + c.OrderBy
 	}
 	return "WITH page AS (" + page + ") SELECT " + sel + " FROM " + from + " ORDER BY " + order

@@ -111,7 +111,8 @@ var postsList = keyset.New(keyset.Decl{
 	JoinColumns: "u.id, u.name, u.age, u.created_at",
 	Children: []keyset.Child{
 		{Name: "tags", Table: "(post_tags pt JOIN tags c ON c.id = pt.tag_id)", Columns: "pt.post_id, c.id, c.name",
-			On: "pt.user_id = page.user_id AND pt.post_id = page.id", Key: "pt.post_id", OrderBy: `c.name COLLATE "C"`},
+			On: "pt.user_id = page.user_id AND pt.post_id = page.id", JoinedOn: "pt.user_id = u.id AND pt.post_id = page.id",
+			Key: "pt.post_id", OrderBy: `c.name COLLATE "C"`},
 	},
 })
 
