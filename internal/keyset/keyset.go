@@ -377,7 +377,14 @@ func (l *List) statement(s shape) string {
 	return sql.(string)
 }
 
-func (l *List) build(s shape) string {
+// Header starts every statement of a list, naming it: in logs and
+// pg_stat_statements, and for tests that tell the repository's statements
+// from others (sqlc's start with "-- name:").
+func Header(list string) string { return "-- keyset: " + list + "\n" }
+
+func (l *List) build(s shape) string { return Header(l.d.Name) + l.body(s) }
+
+func (l *List) body(s shape) string {
 	var b strings.Builder
 	n := 0
 	param := func() string { n++; return "$" + strconv.Itoa(n) }

@@ -30,7 +30,7 @@ func TestStatements(t *testing.T) {
 	first, err := things.Page(keyset.Query{Order: "score", Filters: []keyset.Arg{{Filter: "kind", Values: []any{"x"}}}, Limit: 10})
 	require.NoError(t, err)
 	sql, args := first.SQL()
-	require.Equal(t, `SELECT id, score, at FROM things WHERE coalesce((kind = $1 AND $1 <> ''), false) ORDER BY score, id LIMIT $2`, sql)
+	require.Equal(t, keyset.Header("things")+`SELECT id, score, at FROM things WHERE coalesce((kind = $1 AND $1 <> ''), false) ORDER BY score, id LIMIT $2`, sql)
 	require.Equal(t, []any{"x", int64(11)}, args)
 
 	next := first.Next(func(col string) any { return map[string]any{"id": int64(7), "score": int32(3)}[col] })
@@ -38,13 +38,13 @@ func TestStatements(t *testing.T) {
 		Filters: []keyset.Arg{{Filter: "kind", Values: []any{"x"}}, {Filter: "min_score", Values: []any{int32(2)}}}})
 	require.NoError(t, err)
 	sql, args = page.SQL()
-	require.Equal(t, `SELECT id, score, at FROM things WHERE (score >= $1) AND coalesce((kind = $2 AND $2 <> ''), false) AND (score, id) > ($3, $4) ORDER BY score, id LIMIT $5`, sql)
+	require.Equal(t, keyset.Header("things")+`SELECT id, score, at FROM things WHERE (score >= $1) AND coalesce((kind = $2 AND $2 <> ''), false) AND (score, id) > ($3, $4) ORDER BY score, id LIMIT $5`, sql)
 	require.Equal(t, []any{int32(2), "x", int32(3), int64(7), int64(11)}, args)
 	again, _ := page.SQL()
 	require.Equal(t, sql, again, "one text per shape")
 
 	sql, args = page.SelectIn("parts")
-	require.Equal(t, `WITH page AS (SELECT id, score, at FROM things WHERE (score >= $1) AND coalesce((kind = $2 AND $2 <> ''), false) AND (score, id) > ($3, $4) ORDER BY score, id LIMIT $5) SELECT c.id FROM parts c JOIN page ON c.thing_id = page.id ORDER BY c.thing_id, c.id`, sql)
+	require.Equal(t, keyset.Header("things")+`WITH page AS (SELECT id, score, at FROM things WHERE (score >= $1) AND coalesce((kind = $2 AND $2 <> ''), false) AND (score, id) > ($3, $4) ORDER BY score, id LIMIT $5) SELECT c.id FROM parts c JOIN page ON c.thing_id = page.id ORDER BY c.thing_id, c.id`, sql)
 	require.Equal(t, int64(10), args[len(args)-1], "the children of the page, not of the row after it")
 	sql, _ = page.Joined("parts")
 	require.Contains(t, sql, `SELECT page.id, page.score, page.at, c.id FROM page LEFT JOIN parts c ON c.thing_id = page.id ORDER BY page.score, page.id, c.id`)
@@ -52,7 +52,7 @@ func TestStatements(t *testing.T) {
 	desc, err := things.Page(keyset.Query{Order: "id", Desc: true, Limit: 1, After: mustNext(t, "id", true, int64(5))})
 	require.NoError(t, err)
 	sql, args = desc.SQL()
-	require.Equal(t, `SELECT id, score, at FROM things WHERE id < $1 ORDER BY id DESC LIMIT $2`, sql)
+	require.Equal(t, keyset.Header("things")+`SELECT id, score, at FROM things WHERE id < $1 ORDER BY id DESC LIMIT $2`, sql)
 	require.Equal(t, []any{int64(5), int64(2)}, args)
 }
 
