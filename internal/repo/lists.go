@@ -172,7 +172,8 @@ func listUsersWith[R, C any](ctx context.Context, r *Repo, q UserQuery, s Strate
 // list is how the rows of a keyset list become values P.
 type list[P any] struct {
 	decl   *keyset.List
-	dests  func(*P) []any      // scan targets of the list's columns, in order
+	dests  func(*P) []any      // scan targets of the list's columns (its join's too), in order
+	own    func(*P)            // gives a copy its own of what dests points into (an Author), if anything
 	column func(P, string) any // a key column's value, for the next page's cursor
 	id     func(P) int64       // the row's id, which its children refer to
 }
@@ -202,22 +203,29 @@ func (l list[P]) pageOf(p keyset.Page, items []P) Page[P] {
 // queryPage runs a page statement.
 func queryPage[P any](ctx context.Context, db dbgen.DBTX, l list[P], p keyset.Page) ([]P, error) {
 	sql, args := p.SQL()
-	return queryRows(ctx, db, sql, args, l.dests)
+	return queryRows(ctx, db, sql, args, l.dests, l.own)
 }
 
-func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any, dests func(*T) []any) ([]T, error) {
+// queryRows scans every row into one value, whose scan targets are made
+// once, and appends a copy of it (given its own pointees by own, if not
+// nil): no allocation per row but the values'.
+func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any, dests func(*T) []any, own func(*T)) ([]T, error) {
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []T
+	var v T
+	targets := dests(&v)
 	for rows.Next() {
-		var v T
-		if err := rows.Scan(dests(&v)...); err != nil {
+		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		out = append(out, v)
+		if own != nil {
+			own(&out[len(out)-1])
+		}
 	}
 	return out, rows.Err()
 }
@@ -239,7 +247,7 @@ func listWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R
 	return readingPipelinedSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
 		items, err := queryPage(ctx, db, l, p)
 		sql, args := p.SelectIn(c.name)
-		children, cerr := queryRows(ctx, db, sql, args, c.dests)
+		children, cerr := queryRows(ctx, db, sql, args, c.dests, nil)
 		if err = cmp.Or(err, cerr); err != nil {
 			return Page[P]{}, dbError(ctx, err)
 		}
@@ -248,14 +256,10 @@ func listWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R
 	})
 }
 
-// joinedRow is a row of a joined load: a parent, and a child unless the
-// parent has none (ok false).
-type joinedRow[P, C any] struct {
-	p  P
-	c  C
-	ok bool
-}
-
+// queryJoined runs a joined statement, whose rows come ordered by parent,
+// one per child (NULL child columns for a parent without), and builds the
+// parents with their children, as fold does, scanning every row into the
+// same targets.
 func queryJoined[P, R, C any](ctx context.Context, db dbgen.DBTX, l list[P], c child[P, R, C], p keyset.Page) ([]P, error) {
 	sql, args := p.Joined(c.name)
 	rows, err := db.Query(ctx, sql, args...)
@@ -263,22 +267,32 @@ func queryJoined[P, R, C any](ctx context.Context, db dbgen.DBTX, l list[P], c c
 		return nil, err
 	}
 	defer rows.Close()
+	var row P
 	childDests, get := c.nullable()
-	var joined []joinedRow[P, C]
+	targets := append(l.dests(&row), childDests...)
+	parents := []P{}
+	var children []C
 	for rows.Next() {
-		var row joinedRow[P, C]
-		if err := rows.Scan(append(l.dests(&row.p), childDests...)...); err != nil {
+		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
-		row.c, row.ok = get()
-		joined = append(joined, row)
+		if n := len(parents); n == 0 || l.id(parents[n-1]) != l.id(row) {
+			if n > 0 {
+				c.rel.set(&parents[n-1], nonNil(children))
+			}
+			parents, children = append(parents, row), nil
+			if l.own != nil {
+				l.own(&parents[len(parents)-1])
+			}
+		}
+		if ch, ok := get(); ok {
+			children = append(children, ch)
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if n := len(parents); n > 0 {
+		c.rel.set(&parents[n-1], nonNil(children))
 	}
-	return fold(joined, c.rel, func(r joinedRow[P, C]) int64 { return l.id(r.p) },
-		func(r joinedRow[P, C]) P { return r.p },
-		func(r joinedRow[P, C]) (C, bool) { return r.c, r.ok }), nil
+	return parents, rows.Err()
 }
 
 // keysetPage checks what every list query has (limit, cursor) and returns

@@ -124,6 +124,10 @@ var posts = list[Post]{
 		return []any{&p.ID, &p.UserID, &p.Title, &p.Content, &p.Published, &p.Rating, &p.CreatedAt,
 			&p.Author.ID, &p.Author.Name, &p.Author.Age, &p.Author.CreatedAt}
 	},
+	own: func(p *Post) {
+		author := *p.Author
+		p.Author = &author
+	},
 	column: func(p Post, col string) any {
 		if col == "id" {
 			return p.ID
