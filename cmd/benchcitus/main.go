@@ -18,14 +18,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"sync/atomic"
-	"syscall"
+
+	"github.com/inkwell-dev/inkwell/internal/cli"
 )
 
 type config struct {
@@ -52,32 +49,23 @@ const (
 	loadBatched = "batched"
 )
 
+const usage = `usage: benchcitus [-users 1000000] [-ops 200] [-rounds 5] [-out FILE] [-dir DIR]
+
+Measures inkwell on a Citus cluster against one PostgreSQL server, started on
+this machine for the run and removed at the end, and prints a markdown report.
+
+Flags:
+`
+
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	var caught atomic.Value
-	go func() {
-		caught.Store(<-signals)
-		signal.Stop(signals) // a second Ctrl-C kills at once (the servers stay)
-		cancel()
-	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	if s, ok := caught.Load().(syscall.Signal); ok && code != 0 {
-		code = 128 + int(s) // the shell's convention: 130 for SIGINT
-	}
-	os.Exit(code)
+	os.Exit(cli.Run(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) }))
 }
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		fmt.Fprintln(stderr, "benchcitus:", err)
-		return 2
+		return cli.Fail(stderr, "benchcitus", err)
 	}
 	if err := bench(ctx, cfg, stdout, stderr); err != nil {
 		if ctx.Err() != nil {
@@ -91,8 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
-	flags := flag.NewFlagSet("benchcitus", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	flags := cli.New(cli.Spec{Name: "benchcitus", Usage: usage}, stderr)
 	flags.IntVar(&cfg.users, "users", 1_000_000, "generated users to load into each backend")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses per user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts per user")
@@ -105,26 +92,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch with -load batched")
 	flags.StringVar(&cfg.out, "out", "", "also write the report to this file")
 	flags.StringVar(&cfg.dir, "dir", "", "folder for the servers' data, removed at the end (default: the system's temporary folder)")
+	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(1, "users", "ops", "rounds", "workers", "batch-size")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err
 	}
-	if flags.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
 	if cfg.load != loadInitial && cfg.load != loadBatched {
 		return cfg, fmt.Errorf("-load %q: must be initial or batched", cfg.load)
-	}
-	for _, c := range []struct {
-		name         string
-		value, least int
-	}{
-		{"-users", cfg.users, 1}, {"-addresses-per-user", cfg.addressesPerUser, 0}, {"-posts-per-user", cfg.postsPerUser, 0},
-		{"-tags", cfg.tags, 0}, {"-ops", cfg.ops, 1}, {"-rounds", cfg.rounds, 1}, {"-workers", cfg.workers, 1},
-		{"-batch-size", cfg.batchSize, 1},
-	} {
-		if c.value < c.least {
-			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)
-		}
 	}
 	return cfg, nil
 }

@@ -18,14 +18,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
@@ -35,6 +33,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/inkwell-dev/inkwell/internal/cli"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -51,45 +50,56 @@ type config struct {
 	rounds           int
 }
 
+const usage = `usage: benchseed [-seed-bin bin/seed] [-users 1000000] [-rounds 3] [-database-url URL]
+
+Measures cmd/seed (its initial load and --load batched) against plain pgx
+CopyFrom and the server's own COPY from files, on the same rows, in fresh
+databases on the server of the URL (a role that may create databases and
+write server-side files).
+
+Flags:
+`
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == "raw" {
-		os.Exit(rawMain(ctx, os.Args[2:]))
-	}
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Run(func(ctx context.Context) int {
+		if len(os.Args) > 1 && os.Args[1] == "raw" {
+			return rawMain(ctx, os.Args[2:], os.Stderr)
+		}
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}))
 }
 
-func addFlags(flags *flag.FlagSet, cfg *config) {
-	flags.StringVar(&cfg.databaseURL, "database-url", "", "server to use (default $DATABASE_URL)")
+// addFlags registers the flags benchseed and its raw loader share; the
+// database URL is in cfg.databaseURL once flags are parsed.
+func addFlags(flags *cli.FlagSet, cfg *config) (databaseURL *string) {
+	databaseURL = flags.DatabaseURL("server to use")
 	flags.IntVar(&cfg.users, "users", 1_000_000, "generated users to load")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses per user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts per user")
 	flags.IntVar(&cfg.tags, "tags", 50, "tag names the posts draw from")
 	flags.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated data")
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch (one transaction each)")
+	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(1, "users", "batch-size")
+	return databaseURL
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg config
-	flags := flag.NewFlagSet("benchseed", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	addFlags(flags, &cfg)
+	flags := cli.New(cli.Spec{Name: "benchseed", Usage: usage}, stderr)
+	databaseURL := addFlags(flags, &cfg)
 	flags.StringVar(&cfg.seedBin, "seed-bin", "bin/seed", "the built cmd/seed")
 	flags.IntVar(&cfg.rounds, "rounds", 3, "rounds; each runs every load once, and the report gives the medians")
+	flags.AtLeast(1, "rounds")
 	if err := flags.Parse(args); err != nil {
-		return 2
+		return flags.Fail(err)
 	}
+	cfg.databaseURL = *databaseURL
 	if cfg.databaseURL == "" {
-		cfg.databaseURL = os.Getenv("DATABASE_URL")
-	}
-	if cfg.databaseURL == "" {
-		fmt.Fprintln(stderr, "benchseed: no database: set DATABASE_URL or pass -database-url")
-		return 2
+		return flags.Fail(flags.ErrNoDatabase())
 	}
 	if err := repo.CheckURL(cfg.databaseURL); err != nil { // its errors quote no part of the url
-		fmt.Fprintln(stderr, "benchseed:", err)
-		return 2
+		return flags.Fail(err)
 	}
 	if err := bench(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "benchseed:", err)

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/inkwell-dev/inkwell/internal/cli"
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -15,18 +15,16 @@ import (
 // rawMain is the baseline: the rows of cmd/seed's generator loaded with pgx
 // CopyFrom and nothing else. The database is fresh, so ids are counted here
 // instead of reserved, and nothing is validated.
-func rawMain(ctx context.Context, args []string) int {
+func rawMain(ctx context.Context, args []string, stderr io.Writer) int {
 	var cfg config
-	flags := flag.NewFlagSet("benchseed raw", flag.ContinueOnError)
-	addFlags(flags, &cfg)
+	flags := cli.New(cli.Spec{Name: "benchseed raw", Usage: "usage: benchseed raw [flags]\n\nLoads the generated users with pgx CopyFrom alone (benchseed's baseline).\n\nFlags:\n"}, stderr)
+	databaseURL := addFlags(flags, &cfg)
 	if err := flags.Parse(args); err != nil {
-		return 2
+		return flags.Fail(err)
 	}
-	if cfg.databaseURL == "" {
-		cfg.databaseURL = os.Getenv("DATABASE_URL")
-	}
+	cfg.databaseURL = *databaseURL
 	if err := rawLoad(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "benchseed raw:", err)
+		fmt.Fprintln(stderr, "benchseed raw:", err)
 		return 1
 	}
 	return 0

@@ -10,13 +10,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 
+	"github.com/inkwell-dev/inkwell/internal/cli"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgcluster"
 	"github.com/inkwell-dev/inkwell/internal/repo"
@@ -32,30 +31,24 @@ are trusted: it is for development on your own machine, not for anything shared.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Run(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) }))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("devdb", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() { fmt.Fprint(stderr, usage) }
+	flags := cli.New(cli.Spec{Name: "devdb", Usage: usage, Args: true}, stderr)
 	dir := flags.String("dir", ".pgdata", "directory of the cluster")
 	if err := flags.Parse(args); err != nil {
-		return 2
+		return flags.Fail(err)
 	}
 	if flags.NArg() < 1 || flags.NArg() > 2 || (flags.NArg() == 2 && flags.Arg(0) != "url") {
-		flags.Usage()
-		return 2
+		return flags.UsageError()
 	}
 	c, err := pgcluster.New(*dir)
 	if err == nil {
 		err = command(ctx, c, flags.Arg(0), flags.Arg(1), stdout)
 	}
 	if errors.Is(err, errUsage) {
-		flags.Usage()
-		return 2
+		return flags.UsageError()
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "devdb:", err)

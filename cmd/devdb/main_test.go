@@ -77,9 +77,18 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"launch"}, {"start", "extra"}, {"url", "root"}, {"-nope"}} {
+	for _, args := range [][]string{nil, {"launch"}, {"start", "extra"}, {"url", "root"}} {
 		code, _, errOut := devdb(t, args...)
 		require.Equal(t, 2, code, "%q", args)
 		require.Contains(t, errOut, "usage: devdb")
 	}
+	// A bad flag is one line, as in every command (internal/cli); --help
+	// prints the usage and the flags.
+	code, _, errOut := devdb(t, "-nope")
+	require.Equal(t, 2, code)
+	require.Equal(t, "devdb: flag provided but not defined: -nope (devdb --help lists the flags)\n", errOut)
+	code, _, errOut = devdb(t, "-help")
+	require.Equal(t, 0, code)
+	require.Contains(t, errOut, "usage: devdb")
+	require.Contains(t, errOut, "-dir")
 }

@@ -15,12 +15,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"regexp"
 	"slices"
 
@@ -28,6 +26,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/inkwell-dev/inkwell/db"
+	"github.com/inkwell-dev/inkwell/internal/cli"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -41,9 +40,7 @@ The URL defaults to $DATABASE_URL.
 var migrationName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Run(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) }))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,20 +49,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runFS is run with the migrations in fsys (the tests add one).
 func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() { fmt.Fprint(stderr, usage) }
-	url := flags.String("database-url", "", "database to migrate (default $DATABASE_URL)")
+	flags := cli.New(cli.Spec{Name: "migrate", Usage: usage, Args: true}, stderr)
+	url := flags.DatabaseURL("database to migrate")
 	if err := flags.Parse(args); err != nil {
-		return 2
+		return flags.Fail(err)
 	}
-	if *url == "" {
-		*url = os.Getenv("DATABASE_URL")
-	}
-	err := command(ctx, fsys, *url, flags.Args(), stdout)
+	err := command(ctx, fsys, *url, flags.Args(), stdout, flags.ErrNoDatabase)
 	if errors.Is(err, errUsage) {
-		flags.Usage()
-		return 2
+		return flags.UsageError()
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "migrate:", err)
@@ -76,7 +67,9 @@ func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Wri
 
 var errUsage = errors.New("usage")
 
-func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout io.Writer) error {
+// command runs the command args name; noDatabase is its error when url is
+// empty and the command needs a database.
+func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout io.Writer, noDatabase func() error) error {
 	if len(args) == 2 && args[0] == "create" {
 		if !migrationName.MatchString(args[1]) {
 			return fmt.Errorf("migration name %q: use lower-case letters, digits and underscores", args[1])
@@ -88,7 +81,7 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 		return errUsage
 	}
 	if url == "" {
-		return errors.New("no database: set DATABASE_URL or pass -database-url")
+		return noDatabase()
 	}
 	// Connected as every command connects (repo.OpenPool): a malformed url
 	// is reported quoting none of it, and a server that does not answer is

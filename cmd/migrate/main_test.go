@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,42 +99,12 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// silentServer accepts connections and never answers: a server that hangs,
-// or a port that is not PostgreSQL's. It returns its address.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // TestConnectTimeout: a server that accepts and never answers makes every
 // subcommand give up after repo.DefaultConnectTimeout (the URL sets no
 // connect_timeout), saying so, not wait forever.
 func TestConnectTimeout(t *testing.T) {
 	t.Parallel()
-	url := "postgres://bob@" + silentServer(t) + "/db?sslmode=disable"
+	url := "postgres://bob@" + pgtest.SilentServer(t) + "/db?sslmode=disable"
 	for _, command := range []string{"up", "down", "status"} {
 		t.Run(command, func(t *testing.T) {
 			t.Parallel()

@@ -18,20 +18,17 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/inkwell-dev/inkwell/db"
+	"github.com/inkwell-dev/inkwell/internal/cli"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -63,6 +60,7 @@ type config struct {
 	cpuProfile       string
 	progressBar      bool // draw a bar (stderr is a terminal), not lines
 	migrations       fs.FS
+	extension        extension // the tables of yours it fills (tables.go)
 }
 
 // The ways --load can add the generated users.
@@ -77,22 +75,9 @@ func main() { os.Exit(mainFS(db.Migrations())) }
 // mainFS is main with the migrations in fsys, returning the exit code (a
 // test runs its own binary as the command, with a migration more).
 func mainFS(fsys fs.FS) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	var caught atomic.Value
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-signals
-		caught.Store(s)
-		signal.Stop(signals) // a second Ctrl-C kills at once
-		cancel()
-	}()
-
-	code := runFS(ctx, fsys, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
-	if s, ok := caught.Load().(syscall.Signal); ok && code != 0 {
-		code = 128 + int(s) // the shell's convention: 130 for SIGINT, 143 for SIGTERM
-	}
-	return code
+	return cli.Run(func(ctx context.Context) int {
+		return runFS(ctx, fsys, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
+	})
 }
 
 // run is main without the process: it returns the exit code.
@@ -102,16 +87,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 
 // runFS is run with the migrations in fsys: the schema this seed knows.
 func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer, terminal bool) int {
-	cfg, err := parseFlags(args, stderr)
+	return runWith(ctx, fsys, extension{tables: seedTables, rows: seedRows}, args, stdout, stderr, terminal)
+}
+
+// runWith is runFS filling the tables of ext too.
+func runWith(ctx context.Context, fsys fs.FS, ext extension, args []string, stdout, stderr io.Writer, terminal bool) int {
+	flags := cli.New(cli.Spec{Name: "seed", Usage: usage, Dash: "--"}, stderr)
+	cfg, err := parseFlags(flags, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "seed:", err)
-		return 2
+		return flags.Fail(err)
 	}
 	cfg.progressBar = terminal
 	cfg.migrations = fsys
+	cfg.extension = ext
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err == nil {
@@ -144,15 +132,9 @@ func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Wri
 	return 0
 }
 
-func parseFlags(args []string, stderr io.Writer) (config, error) {
+func parseFlags(flags *cli.FlagSet, args []string) (config, error) {
 	var cfg config
-	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
-	// The flag package prints a parse error and the usage itself, and run
-	// prints the error: only run speaks, and the usage is for --help.
-	flags.SetOutput(io.Discard)
-	flags.Usage = func() {}
-	flags.StringVar(&cfg.databaseURL, "database-url", "", "database to seed (default $DATABASE_URL)")
-	flags.StringVar(&cfg.migrateURL, "migrate-url", "", "the same database as the role that owns the schema, for migrations (default $MIGRATE_URL, else --database-url)")
+	databaseURL, migrateURL := flags.DatabaseURL("database to seed"), flags.MigrateURL()
 	flags.IntVar(&cfg.users, "users", 0, "generated users to add")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses of each generated user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts of each generated user")
@@ -166,47 +148,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.StringVar(&cfg.workMem, "maintenance-work-mem", "", "maintenance_work_mem while an initial load builds keys and indexes (default "+repo.DefaultMaintenanceWorkMem+")")
 	flags.IntVar(&cfg.workers, "maintenance-workers", 0, fmt.Sprintf("max_parallel_maintenance_workers for those builds (0: %d; -1: none)", repo.DefaultMaintenanceWorkers))
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
+	flags.AtLeast(0, "users", "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(1, "batch-size", "pool-size")
+	flags.AtLeast(-1, "maintenance-workers")
 	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usage)
-			flags.SetOutput(stderr)
-			flags.PrintDefaults()
-			return cfg, err
-		}
-		return cfg, fmt.Errorf("%w (seed --help lists the flags)", err)
+		return cfg, err
 	}
-	if flags.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
-	if cfg.databaseURL == "" {
-		cfg.databaseURL = os.Getenv("DATABASE_URL")
-	}
-	if cfg.migrateURL == "" {
-		cfg.migrateURL = os.Getenv("MIGRATE_URL")
-	}
-	if cfg.migrateURL == "" {
-		cfg.migrateURL = cfg.databaseURL
-	}
+	cfg.databaseURL, cfg.migrateURL = *databaseURL, *migrateURL
 	switch cfg.load {
 	case loadAuto, loadInitial, loadBatched:
 	default:
 		return cfg, fmt.Errorf("--load %q: must be auto, initial or batched", cfg.load)
 	}
-	for _, c := range []struct {
-		name  string
-		value int
-		least int
-	}{
-		{"--users", cfg.users, 0}, {"--addresses-per-user", cfg.addressesPerUser, 0},
-		{"--posts-per-user", cfg.postsPerUser, 0}, {"--tags", cfg.tags, 0},
-		{"--batch-size", cfg.batchSize, 1}, {"--pool-size", cfg.poolSize, 1}, {"--maintenance-workers", cfg.workers, -1},
-	} {
-		if c.value < c.least {
-			return cfg, fmt.Errorf("%s %d: must be at least %d", c.name, c.value, c.least)
-		}
-	}
 	if cfg.databaseURL == "" {
-		return cfg, errors.New("no database: set DATABASE_URL or pass --database-url (make seed starts a local one)")
+		return cfg, fmt.Errorf("%w (make seed starts a local one)", flags.ErrNoDatabase())
 	}
 	return cfg, nil
 }

@@ -30,6 +30,14 @@ func TestProgressLines(t *testing.T) {
 	clock = clock.Add(time.Second) // sooner than lineEvery: no line
 	p.update(repo.BulkResult{Batches: 2, Users: 20_000, Addresses: 40_000, Posts: 40_000})
 	require.Equal(t, "users 10000/100000 (10%): 5000 users/s, 25000 rows/s in all tables\n", out.String())
+
+	// The last line: the rows' rate is the summary's (a batched load) or
+	// the copying lines' (an initial load, which has copied only users yet),
+	// not said twice nor of users' rows alone.
+	out.Reset()
+	clock = clock.Add(2 * time.Second)
+	p.update(repo.BulkResult{Batches: 10, Users: 100_000, Addresses: 200_000, Posts: 200_000})
+	require.Equal(t, "users 100000/100000 (100%): 20000 users/s\n", out.String())
 }
 
 // TestProgressBarFirstSample: the bar's first rate is measured from the

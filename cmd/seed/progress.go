@@ -61,8 +61,15 @@ func (p *progress) update(res repo.BulkResult) {
 	if now.Sub(p.lastLine) >= lineEvery || res.Users == p.total {
 		p.lastLine, p.printed = now, res.Users
 		seconds := now.Sub(p.start).Seconds()
-		fmt.Fprintf(p.w, "users %d/%d (%.0f%%): %.0f users/s, %.0f rows/s in all tables\n", res.Users, p.total,
-			100*float64(res.Users)/float64(p.total), float64(res.Users)/seconds, float64(res.Rows())/seconds)
+		fmt.Fprintf(p.w, "users %d/%d (%.0f%%): %.0f users/s", res.Users, p.total,
+			100*float64(res.Users)/float64(p.total), float64(res.Users)/seconds)
+		// The last line leaves the rows' rate to what follows: the summary
+		// of a batched load says it again, over the whole load; an initial
+		// load has copied only the users' rows yet (its copying lines say).
+		if res.Users < p.total {
+			fmt.Fprintf(p.w, ", %.0f rows/s in all tables", float64(res.Rows())/seconds)
+		}
+		fmt.Fprintln(p.w)
 	}
 }
 

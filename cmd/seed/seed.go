@@ -175,8 +175,7 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 		return false, fmt.Errorf("initial load: %w", err)
 	}
 	defer pool.Close()
-	gen := fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
-		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
+	gen := generator(cfg)
 	tutorial := tutorialGraphs()
 	graphs := func(yield func(repo.UserGraph, error) bool) {
 		for _, g := range tutorial {
@@ -194,6 +193,7 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 	progress := newPhaseProgress(stderr, int64(len(tutorial)+cfg.users), cfg.progressBar)
 	res, err := repo.New(pool).InitialLoadGraphs(ctx, graphs, repo.InitialLoadOptions{
 		MaintenanceWorkMem: cfg.workMem, MaintenanceWorkers: cfg.workers, Progress: progress.update,
+		Tables: cfg.extension.tables,
 	})
 	progress.finish()
 	switch {
@@ -209,8 +209,8 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 	}
 	fmt.Fprintf(stderr, "tutorial people: %d added, 0 already there\n", len(tutorial))
 	elapsed := time.Since(start)
-	fmt.Fprintf(stderr, "loaded in one transaction: users %d, addresses %d, profiles %d, posts %d, post_tags %d; "+
-		"%d rows in %v, %.0f rows/s\n", res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags,
+	fmt.Fprintf(stderr, "loaded in one transaction: users %d, addresses %d, profiles %d, posts %d, post_tags %d%s; "+
+		"%d rows in %v, %.0f rows/s\n", res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags, yours(res),
 		res.Rows(), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds())
 	return true, nil
 }
@@ -219,12 +219,11 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 // own transaction, showing progress, and ends with a summary of what was
 // committed, interrupted or not.
 func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writer) error {
-	gen := fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
-		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
+	gen := generator(cfg)
 	start := time.Now()
 	progress := newProgress(stderr, int64(cfg.users), cfg.progressBar)
 	res, err := r.BulkInsertGraphs(ctx, gen.Users(cfg.users), repo.BulkOptions{
-		BatchSize: cfg.batchSize, Progress: progress.update,
+		BatchSize: cfg.batchSize, Progress: progress.update, Tables: cfg.extension.tables,
 	})
 	progress.finish()
 	fmt.Fprintln(stderr, summary(res, time.Since(start)))
@@ -235,10 +234,24 @@ func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writ
 }
 
 func summary(res repo.BulkResult, elapsed time.Duration) string {
-	return fmt.Sprintf("committed %s: users %d, addresses %d, profiles %d, posts %d, post_tags %d; "+
+	return fmt.Sprintf("committed %s: users %d, addresses %d, profiles %d, posts %d, post_tags %d%s; "+
 		"%d rows in %v, %.0f rows/s",
-		plural(res.Batches, "batch", "batches"), res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags,
+		plural(res.Batches, "batch", "batches"), res.Users, res.Addresses, res.Profiles, res.Posts, res.PostTags, yours(res),
 		res.Rows(), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds())
+}
+
+// yours counts the rows of the tables of yours (tables.go), when there are any.
+func yours(res repo.BulkResult) string {
+	if res.Extra == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", your tables %d", res.Extra)
+}
+
+// generator makes the generated users, with the rows of the tables of yours.
+func generator(cfg config) *fakedata.Generator {
+	return fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
+		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags, Tables: cfg.extension.tables, Extra: cfg.extension.rows})
 }
 
 // plural says "1 batch", "2 batches".

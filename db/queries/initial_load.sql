@@ -57,8 +57,11 @@ FROM pg_catalog.pg_constraint c
 LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid AND c.contype <> 'f'
 LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace
-WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY((@tables::text[])::regclass[]))
-   OR (c.contype = 'f' AND (c.conrelid = ANY((@tables::text[])::regclass[]) OR c.confrelid = ANY((@tables::text[])::regclass[])))
+WHERE ((c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY((@tables::text[])::regclass[]))
+       OR (c.contype = 'f' AND (c.conrelid = ANY((@tables::text[])::regclass[]) OR c.confrelid = ANY((@tables::text[])::regclass[]))))
+  -- Not a partition's copy of a partitioned table's foreign key: it cannot
+  -- be dropped alone (42P16); it goes and comes back with its parent's.
+  AND c.conparentid = 0
 ORDER BY c.contype = 'f', 1, 2;
 
 -- name: InitialLoadIndexes :many
@@ -101,6 +104,9 @@ SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
        coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- Its increment: the load's ids go its way, by its step (a
+       -- descending sequence's down), as nextval's would.
+       coalesce((SELECT q.seqincrement FROM pg_catalog.pg_sequence q WHERE q.seqrelid = s.seq::regclass), 1)::bigint AS increment,
        -- The other loaded tables its foreign keys refer to (their positions
        -- in @tables, from 1): the load sends their rows first.
        ARRAY(SELECT p.n::int FROM unnest(@tables::text[]) WITH ORDINALITY AS p(name, n)
@@ -110,9 +116,12 @@ SELECT t.name::text AS name,
              ORDER BY p.n)::int[] AS parents
 FROM unnest(@tables::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
+-- Only the first @own tables (the repository's) hand out ids: a table a
+-- user declared (ExtraTable) takes its ids from its own defaults as it is
+-- copied, and no id of its sequence is taken here.
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
                    FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
+                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON t.n <= @own::int
 ORDER BY t.n;
 
 -- name: InitialLoadAdvanceSequence :exec
@@ -120,10 +129,13 @@ ORDER BY t.n;
 -- rollback, so a sequence that only moves forward never hands an id out
 -- twice). Where it stands: its last value once called; when not called (a
 -- setval(..., false) since the load took its first id), the value its next
--- nextval gives, taken here (COALESCE evaluates nextval only then), less one.
-SELECT pg_catalog.setval((@sequence::text)::regclass,
-    greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value((@sequence::text)::regclass),
-                                     pg_catalog.nextval((@sequence::text)::regclass) - 1)));
+-- nextval gives, taken here (COALESCE evaluates nextval only then), less its
+-- step. Forward is down for a descending sequence.
+SELECT pg_catalog.setval(q.seqrelid, CASE WHEN q.seqincrement > 0
+    THEN greatest(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement))
+    ELSE least(@last::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement)) END)
+FROM pg_catalog.pg_sequence q
+WHERE q.seqrelid = (@sequence::text)::regclass;
 
 -- name: InitialLoadMaintenance :exec
 -- Settings of the key and index builds, for the transaction only.
@@ -145,3 +157,55 @@ SELECT (CASE
     WHEN EXISTS (SELECT 1 FROM email_owners) THEN 'email_owners'
     ELSE ''
 END)::text AS table_name;
+
+-- name: InitialLoadPartitionKeys :many
+-- The partitions' copies of the foreign keys InitialLoadConstraints reads (a
+-- partitioned table's, from or to a loaded table), parents before children:
+-- DROP of the partitioned table's key takes them, and ADD makes new ones
+-- named after it, without comments. Each is named back and its comment put
+-- back (an attached partition keeps the name its own key had).
+WITH RECURSIVE k AS (
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, 1 AS depth
+    FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid AND p.conparentid = 0
+    WHERE c.contype = 'f'
+      AND (p.conrelid = ANY((@tables::text[])::regclass[]) OR p.confrelid = ANY((@tables::text[])::regclass[]))
+    UNION ALL
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, k.depth + 1
+    FROM pg_catalog.pg_constraint c JOIN k ON c.conparentid = k.oid
+)
+SELECT k.conrelid::regclass::text AS table_name,
+       pg_catalog.quote_ident(k.conname)::text AS name,
+       p.conrelid::regclass::text AS parent_table,
+       p.conname::text AS parent_name,
+       coalesce(pg_catalog.obj_description(k.oid, 'pg_constraint'), '')::text AS comment
+FROM k JOIN pg_catalog.pg_constraint p ON p.oid = k.conparentid
+ORDER BY k.depth, 1, 2;
+
+-- name: InitialLoadPartitionKeyName :one
+-- The name of the copy, on @table_name, of @parent_table's key @parent_name.
+SELECT pg_catalog.quote_ident(c.conname)::text AS name
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid
+WHERE c.conrelid = (@table_name::text)::regclass
+  AND p.conrelid = (@parent_table::text)::regclass AND p.conname = @parent_name::text;
+
+-- name: LoadTableColumns :many
+-- The columns @columns of @table_name, a table a user declared for a load
+-- (ExtraTable), in their order: each one's type, a domain's base type (what
+-- its values are encoded as), 0 when the table has no such column; whether it
+-- is generated (COPY cannot write it). table_name is the table as regclass
+-- prints it, own whether it is one of @own (the repository's tables). No row
+-- when there is no such table (or it is not a plain or partitioned table).
+SELECT c.oid::regclass::text AS table_name,
+       (c.oid = ANY((@own::text[])::regclass[]))::boolean AS own,
+       d.name::text AS column_name,
+       coalesce(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, 0)::bigint AS type_oid,
+       coalesce(a.attgenerated <> '', false)::boolean AS generated
+FROM pg_catalog.pg_class c
+CROSS JOIN unnest(@columns::text[]) WITH ORDINALITY AS d(name, n)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = d.name AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+WHERE c.oid = pg_catalog.to_regclass(@table_name::text) AND c.relkind IN ('r', 'p')
+ORDER BY d.n;
+

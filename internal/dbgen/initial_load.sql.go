@@ -10,23 +10,26 @@ import (
 )
 
 const initialLoadAdvanceSequence = `-- name: InitialLoadAdvanceSequence :exec
-SELECT pg_catalog.setval(($1::text)::regclass,
-    greatest($2::bigint, coalesce(pg_catalog.pg_sequence_last_value(($1::text)::regclass),
-                                     pg_catalog.nextval(($1::text)::regclass) - 1)))
+SELECT pg_catalog.setval(q.seqrelid, CASE WHEN q.seqincrement > 0
+    THEN greatest($1::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement))
+    ELSE least($1::bigint, coalesce(pg_catalog.pg_sequence_last_value(q.seqrelid), pg_catalog.nextval(q.seqrelid) - q.seqincrement)) END)
+FROM pg_catalog.pg_sequence q
+WHERE q.seqrelid = ($2::text)::regclass
 `
 
 type InitialLoadAdvanceSequenceParams struct {
-	Sequence string
 	Last     int64
+	Sequence string
 }
 
 // Moves a sequence forward to last, never back (setval is not undone by a
 // rollback, so a sequence that only moves forward never hands an id out
 // twice). Where it stands: its last value once called; when not called (a
 // setval(..., false) since the load took its first id), the value its next
-// nextval gives, taken here (COALESCE evaluates nextval only then), less one.
+// nextval gives, taken here (COALESCE evaluates nextval only then), less its
+// step. Forward is down for a descending sequence.
 func (q *Queries) InitialLoadAdvanceSequence(ctx context.Context, arg InitialLoadAdvanceSequenceParams) error {
-	_, err := q.db.Exec(ctx, initialLoadAdvanceSequence, arg.Sequence, arg.Last)
+	_, err := q.db.Exec(ctx, initialLoadAdvanceSequence, arg.Last, arg.Sequence)
 	return err
 }
 
@@ -53,8 +56,11 @@ FROM pg_catalog.pg_constraint c
 LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid AND c.contype <> 'f'
 LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace
-WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY(($1::text[])::regclass[]))
-   OR (c.contype = 'f' AND (c.conrelid = ANY(($1::text[])::regclass[]) OR c.confrelid = ANY(($1::text[])::regclass[])))
+WHERE ((c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY(($1::text[])::regclass[]))
+       OR (c.contype = 'f' AND (c.conrelid = ANY(($1::text[])::regclass[]) OR c.confrelid = ANY(($1::text[])::regclass[]))))
+  -- Not a partition's copy of a partitioned table's foreign key: it cannot
+  -- be dropped alone (42P16); it goes and comes back with its parent's.
+  AND c.conparentid = 0
 ORDER BY c.contype = 'f', 1, 2
 `
 
@@ -273,6 +279,87 @@ func (q *Queries) InitialLoadNotOwned(ctx context.Context, tables []string) ([]I
 	return items, nil
 }
 
+const initialLoadPartitionKeyName = `-- name: InitialLoadPartitionKeyName :one
+SELECT pg_catalog.quote_ident(c.conname)::text AS name
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid
+WHERE c.conrelid = ($1::text)::regclass
+  AND p.conrelid = ($2::text)::regclass AND p.conname = $3::text
+`
+
+type InitialLoadPartitionKeyNameParams struct {
+	TableName   string
+	ParentTable string
+	ParentName  string
+}
+
+// The name of the copy, on @table_name, of @parent_table's key @parent_name.
+func (q *Queries) InitialLoadPartitionKeyName(ctx context.Context, arg InitialLoadPartitionKeyNameParams) (string, error) {
+	row := q.db.QueryRow(ctx, initialLoadPartitionKeyName, arg.TableName, arg.ParentTable, arg.ParentName)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
+const initialLoadPartitionKeys = `-- name: InitialLoadPartitionKeys :many
+WITH RECURSIVE k AS (
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, 1 AS depth
+    FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_constraint p ON p.oid = c.conparentid AND p.conparentid = 0
+    WHERE c.contype = 'f'
+      AND (p.conrelid = ANY(($1::text[])::regclass[]) OR p.confrelid = ANY(($1::text[])::regclass[]))
+    UNION ALL
+    SELECT c.oid, c.conrelid, c.conname, c.conparentid, k.depth + 1
+    FROM pg_catalog.pg_constraint c JOIN k ON c.conparentid = k.oid
+)
+SELECT k.conrelid::regclass::text AS table_name,
+       pg_catalog.quote_ident(k.conname)::text AS name,
+       p.conrelid::regclass::text AS parent_table,
+       p.conname::text AS parent_name,
+       coalesce(pg_catalog.obj_description(k.oid, 'pg_constraint'), '')::text AS comment
+FROM k JOIN pg_catalog.pg_constraint p ON p.oid = k.conparentid
+ORDER BY k.depth, 1, 2
+`
+
+type InitialLoadPartitionKeysRow struct {
+	TableName   string
+	Name        string
+	ParentTable string
+	ParentName  string
+	Comment     string
+}
+
+// The partitions' copies of the foreign keys InitialLoadConstraints reads (a
+// partitioned table's, from or to a loaded table), parents before children:
+// DROP of the partitioned table's key takes them, and ADD makes new ones
+// named after it, without comments. Each is named back and its comment put
+// back (an attached partition keeps the name its own key had).
+func (q *Queries) InitialLoadPartitionKeys(ctx context.Context, tables []string) ([]InitialLoadPartitionKeysRow, error) {
+	rows, err := q.db.Query(ctx, initialLoadPartitionKeys, tables)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []InitialLoadPartitionKeysRow{}
+	for rows.Next() {
+		var i InitialLoadPartitionKeysRow
+		if err := rows.Scan(
+			&i.TableName,
+			&i.Name,
+			&i.ParentTable,
+			&i.ParentName,
+			&i.Comment,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const initialLoadReferrers = `-- name: InitialLoadReferrers :many
 SELECT DISTINCT f.conrelid::regclass::text AS table_name
 FROM pg_catalog.pg_constraint f
@@ -313,6 +400,9 @@ SELECT t.name::text AS name,
        (c.relkind = 'r')::boolean AS plain,
        coalesce(s.seq, '')::text AS sequence,
        coalesce(pg_catalog.nextval(s.seq::regclass), 0)::bigint AS next_id,
+       -- Its increment: the load's ids go its way, by its step (a
+       -- descending sequence's down), as nextval's would.
+       coalesce((SELECT q.seqincrement FROM pg_catalog.pg_sequence q WHERE q.seqrelid = s.seq::regclass), 1)::bigint AS increment,
        -- The other loaded tables its foreign keys refer to (their positions
        -- in @tables, from 1): the load sends their rows first.
        ARRAY(SELECT p.n::int FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n)
@@ -324,16 +414,22 @@ FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n)
 JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass
 LEFT JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(t.name, a.attname) AS seq
                    FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON true
+                   WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) s ON t.n <= $2::int
 ORDER BY t.n
 `
 
+type InitialLoadTablesParams struct {
+	Tables []string
+	Own    int32
+}
+
 type InitialLoadTablesRow struct {
-	Name     string
-	Plain    bool
-	Sequence string
-	NextID   int64
-	Parents  []int32
+	Name      string
+	Plain     bool
+	Sequence  string
+	NextID    int64
+	Increment int64
+	Parents   []int32
 }
 
 // Each loaded table, read before its foreign keys come off: whether COPY
@@ -344,8 +440,11 @@ type InitialLoadTablesRow struct {
 // are NULL for a sequence not called since it was created or restarted, and
 // its start is not where a RESTART WITH put it), and reserved. A table that
 // gets no row leaves that one id unused.
-func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]InitialLoadTablesRow, error) {
-	rows, err := q.db.Query(ctx, initialLoadTables, tables)
+// Only the first @own tables (the repository's) hand out ids: a table a
+// user declared (ExtraTable) takes its ids from its own defaults as it is
+// copied, and no id of its sequence is taken here.
+func (q *Queries) InitialLoadTables(ctx context.Context, arg InitialLoadTablesParams) ([]InitialLoadTablesRow, error) {
+	rows, err := q.db.Query(ctx, initialLoadTables, arg.Tables, arg.Own)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +457,68 @@ func (q *Queries) InitialLoadTables(ctx context.Context, tables []string) ([]Ini
 			&i.Plain,
 			&i.Sequence,
 			&i.NextID,
+			&i.Increment,
 			&i.Parents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const loadTableColumns = `-- name: LoadTableColumns :many
+SELECT c.oid::regclass::text AS table_name,
+       (c.oid = ANY(($1::text[])::regclass[]))::boolean AS own,
+       d.name::text AS column_name,
+       coalesce(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, 0)::bigint AS type_oid,
+       coalesce(a.attgenerated <> '', false)::boolean AS generated
+FROM pg_catalog.pg_class c
+CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS d(name, n)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = d.name AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+WHERE c.oid = pg_catalog.to_regclass($3::text) AND c.relkind IN ('r', 'p')
+ORDER BY d.n
+`
+
+type LoadTableColumnsParams struct {
+	Own       []string
+	Columns   []string
+	TableName string
+}
+
+type LoadTableColumnsRow struct {
+	TableName  string
+	Own        bool
+	ColumnName string
+	TypeOid    int64
+	Generated  bool
+}
+
+// The columns @columns of @table_name, a table a user declared for a load
+// (ExtraTable), in their order: each one's type, a domain's base type (what
+// its values are encoded as), 0 when the table has no such column; whether it
+// is generated (COPY cannot write it). table_name is the table as regclass
+// prints it, own whether it is one of @own (the repository's tables). No row
+// when there is no such table (or it is not a plain or partitioned table).
+func (q *Queries) LoadTableColumns(ctx context.Context, arg LoadTableColumnsParams) ([]LoadTableColumnsRow, error) {
+	rows, err := q.db.Query(ctx, loadTableColumns, arg.Own, arg.Columns, arg.TableName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LoadTableColumnsRow{}
+	for rows.Next() {
+		var i LoadTableColumnsRow
+		if err := rows.Scan(
+			&i.TableName,
+			&i.Own,
+			&i.ColumnName,
+			&i.TypeOid,
+			&i.Generated,
 		); err != nil {
 			return nil, err
 		}

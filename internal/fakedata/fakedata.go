@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
@@ -21,14 +22,26 @@ type Config struct {
 	AddressesPerUser int
 	PostsPerUser     int
 	Tags             int // size of the pool of tag names posts draw from
+
+	// Tables declares tables of the user's own that Extra writes rows of;
+	// pass them on to the load (repo.BulkOptions.Tables,
+	// repo.InitialLoadOptions.Tables). CONTRIBUTING, "Adding a table to the
+	// seed", shows both.
+	Tables []repo.ExtraTable
+	// Extra, if set, adds rows of Tables to each graph (g.Rows, whose
+	// values may be repo.ThisUser and repo.PostOf(i)) once the rest of the
+	// graph is made. r is its own, seeded from Seed: the same seed gives the
+	// same rows, and the other data is the same with Extra or without.
+	Extra func(r *rand.Rand, g *repo.UserGraph)
 }
 
 // Generator makes user graphs one after another.
 type Generator struct {
 	cfg   Config
 	f     *gofakeit.Faker
-	token string // in every email, so that loads with other seeds never collide
-	next  int    // users made so far
+	token string     // in every email, so that loads with other seeds never collide
+	next  int        // users made so far
+	extra *rand.Rand // Extra's
 
 	// Whole sentences cost microseconds each to make, more than a COPY of
 	// the row; drawing from pools made up front keeps generation cheap.
@@ -44,6 +57,9 @@ var domains = []string{"example.com", "example.org", "example.net"}
 func New(cfg Config) *Generator {
 	f := gofakeit.New(cfg.Seed)
 	g := &Generator{cfg: cfg, f: f, token: strconv.FormatUint(cfg.Seed%(36*36*36*36*36), 36)}
+	if cfg.Extra != nil {
+		g.extra = rand.New(rand.NewPCG(cfg.Seed, 0x696e6b77656c6c)) // "inkwell"
+	}
 	for range poolSize {
 		g.titles = append(g.titles, truncate(strings.TrimSuffix(f.Sentence(), "."), repo.MaxTitleLen))
 		g.contents = append(g.contents, f.Paragraph())
@@ -110,6 +126,9 @@ func (g *Generator) user() repo.UserGraph {
 			}
 		}
 		u.Posts = append(u.Posts, p)
+	}
+	if g.cfg.Extra != nil {
+		g.cfg.Extra(g.extra, &u)
 	}
 	return u
 }

@@ -186,6 +186,16 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Kill stops the server at once (immediate mode: the server exits as in a
+// crash and would recover from WAL on its next start), for a server nobody
+// will use again, such as one a dead test run left behind.
+func (c *Cluster) Kill(ctx context.Context) error {
+	if _, err := c.run(ctx, "pg_ctl", "stop", "--pgdata", c.dataDir(), "--mode", "immediate", "--wait"); err != nil {
+		return fmt.Errorf("kill cluster in %s: %w", c.Dir, err)
+	}
+	return nil
+}
+
 // Running reports whether a server runs on the cluster (pg_ctl status).
 func (c *Cluster) Running(ctx context.Context) bool {
 	if !c.Initialized() {

@@ -62,7 +62,7 @@ func newCitusPool() *citusPool {
 }
 
 func startCitus() (*pgcluster.Citus, error) {
-	dir, err := os.MkdirTemp("", "inkwell-citus-")
+	dir, err := mkdirOwned("inkwell-citus-")
 	if err != nil {
 		return nil, err
 	}

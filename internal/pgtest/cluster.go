@@ -22,27 +22,43 @@ func StartCluster(tb testing.TB, init func(context.Context, *pgcluster.Cluster) 
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	// Not tb.TempDir: as root the server runs as postgres, which must be able
-	// to enter every parent of the folder.
-	dir, err := os.MkdirTemp("", "inkwell-cluster-test-")
+	c, release, err := startOwnCluster(ctx, &started, init)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
+	}
+	tb.Cleanup(func() { _ = release() })
+	return c
+}
+
+// startOwnCluster makes a folder, fills a cluster there with init, starts
+// it and adds it to reg. release stops it and removes its folder.
+func startOwnCluster(ctx context.Context, reg *registry, init func(context.Context, *pgcluster.Cluster) error) (
+	_ *pgcluster.Cluster, release func() error, _ error) {
+	// Not tb.TempDir: as root the server runs as postgres, which must be able
+	// to enter every parent of the folder.
+	dir, err := mkdirOwned("inkwell-cluster-test-")
+	if err != nil {
+		return nil, nil, err
 	}
 	c, err := pgcluster.New(dir)
 	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	tb.Cleanup(func() {
-		_ = c.Stop(context.Background())
 		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	release = reg.add("the cluster in "+dir, func(ctx context.Context) error {
+		err := c.Stop(ctx)
+		os.RemoveAll(dir)
+		return err
 	})
 	if err := init(ctx, c); err != nil {
-		tb.Fatalf("pgtest: %v", err)
+		_ = release()
+		return nil, nil, err
 	}
 	if err := c.Start(ctx); err != nil {
-		tb.Fatalf("pgtest: %v", err)
+		_ = release()
+		return nil, nil, err
 	}
-	return c
+	return c, release, nil
 }
 
 // Throwaway is an init for StartCluster: a new cluster, fsync off.

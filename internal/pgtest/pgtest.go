@@ -14,6 +14,7 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -52,6 +53,15 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// testing parses its flags in m.Run; the watchdog needs -test.timeout now.
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	defer armWatchdog()()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	sweep(ctx, os.TempDir(), time.Now(), os.Stderr)
+	cancel()
+
 	rawURL := os.Getenv("DATABASE_URL")
 	if Citus() {
 		// The tests need the workers too (the extension is made on each), so
@@ -61,14 +71,11 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "pgtest: %s is set, and starting a Citus cluster failed: %v\n", CitusEnv, err)
 			return 1
 		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := citus.Stop(ctx); err != nil {
-				fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
-			}
+		defer stopping(started.add("the Citus cluster in "+filepath.Dir(citus.Coordinator.Dir), func(ctx context.Context) error {
+			err := citus.Stop(ctx)
 			os.RemoveAll(filepath.Dir(citus.Coordinator.Dir))
-		}()
+			return err
+		}))
 		if rawURL, err = citus.URL("postgres"); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
 			return 1
@@ -79,14 +86,11 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "pgtest: no DATABASE_URL, and starting a throwaway PostgreSQL failed: %v\n", err)
 			return 1
 		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := cluster.Stop(ctx); err != nil {
-				fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
-			}
+		defer stopping(started.add("the throwaway cluster in "+cluster.Dir, func(ctx context.Context) error {
+			err := cluster.Stop(ctx)
 			os.RemoveAll(cluster.Dir)
-		}()
+			return err
+		}))
 		if rawURL, err = cluster.URL("postgres"); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
 			return 1
@@ -99,12 +103,14 @@ func run(m *testing.M) int {
 	}
 	server = conf
 	if os.Getenv(PgBouncerEnv) != "" {
-		stop, err := startBouncer(conf)
-		if err != nil {
+		if err := startBouncer(conf); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: %s is set, and starting PgBouncer failed: %v\n", PgBouncerEnv, err)
 			return 1
 		}
-		defer stop()
+		defer stopping(started.add("PgBouncer in "+bouncer.Dir, func(context.Context) error {
+			bouncer.Stop()
+			return os.RemoveAll(bouncer.Dir)
+		}))
 	}
 	code := m.Run()
 	mu.Lock()
@@ -121,8 +127,16 @@ func run(m *testing.M) int {
 	return code
 }
 
+// stopping runs release (from started.add) and reports its error, for a
+// defer.
+func stopping(release func() error) {
+	if err := release(); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+	}
+}
+
 func startThrowaway() (*pgcluster.Cluster, error) {
-	dir, err := os.MkdirTemp("", "inkwell-pgtest-")
+	dir, err := mkdirOwned("inkwell-pgtest-")
 	if err != nil {
 		return nil, err
 	}
@@ -141,14 +155,16 @@ func startThrowaway() (*pgcluster.Cluster, error) {
 	return c, nil
 }
 
-func startBouncer(conf pgtestdb.Config) (stop func(), err error) {
-	dir, err := os.MkdirTemp("", "inkwell-pgbouncer-")
+// startBouncer starts PgBouncer in front of conf's server and sets bouncer.
+func startBouncer(conf pgtestdb.Config) error {
+	dir, err := mkdirOwned("inkwell-pgbouncer-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	port, err := strconv.Atoi(conf.Port)
 	if err != nil {
-		return nil, err
+		os.RemoveAll(dir)
+		return err
 	}
 	role := pgtestdb.DefaultRole()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -157,12 +173,9 @@ func startBouncer(conf pgtestdb.Config) (stop func(), err error) {
 		map[string]string{conf.User: conf.Password, role.Username: role.Password})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return err
 	}
-	return func() {
-		bouncer.Stop()
-		os.RemoveAll(dir)
-	}, nil
+	return nil
 }
 
 // configFromURL turns a postgres:// URL into pgtestdb's settings. The role

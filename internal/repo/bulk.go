@@ -36,6 +36,9 @@ type BulkOptions struct {
 	// Progress, if set, is called after each batch with the totals so far:
 	// committed rows, or, with OneTransaction, rows sent but not yet committed.
 	Progress func(BulkResult)
+	// Tables declares the user's own tables whose rows come with the
+	// graphs (UserGraph.Rows) of BulkInsertGraphs; see ExtraTable.
+	Tables []ExtraTable
 }
 
 // batchSize is the one place a bulk load's batch size is checked: every bulk
@@ -61,13 +64,14 @@ type BulkResult struct {
 	Profiles  int64
 	Posts     int64
 	PostTags  int64
+	Extra     int64 // rows of the declared tables (ExtraTable), all together
 	Updated   int64 // users an upsert changed
 	Unchanged int64 // users an upsert found as they were
 }
 
 // Rows is the number of rows written to all tables.
 func (r BulkResult) Rows() int64 {
-	return r.Users + r.Addresses + r.Profiles + r.Posts + r.PostTags
+	return r.Users + r.Addresses + r.Profiles + r.Posts + r.PostTags + r.Extra
 }
 
 func (r *BulkResult) add(o BulkResult) {
@@ -77,6 +81,7 @@ func (r *BulkResult) add(o BulkResult) {
 	r.Profiles += o.Profiles
 	r.Posts += o.Posts
 	r.PostTags += o.PostTags
+	r.Extra += o.Extra
 	r.Updated += o.Updated
 	r.Unchanged += o.Unchanged
 }

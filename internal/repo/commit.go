@@ -84,3 +84,23 @@ func answerLost(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		pgconn.Timeout(err) || connectionLost(err)
 }
+
+// statementError is the error of a write outside a transaction, which its
+// statement commits (or its own pipeline's COMMIT, see commitError): an
+// answer lost once the statement may have been sent leaves the outcome
+// unknown, ErrCommitUnknown. On a pool with pgx's default handler, a
+// context that ends while the answer is read cuts the read off with the
+// bare context.Canceled, which is also what the pool's Acquire says: so a
+// context's error is unknown unless ctx had ended before the write began
+// (started false), when nothing was sent.
+func statementError(ctx context.Context, err error, started bool) error {
+	if errors.Is(err, ErrCommitUnknown) || !answerLost(err) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if !started && !pgconn.Timeout(err) && !errors.As(err, &pgErr) &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrCommitUnknown, dbError(ctx, err))
+}

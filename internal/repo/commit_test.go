@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -209,5 +210,40 @@ func TestCommitOutcomeTrue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCommitOutcomeTrueOneStatement: a write of one statement outside a
+// transaction (RegisterUser) commits with its statement. On a pool made
+// with pgxpool directly, a context that ends while its answer is read cuts
+// the read off: the outcome is unknown, ErrCommitUnknown, never the
+// context's error alone for a write that committed. A context done before
+// the call sends nothing and says so.
+func TestCommitOutcomeTrueOneStatement(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.RegisterUser(done, repo.NewUser{Name: "Never", Age: 30}, "never@example.com")
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, repo.ErrCommitUnknown)
+
+	for i := range 300 {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Duration(rand.N(3000))*time.Microsecond, cancel)
+		email := fmt.Sprintf("one%d@example.com", i)
+		_, err := e.RegisterUser(ctx, repo.NewUser{Name: "One", Age: 30}, email)
+		cancel()
+		var n int
+		require.NoError(t, e.pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM addresses WHERE email = $1", email).Scan(&n))
+		switch {
+		case err == nil:
+			require.Equal(t, 1, n, "run %d: committed, as it said", i)
+		case errors.Is(err, repo.ErrCommitUnknown):
+			require.ErrorIs(t, err, context.Canceled)
+		default:
+			require.Zero(t, n, "run %d: %v, yet committed", i, err)
+		}
 	}
 }

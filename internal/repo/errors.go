@@ -111,8 +111,10 @@ var (
 	// COMMIT is sent gives the context's error alone, and nothing is
 	// committed. A one-statement write outside a transaction commits with
 	// its statement: on OpenPool's pools a context that ends in flight still
-	// gets its answer (a cancel request cannot undo a commit), but on a pool
-	// with pgx's default handler its context's error may hide a commit.
+	// gets its answer (a cancel request cannot undo a commit); on a pool with
+	// pgx's default handler, which cuts the read off, it is ErrCommitUnknown
+	// (with the context's error), as is a context that ends while such a
+	// write waits for a connection (pgx says the same for both).
 	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
 

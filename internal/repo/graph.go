@@ -18,6 +18,10 @@ type UserGraph struct {
 	Emails  []string
 	Profile *GraphProfile // nil: no profile
 	Posts   []GraphPost
+	// Rows are rows of the user's own tables, declared in the load's
+	// options (BulkOptions.Tables, InitialLoadOptions.Tables), loaded with
+	// the graph; their values may refer to the graph's user and posts (Ref).
+	Rows []TableRow
 }
 
 // GraphProfile is the profile of a UserGraph.
@@ -45,7 +49,11 @@ type GraphPost struct {
 // A bad row fails its batch with a *RowError naming the row's position:
 // validation catches malformed values and emails repeated within the batch
 // (ErrInvalid, ErrConflict) before any of the batch is sent; the database
-// catches emails registered already (ErrConflict). An error from graphs, or
+// catches emails registered already (ErrConflict). The rows of the tables
+// opts.Tables declares (UserGraph.Rows, see ExtraTable) go in the same
+// transaction as their users, a COPY per table after the repository's; a
+// declaration the catalog refuses fails the first batch (ErrInvalid), so
+// nothing is written. An error from graphs, or
 // ctx ending, stops the load the same way. The result counts what was
 // committed before the error.
 func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph, error], opts BulkOptions) (BulkResult, error) {
@@ -54,7 +62,10 @@ func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph,
 	if err != nil {
 		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
 	}
-	b := graphBatch{emails: newBatchEmails(size)}
+	if err := checkTables(opts.Tables); err != nil {
+		return BulkResult{}, fmt.Errorf("bulk insert graphs: %w", err)
+	}
+	b := graphBatch{emails: newBatchEmails(size), tables: opts.Tables, declared: declared(opts.Tables)}
 	res, err := batches(ctx, r, graphs, opts, b.check, b.insert)
 	if err != nil {
 		return res, fmt.Errorf("bulk insert graphs: %w", err)
@@ -65,6 +76,11 @@ func (r *Repo) BulkInsertGraphs(ctx context.Context, graphs iter.Seq2[UserGraph,
 // graphBatch checks graphs as they arrive and inserts a batch of them.
 type graphBatch struct {
 	emails batchEmails
+	// The declared tables (BulkOptions.Tables, InitialLoadOptions.Tables),
+	// by name; described from the catalog by the first batch.
+	tables    []ExtraTable
+	declared  map[string]int
+	described []extraTable
 }
 
 func (b *graphBatch) check(position int64, g UserGraph) error {
@@ -97,6 +113,9 @@ func (b *graphBatch) check(position int64, g UserGraph) error {
 				return err
 			}
 		}
+	}
+	if len(g.Rows) > 0 {
+		return checkRows(g, b.tables, b.declared)
 	}
 	return nil
 }
@@ -208,6 +227,13 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 			return BulkResult{}, copyError(ctx, err, s.table, first, s.owners)
 		}
 		*s.count = n
+	}
+	if len(b.tables) > 0 {
+		n, err := b.insertRows(ctx, tx.tx, first, graphs, ids.UserIds, ids.PostIds)
+		if err != nil {
+			return BulkResult{}, err
+		}
+		res.Extra = n
 	}
 	return res, nil
 }

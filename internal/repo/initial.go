@@ -1,22 +1,16 @@
 package repo
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -43,6 +37,11 @@ type InitialLoadOptions struct {
 	// each COPY (a part of one table's rows, up to about 4 MiB encoded), then once
 	// per table, key, index and foreign key. Calls never overlap.
 	Progress func(LoadProgress)
+	// Tables declares the user's own tables whose rows come with the
+	// graphs (UserGraph.Rows); see ExtraTable. The load treats them as its
+	// own tables: locked, required empty, their keys, indexes and foreign
+	// keys off for the copy and back after it, analyzed.
+	Tables []ExtraTable
 
 	partBytes int // 0 means partBytes; set by tests only
 }
@@ -90,7 +89,7 @@ type LoadProgress struct {
 var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
-// tags into empty tables the fast way, pg_restore's order: in one
+// tags, and the rows of the tables opts declare (ExtraTable), into empty tables the fast way, pg_restore's order: in one
 // transaction it takes the tables' keys, unique constraints, indexes and
 // foreign keys off (their definitions read from the catalog, with the foreign
 // keys of other tables that refer to them), copies the rows (COPY FREEZE after
@@ -108,7 +107,8 @@ var initialTables = []string{"users", "addresses", "email_owners", "profiles", "
 // encodes the next rows while the server copies the ones before; memory
 // stays flat (a few parts of encoded rows), and nothing goes to files.
 //
-// Errors: ErrLoadRefused when the load cannot start: with ErrPermission
+// Errors: ErrInvalid for a declaration of opts.Tables the catalog refuses
+// (see ExtraTable), before anything is locked. ErrLoadRefused when the load cannot start: with ErrPermission
 // when the role does not own the tables (DDL needs the schema owner's role),
 // with ErrNotEmpty when a table has rows, alone when an object depends on a
 // key or index it takes off (a view using a table's key); BulkInsertGraphs
@@ -135,82 +135,21 @@ func (r *Repo) InitialLoadGraphs(ctx context.Context, graphs iter.Seq2[UserGraph
 	return res, nil
 }
 
-// schemaObject is a key, index or foreign key taken off for the load.
-type schemaObject struct {
-	table   string // quoted, as regclass prints it
-	name    string // quoted
-	def     string // pg_get_constraintdef or pg_get_indexdef
-	comment string // "" for none
-	index   bool   // an index, not a constraint
-	// What else the catalog says of a key's or index's index: DROP takes
-	// it, and neither pg_get_constraintdef nor pg_get_indexdef says it.
-	clustered, replicaIdentity bool
-	indexComment               string  // a key's index's own comment, "" for none
-	tablespace                 string  // "" for the database's
-	statistics                 []int32 // each column's statistics target, -1 for the default
-	// A foreign key NOT VALID of a loaded table: it comes back NOT VALID,
-	// after a check of the loaded rows (see restore).
-	checkRows bool
-}
-
-func (o schemaObject) create() string {
-	if o.index {
-		return o.def
-	}
-	return "ALTER TABLE " + o.table + " ADD CONSTRAINT " + o.name + " " + o.def
-}
-
-func (o schemaObject) drop() string {
-	if o.index {
-		return "DROP INDEX " + o.name
-	}
-	return "ALTER TABLE " + o.table + " DROP CONSTRAINT " + o.name
-}
-
-// after returns the statements that put back what DROP took besides the
-// definition: comments, the index columns' statistics targets, CLUSTER ON,
-// REPLICA IDENTITY. (The tablespace is restore's.)
-func (o schemaObject) after(index string) []string {
-	var out []string
-	if o.indexComment != "" {
-		out = append(out, "COMMENT ON INDEX "+index+" IS "+quoteLiteral(o.indexComment))
-	}
-	for i, target := range o.statistics {
-		if target >= 0 {
-			out = append(out, fmt.Sprintf("ALTER INDEX %s ALTER COLUMN %d SET STATISTICS %d", index, i+1, target))
-		}
-	}
-	if o.comment != "" {
-		kind := "INDEX " + o.name
-		if !o.index {
-			kind = "CONSTRAINT " + o.name + " ON " + o.table
-		}
-		out = append(out, "COMMENT ON "+kind+" IS "+quoteLiteral(o.comment))
-	}
-	if o.clustered {
-		out = append(out, "ALTER TABLE "+o.table+" CLUSTER ON "+index)
-	}
-	if o.replicaIdentity {
-		out = append(out, "ALTER TABLE "+o.table+" REPLICA IDENTITY USING INDEX "+index)
-	}
-	return out
-}
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // loadTable is one table of an initial load: where its rows go and how
 // they are counted.
 type loadTable struct {
 	name    string
-	columns string // the COPY column list
-	freeze  bool   // COPY FREEZE is allowed (a plain table)
-	count   *int64
+	columns string      // the COPY column list
+	freeze  bool        // COPY FREEZE is allowed (a plain table)
+	extra   *extraTable // a declared table (ExtraTable); nil for the repository's
 	// The tables (indexes in the load's tables) its foreign keys refer to.
 	parents []int
 	// The ids it hands out, from its identity sequence ("" when it has none).
 	sequence string
 	next     int64 // the first id to hand out
-	last     int64 // the last id handed out; 0 for none
+	step     int64 // the sequence's increment: the ids go its way (down when < 0)
+	last     int64 // the last id handed out
+	used     bool  // some id was handed out
 }
 
 func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], opts InitialLoadOptions) (BulkResult, error) {
@@ -232,8 +171,18 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	}
 
 	q := newQueries(tx)
+	// The declared tables first: a declaration the catalog refuses is the
+	// caller's mistake, told before anything is locked.
+	extras, err := describeTables(ctx, q, opts.Tables)
+	if err != nil {
+		return res, err
+	}
+	loaded := slices.Clone(initialTables)
+	for _, e := range extras {
+		loaded = append(loaded, e.name)
+	}
 	// Rights first: nothing is locked for a role that could not go on.
-	notOwned, err := q.InitialLoadNotOwned(ctx, initialTables)
+	notOwned, err := q.InitialLoadNotOwned(ctx, loaded)
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
@@ -256,11 +205,11 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	// hold the lock: everything read after it is read by statements that
 	// start once that load has ended (READ COMMITTED: a snapshot each), so
 	// they see its rows, and its keys and indexes as it put them back.
-	referrers, err := q.InitialLoadReferrers(ctx, initialTables)
+	referrers, err := q.InitialLoadReferrers(ctx, loaded)
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
-	lock := slices.Concat(initialTables, referrers)
+	lock := slices.Concat(loaded, referrers)
 	if err := exec("LOCK TABLE " + strings.Join(lock, ", ") + " IN ACCESS EXCLUSIVE MODE"); err != nil {
 		return res, err
 	}
@@ -268,34 +217,53 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
+	for _, e := range extras {
+		if nonEmpty != "" {
+			break
+		}
+		// SELECT 1: see InitialLoadNonEmpty. The name is the catalog's.
+		var has bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+e.name+")").Scan(&has); err != nil {
+			return res, dbError(ctx, err)
+		}
+		if has {
+			nonEmpty = e.name
+		}
+	}
 	if nonEmpty != "" {
 		return res, fmt.Errorf("%w: %w: table %s has rows: an initial load needs empty tables", ErrLoadRefused, ErrNotEmpty, nonEmpty)
 	}
 	// Keys, indexes and foreign keys, read under the lock.
-	objects, err := readSchema(ctx, q)
+	objects, err := readSchema(ctx, q, loaded)
 	if err != nil {
 		return res, err
 	}
+	partitionKeys, err := q.InitialLoadPartitionKeys(ctx, loaded)
+	if err != nil {
+		return res, dbError(ctx, err)
+	}
 
-	// In initialTables' order.
+	// In initialTables' order, then the declared tables'.
 	tables := []*loadTable{
-		{name: "users", columns: "id, name, age", count: &res.Users},
-		{name: "addresses", columns: "id, user_id, email", count: &res.Addresses},
-		// One row per address; internal, so not a count of its own.
+		{name: "users", columns: "id, name, age"},
+		{name: "addresses", columns: "id, user_id, email"},
 		{name: "email_owners", columns: "email_key, user_id, address_id"},
-		{name: "profiles", columns: "user_id, bio, website", count: &res.Profiles},
-		{name: "posts", columns: "id, user_id, title, content, published, rating", count: &res.Posts},
+		{name: "profiles", columns: "user_id, bio, website"},
+		{name: "posts", columns: "id, user_id, title, content, published, rating"},
 		{name: "tags", columns: "id, name"},
-		{name: "post_tags", columns: "user_id, post_id, tag_id", count: &res.PostTags},
+		{name: "post_tags", columns: "user_id, post_id, tag_id"},
+	}
+	for i := range extras {
+		tables = append(tables, &loadTable{name: extras[i].name, columns: extras[i].columns, extra: &extras[i]})
 	}
 	// Before the foreign keys come off: they say which tables' rows go first.
-	facts, err := q.InitialLoadTables(ctx, initialTables)
+	facts, err := q.InitialLoadTables(ctx, dbgen.InitialLoadTablesParams{Tables: loaded, Own: int32(len(initialTables))})
 	if err != nil {
 		return res, dbError(ctx, err)
 	}
 	for _, f := range facts {
-		t := tables[slices.Index(initialTables, f.Name)]
-		t.freeze, t.sequence, t.next = f.Plain, f.Sequence, f.NextID
+		t := tables[slices.Index(loaded, f.Name)]
+		t.freeze, t.sequence, t.next, t.step = f.Plain, f.Sequence, f.NextID, f.Increment
 		for _, n := range f.Parents {
 			t.parents = append(t.parents, int(n)-1)
 		}
@@ -308,7 +276,7 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		}
 	}
 	// In this transaction, so that COPY may FREEZE.
-	if err := exec("TRUNCATE " + strings.Join(initialTables, ", ")); err != nil {
+	if err := exec("TRUNCATE " + strings.Join(loaded, ", ")); err != nil {
 		return res, err
 	}
 
@@ -316,13 +284,13 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	if size <= 0 {
 		size = partBytes
 	}
-	if err := copyGraphs(ctx, tx, graphs, tables, size, &res, &sent, progress); err != nil {
+	if err := copyGraphs(ctx, tx, graphs, tables, opts.Tables, size, &res, &sent, progress); err != nil {
 		return res, err
 	}
 	// Sequences only move forward: setval is not transactional, so a load
 	// that rolls back leaves a gap, never an id handed out twice.
 	for _, t := range tables {
-		if t.sequence == "" || t.last == 0 {
+		if t.sequence == "" || !t.used {
 			continue
 		}
 		if err := q.InitialLoadAdvanceSequence(ctx, dbgen.InitialLoadAdvanceSequenceParams{Sequence: t.sequence, Last: t.last}); err != nil {
@@ -364,9 +332,9 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 	// referenced key, and the referencing table's own key or index), read in
 	// order without visiting the heap (COPY FREEZE marked every page visible):
 	// a merge of the two index scans. Left to itself, without statistics yet,
-	// the planner hashes instead, about 2.5x slower at 1M users (post_tags to
-	// posts 3.5-4.4 s hashed, 1.4-1.9 s merged). SET LOCAL: for the rest of
-	// the load only (ANALYZE and COMMIT).
+	// the planner hashes instead, well over twice as slow (BENCHMARKS.md,
+	// "Initial load foreign-key checks"). SET LOCAL: for the rest of the
+	// load only (ANALYZE and COMMIT).
 	if err := exec("SET LOCAL enable_hashjoin = off"); err != nil {
 		return res, err
 	}
@@ -377,497 +345,13 @@ func initialLoad(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, err
 		}
 		progress(LoadProgress{Phase: PhaseForeignKeys, Step: o.name, Done: i + 1, Total: len(fks)})
 	}
-	progress(LoadProgress{Phase: PhaseAnalyzing, Total: 1})
-	if err := exec("ANALYZE " + strings.Join(initialTables, ", ")); err != nil {
+	if err := restorePartitionKeys(ctx, tx, partitionKeys); err != nil {
 		return res, err
 	}
-	progress(LoadProgress{Phase: PhaseAnalyzing, Step: strings.Join(initialTables, ", "), Done: 1, Total: 1})
+	progress(LoadProgress{Phase: PhaseAnalyzing, Total: 1})
+	if err := exec("ANALYZE " + strings.Join(loaded, ", ")); err != nil {
+		return res, err
+	}
+	progress(LoadProgress{Phase: PhaseAnalyzing, Step: strings.Join(loaded, ", "), Done: 1, Total: 1})
 	return res, nil
 }
-
-// readSchema reads the keys, indexes and foreign keys an initial load
-// takes off, in the order they are put back.
-func readSchema(ctx context.Context, q *dbgen.Queries) ([]schemaObject, error) {
-	constraints, err := q.InitialLoadConstraints(ctx, initialTables)
-	if err != nil {
-		return nil, dbError(ctx, err)
-	}
-	indexes, err := q.InitialLoadIndexes(ctx, initialTables)
-	if err != nil {
-		return nil, dbError(ctx, err)
-	}
-	var keys, fks, idx []schemaObject
-	for _, c := range constraints {
-		o := schemaObject{table: c.TableName, name: c.Name, def: keyDefinition(c), comment: c.Comment,
-			clustered: c.Clustered, replicaIdentity: c.ReplicaIdentity,
-			indexComment: c.IndexComment, tablespace: c.Tablespace, statistics: c.Statistics,
-			checkRows: c.ForeignKey && !c.Validated && slices.Contains(initialTables, c.TableName)}
-		if c.ForeignKey {
-			fks = append(fks, o)
-		} else {
-			keys = append(keys, o)
-		}
-	}
-	for _, i := range indexes {
-		idx = append(idx, schemaObject{table: i.TableName, name: i.Name, def: i.Definition, comment: i.Comment,
-			index: true, clustered: i.Clustered, replicaIdentity: i.ReplicaIdentity,
-			tablespace: i.Tablespace, statistics: i.Statistics})
-	}
-	return slices.Concat(keys, idx, fks), nil
-}
-
-// keyDefinition is c's definition with its index's storage parameters,
-// which pg_get_constraintdef leaves out of a primary or unique key. They
-// go in the definition, not in an ALTER INDEX SET after it, so that the
-// index is built with them (a fillfactor shapes the build); the grammar
-// puts WITH before DEFERRABLE and INITIALLY DEFERRED, which the definition
-// ends with when c has them. (ADD CONSTRAINT ... USING INDEX of an index
-// built from pg_get_indexdef would take them too, but not for an
-// exclusion constraint, nor on a partitioned table.)
-func keyDefinition(c dbgen.InitialLoadConstraintsRow) string {
-	if c.Storage == "" {
-		return c.Definition
-	}
-	var tail string
-	if c.Deferrable {
-		tail += " DEFERRABLE"
-	}
-	if c.Deferred {
-		tail += " INITIALLY DEFERRED"
-	}
-	return strings.TrimSuffix(c.Definition, tail) + " WITH (" + c.Storage + ")" + tail
-}
-
-// restore puts o back. A row that breaks it fails with a RowError naming the
-// table (and, in the message, the key).
-func restore(ctx context.Context, tx pgx.Tx, o schemaObject) error {
-	// Built where it was: neither definition names a tablespace, and
-	// default_tablespace places a key's index as well as an index (moving
-	// it after the build would copy it). Set each time, '' too: a
-	// default_tablespace of the role's or the database's must not move an
-	// index that was in the database's tablespace. It lasts until the
-	// load's end, which builds nothing else.
-	if err := newQueries(tx).InitialLoadDefaultTablespace(ctx, o.tablespace); err != nil {
-		return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
-	}
-	if _, err := tx.Exec(ctx, o.create()); err != nil {
-		return fmt.Errorf("put back %s: %w", o.name, rowsError(ctx, o, err))
-	}
-	// A foreign key NOT VALID checks every row written after it was added,
-	// as the loaded rows would have been by INSERT, but ADD CONSTRAINT ...
-	// NOT VALID checks none: they are checked by a VALIDATE that is rolled
-	// back, so that it stays NOT VALID. The table was empty: its rows are
-	// all loaded ones. (Another table's rows were there before, unchecked:
-	// they stay so.)
-	if o.checkRows {
-		if err := validated(ctx, tx, o); err != nil {
-			return err
-		}
-	}
-	// A key's index takes the key's name.
-	for _, s := range o.after(o.name) {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return fmt.Errorf("put back %s: %w", o.name, dbError(ctx, err))
-		}
-	}
-	return nil
-}
-
-// rowsError is a RowError for err, which a row broke while o was put back
-// or checked, naming the table.
-func rowsError(ctx context.Context, o schemaObject, err error) error {
-	table := o.table
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.TableName != "" {
-		table = pgErr.TableName
-	}
-	return &RowError{Table: table, Err: dbError(ctx, err)}
-}
-
-// validated checks the rows of o's table against it and leaves it as it
-// was (VALIDATE in a savepoint, rolled back).
-func validated(ctx context.Context, tx pgx.Tx, o schemaObject) error {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("check %s: %w", o.name, dbError(ctx, err))
-	}
-	if _, err := sp.Exec(ctx, "ALTER TABLE "+o.table+" VALIDATE CONSTRAINT "+o.name); err != nil {
-		return fmt.Errorf("check %s: %w", o.name, rowsError(ctx, o, err))
-	}
-	if err := sp.Rollback(ctx); err != nil {
-		return fmt.Errorf("check %s: %w", o.name, dbError(ctx, err))
-	}
-	return nil
-}
-
-// copyIn runs a binary COPY of r into t, FREEZE where allowed.
-func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, error) {
-	with := "FORMAT binary"
-	if t.freeze {
-		with += ", FREEZE"
-	}
-	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, "COPY "+t.name+" ("+t.columns+") FROM STDIN WITH ("+with+")")
-	return tag.RowsAffected(), err
-}
-
-// partBytes is about how many encoded bytes of one table's rows go to the
-// server in one COPY: big enough that a COPY's fixed cost is small beside
-// its rows, small enough that the server starts copying soon and memory
-// stays flat. Each table fills its own part, so the small tables' COPYs are
-// as big as the large ones'. Measured at 1M users (quiet 2-core machine),
-// when one chunk held every table's rows: 2 MiB chunks copied in 33.5 s
-// (about 1,800 COPY statements), 8 MiB in 16.6 s (peak 112 MB), 16 MiB in
-// 14.1 s (188 MB): each COPY statement costs several ms beyond its rows.
-const partBytes = 4 << 20
-
-// partsAhead is how many full parts the producer may have encoded and
-// waiting while the server copies one; with the part each table is filling,
-// it bounds the load's memory (about (tables + partsAhead + 1) x partBytes).
-const partsAhead = 2
-
-// part holds consecutive rows of one table, encoded for COPY. Each part is
-// copied as soon as it is full, after the parts of the tables it refers to
-// that hold rows it may refer to (see produce).
-type part struct {
-	table  int // index in the load's tables
-	rows   binaryRows
-	owners []int64    // the input position each line came from
-	count  BulkResult // the rows it holds, as counted in results
-}
-
-func (p *part) reset(table int) {
-	p.table = table
-	p.rows.reset()
-	p.owners = p.owners[:0]
-	p.count = BulkResult{}
-}
-
-// row starts a row of position's input row.
-func (p *part) row(position int64, fields int16) *binaryRows {
-	p.owners = append(p.owners, position)
-	p.rows.row(fields)
-	return &p.rows
-}
-
-// errStopped ends the producer when the COPY side has stopped.
-var errStopped = errors.New("copy stopped")
-
-// copyGraphs reads graphs once. A producer goroutine validates them, gives
-// them ids and encodes their rows into parts, one per table, while this
-// goroutine, which owns the transaction, copies the parts that are full:
-// the client's work overlaps the server's, and at most partsAhead parts wait.
-func copyGraphs(ctx context.Context, tx pgx.Tx, graphs iter.Seq2[UserGraph, error], tables []*loadTable,
-	size int, res, sent *BulkResult, progress func(LoadProgress),
-) error {
-	full := make(chan *part, partsAhead)
-	free := make(chan *part, partsAhead+2) // copied parts, for reuse
-	stop := make(chan struct{})
-	var produced error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(full)
-		produced = produce(ctx, graphs, tables, size, res, func(table int) *part {
-			select {
-			case p := <-free:
-				p.reset(table)
-				return p
-			default:
-				return &part{table: table}
-			}
-		}, func(p *part) bool {
-			select {
-			case full <- p:
-				return true
-			case <-stop:
-				return false
-			}
-		})
-	}()
-	var copied error
-	perTable := make([]int64, len(tables)) // rows copied, per table
-	var starved time.Duration              // waiting for the producer
-	waitFrom := time.Now()
-	for p := range full {
-		starved += time.Since(waitFrom)
-		if copied == nil {
-			if copied = copyPart(ctx, tx, tables[p.table], p); copied != nil {
-				close(stop)
-				continue
-			}
-			sent.add(p.count)
-			perTable[p.table] += int64(len(p.owners))
-			progress(LoadProgress{Phase: PhaseCopying, Step: tables[p.table].name, Total: len(tables), Starved: starved})
-		}
-		select {
-		case free <- p:
-		default:
-		}
-		waitFrom = time.Now()
-	}
-	<-done
-	// The parts go in order and the producer works ahead: a COPY's error
-	// is about an earlier row than the producer's.
-	if copied != nil {
-		return copied
-	}
-	if produced != nil {
-		return produced
-	}
-	// Every table is done at once: a call each, with its own rows.
-	for i, t := range tables {
-		progress(LoadProgress{Phase: PhaseCopying, Step: t.name, Done: i + 1, Total: len(tables),
-			TableRows: perTable[i], Starved: starved})
-	}
-	return nil
-}
-
-// copyPart copies p into t. A COPY's error names the input row its line
-// came from.
-func copyPart(ctx context.Context, tx pgx.Tx, t *loadTable, p *part) error {
-	if _, err := copyIn(ctx, tx, t, bytes.NewReader(p.rows.finish())); err != nil {
-		err = copyError(ctx, err, t.name, 1, nil)
-		var rowErr *RowError
-		if errors.As(err, &rowErr) && rowErr.Position > 0 {
-			if rowErr.Position <= int64(len(p.owners)) {
-				rowErr.Position = p.owners[rowErr.Position-1]
-			} else {
-				rowErr.Position = 0 // not a line we sent: say nothing rather than a wrong row
-			}
-		}
-		return err
-	}
-	return nil
-}
-
-// tableRows is a BulkResult of n rows of a table.
-func tableRows(table string, n int64) BulkResult {
-	switch table {
-	case "users":
-		return BulkResult{Users: n}
-	case "addresses":
-		return BulkResult{Addresses: n}
-	case "profiles":
-		return BulkResult{Profiles: n}
-	case "posts":
-		return BulkResult{Posts: n}
-	case "post_tags":
-		return BulkResult{PostTags: n}
-	}
-	return BulkResult{}
-}
-
-// produce validates graphs, gives them ids and encodes their rows into
-// parts from next, one filling per table, handing each that reaches size
-// bytes to send (false: stop). It counts the rows read in res.
-//
-// A part goes after the rows its rows refer to: before it, the parts its
-// table's parents are filling (and theirs before them), full or not, since
-// they may hold the parents of its rows. So the server copies every row after
-// the rows it refers to, as an INSERT of the batched path would come, and a
-// trigger sees them (a post's user, a post_tag's post and tag). The parents'
-// parts that go early are smaller; memory is as bounded as before.
-func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*loadTable, size int, res *BulkResult,
-	next func(table int) *part, send func(*part) bool,
-) error {
-	index := map[string]int{}
-	for i, t := range tables {
-		index[t.name] = i
-	}
-	iUsers, iAddresses, iEmailOwners, iProfiles, iPosts, iTags, iPostTags := index["users"], index["addresses"],
-		index["email_owners"], index["profiles"], index["posts"], index["tags"], index["post_tags"]
-	users, addresses, posts, tags := tables[iUsers], tables[iAddresses], tables[iPosts], tables[iTags]
-	withIDs := []*loadTable{users, addresses, posts, tags}
-	first := make([]int64, len(withIDs))
-	for i, t := range withIDs {
-		first[i] = t.next
-		t.next-- // incremented before each use
-	}
-	defer func() {
-		for i, t := range withIDs {
-			if t.next >= first[i] {
-				t.last = t.next
-			}
-		}
-	}()
-	tagIDs := map[string]int64{}
-	var b graphBatch
-	b.emails = newBatchEmails(math.MaxInt)
-	var position int64
-	var n BulkResult
-	parts := make([]*part, len(tables))
-	for i := range parts {
-		parts[i] = next(i)
-	}
-	// flush sends table i's part, its parents' parts that hold rows first,
-	// and starts another. sending guards against a cycle of foreign keys.
-	sending := make([]bool, len(tables))
-	var flush func(i int) bool
-	flush = func(i int) bool {
-		sending[i] = true
-		defer func() { sending[i] = false }()
-		for _, parent := range tables[i].parents {
-			if !sending[parent] && len(parts[parent].owners) > 0 && !flush(parent) {
-				return false
-			}
-		}
-		p := parts[i]
-		p.count = tableRows(tables[i].name, int64(len(p.owners)))
-		if !send(p) {
-			return false
-		}
-		parts[i] = next(i)
-		return true
-	}
-	for g, err := range graphs {
-		position++
-		if err != nil {
-			return fmt.Errorf("row %d: reading input: %w", position, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// Emails are checked across graphs by their unique keys (addresses'
-		// index, email_owners' key), not kept in memory: only within a graph here.
-		clear(b.emails.first)
-		if err := b.check(position, g); err != nil {
-			return &RowError{Position: position, Err: err}
-		}
-		var k BulkResult
-		users.next++
-		userID := users.next
-		r := parts[iUsers].row(position, 3)
-		r.int8(userID)
-		r.text(g.User.Name)
-		r.int4(g.User.Age)
-		k.Users++
-		for _, e := range g.Emails {
-			addresses.next++
-			r := parts[iAddresses].row(position, 3)
-			r.int8(addresses.next)
-			r.int8(userID)
-			r.text(e)
-			k.Addresses++
-			r = parts[iEmailOwners].row(position, 3)
-			r.text(emailKey(e))
-			r.int8(userID)
-			r.int8(addresses.next)
-		}
-		if g.Profile != nil {
-			r := parts[iProfiles].row(position, 3)
-			r.int8(userID)
-			r.text(g.Profile.Bio)
-			r.textOrNull(g.Profile.Website)
-			k.Profiles++
-		}
-		for _, p := range g.Posts {
-			posts.next++
-			postID := posts.next
-			r := parts[iPosts].row(position, 6)
-			r.int8(postID)
-			r.int8(userID)
-			r.text(p.Title)
-			r.text(p.Content)
-			r.bool(p.Published)
-			r.float8(p.Rating)
-			k.Posts++
-			var seen []int64
-			for _, name := range p.Tags {
-				norm := normalizedTag(name)
-				id, ok := tagIDs[norm]
-				if !ok {
-					tags.next++
-					id = tags.next
-					tagIDs[norm] = id
-					r := parts[iTags].row(position, 2)
-					r.int8(id)
-					r.text(norm)
-				}
-				if slices.Contains(seen, id) {
-					continue
-				}
-				seen = append(seen, id)
-				r := parts[iPostTags].row(position, 3)
-				r.int8(userID)
-				r.int8(postID)
-				r.int8(id)
-				k.PostTags++
-			}
-		}
-		n.add(k)
-		for i := range parts {
-			if len(parts[i].rows.buf) >= size && !flush(i) {
-				return errStopped
-			}
-		}
-	}
-	for i := range parts {
-		if len(parts[i].owners) > 0 && !flush(i) {
-			return errStopped
-		}
-	}
-	*res = n
-	return nil
-}
-
-// binaryRows encodes rows in COPY's binary format. The header goes first;
-// finish adds the trailer.
-type binaryRows struct {
-	buf     []byte
-	started bool
-}
-
-var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
-
-func (b *binaryRows) row(fields int16) {
-	if !b.started {
-		b.buf = append(b.buf, copyHeader...)
-		b.started = true
-	}
-	b.buf = binary.BigEndian.AppendUint16(b.buf, uint16(fields))
-}
-func (b *binaryRows) int8(v int64) {
-	b.buf = binary.BigEndian.AppendUint32(b.buf, 8)
-	b.buf = binary.BigEndian.AppendUint64(b.buf, uint64(v))
-}
-func (b *binaryRows) int4(v int32) {
-	b.buf = binary.BigEndian.AppendUint32(b.buf, 4)
-	b.buf = binary.BigEndian.AppendUint32(b.buf, uint32(v))
-}
-func (b *binaryRows) float8(v float64) {
-	b.buf = binary.BigEndian.AppendUint32(b.buf, 8)
-	b.buf = binary.BigEndian.AppendUint64(b.buf, math.Float64bits(v))
-}
-func (b *binaryRows) bool(v bool) {
-	b.buf = binary.BigEndian.AppendUint32(b.buf, 1)
-	if v {
-		b.buf = append(b.buf, 1)
-	} else {
-		b.buf = append(b.buf, 0)
-	}
-}
-func (b *binaryRows) text(s string) {
-	b.buf = binary.BigEndian.AppendUint32(b.buf, uint32(len(s)))
-	b.buf = append(b.buf, s...)
-}
-func (b *binaryRows) textOrNull(s *string) {
-	if s == nil {
-		b.buf = binary.BigEndian.AppendUint32(b.buf, math.MaxUint32) // -1: NULL
-		return
-	}
-	b.text(*s)
-}
-
-// finish adds the trailer (and the header, when no row came) and returns
-// the whole stream.
-func (b *binaryRows) finish() []byte {
-	if !b.started {
-		b.buf = append(b.buf, copyHeader...)
-		b.started = true
-	}
-	b.buf = binary.BigEndian.AppendUint16(b.buf, math.MaxUint16) // -1: the end
-	return b.buf
-}
-
-// reset empties b, keeping its buffer.
-func (b *binaryRows) reset() { b.buf, b.started = b.buf[:0], false }

@@ -188,3 +188,40 @@ func TestInitialLoadChecksNotValidForeignKeys(t *testing.T) {
 	require.ErrorContains(t, err, "users_id_tag")
 	nothingStayed(t, pool, before, 0)
 }
+
+// TestInitialLoadPartitionedReferrer: a user's partitioned table with a
+// foreign key to users. Each partition holds a copy of that key, which
+// cannot be dropped alone (42P16): the load takes the partitioned table's
+// off and puts it back, the partitions' with it, each named as it was (an
+// attached partition keeps its own key's name, a sub-partition's copy too)
+// and with its comment.
+func TestInitialLoadPartitionedReferrer(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	for _, s := range []string{
+		`CREATE TABLE user_events (user_id bigint NOT NULL REFERENCES users (id), at int NOT NULL) PARTITION BY RANGE (at)`,
+		`CREATE TABLE user_events_1 PARTITION OF user_events FOR VALUES FROM (0) TO (100)`,
+		`CREATE TABLE user_events_2 PARTITION OF user_events FOR VALUES FROM (100) TO (200) PARTITION BY LIST (at)`,
+		`CREATE TABLE user_events_2a PARTITION OF user_events_2 FOR VALUES IN (150)`,
+		`ALTER TABLE user_events_2a RENAME CONSTRAINT user_events_user_id_fkey TO user_events_2a_own_fkey`,
+		`CREATE TABLE user_events_3 (user_id bigint NOT NULL, at int NOT NULL,
+			CONSTRAINT user_events_3_own_fkey FOREIGN KEY (user_id) REFERENCES users (id))`,
+		`COMMENT ON CONSTRAINT user_events_3_own_fkey ON user_events_3 IS 'attached with its own key'`,
+		`ALTER TABLE user_events ATTACH PARTITION user_events_3 FOR VALUES FROM (200) TO (300)`,
+	} {
+		_, err := pool.Exec(ctx, s)
+		require.NoError(t, err, s)
+	}
+	var copies int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint
+		WHERE conparentid <> 0 AND contype = 'f' AND confrelid = 'users'::regclass`).Scan(&copies))
+	require.Equal(t, 4, copies, "each partition has its copy of the key")
+	before := catalog(t, pool)
+
+	_, err := repo.New(pool).InitialLoadGraphs(ctx, fakeGraphs(3, 50), repo.InitialLoadOptions{})
+	require.NoError(t, err)
+	require.Equal(t, before, catalog(t, pool))
+	_, err = pool.Exec(ctx, `INSERT INTO user_events VALUES (-1, 150)`)
+	require.ErrorContains(t, err, "23503", "the partitions' keys are back")
+}

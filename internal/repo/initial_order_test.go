@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -240,4 +241,56 @@ CREATE TRIGGER count_post_tag AFTER INSERT ON post_tags FOR EACH ROW EXECUTE FUN
 	require.NoError(t, initial.QueryRow(ctx, "SELECT sum(tags_given) FROM posts").Scan(&given))
 	require.Equal(t, res.Posts, written, "every post found its user")
 	require.Equal(t, res.PostTags, given, "every post_tag found its post")
+}
+
+// TestInitialLoadSequenceSteps: a sequence's increment is the load's step,
+// up or down, as nextval's: the ids are the batched path's, and the
+// sequence ends past them its way. (A descending sequence had been handed
+// its ids upward, then set back into them: the next registration took an
+// id the load had used.)
+func TestInitialLoadSequenceSteps(t *testing.T) {
+	t.Parallel()
+	if pgtest.Citus() {
+		// No other step can be had there: Citus refuses to alter a
+		// distributed table's sequence. Hold it to that.
+		ctx := context.Background()
+		pool := pgtest.NewPool(t)
+		var distributed int
+		for _, s := range idSequences(t, pool) {
+			var isCitusTable bool
+			require.NoError(t, pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = $1::regclass)",
+				s.Table).Scan(&isCitusTable))
+			if !isCitusTable {
+				continue
+			}
+			distributed++
+			_, err := pool.Exec(ctx, fmt.Sprintf("ALTER SEQUENCE %s INCREMENT BY 5", s.Sequence))
+			require.Error(t, err, "Citus altered %s: test the steps there too", s.Sequence)
+		}
+		require.Positive(t, distributed)
+		return
+	}
+	for _, step := range []int{5, -3} {
+		t.Run(fmt.Sprint(step), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			initial, batched := pgtest.NewPool(t), pgtest.NewPool(t)
+			for _, pool := range []*pgxpool.Pool{initial, batched} {
+				for _, s := range idSequences(t, pool) {
+					_, err := pool.Exec(ctx, fmt.Sprintf("ALTER SEQUENCE %s INCREMENT BY %d MINVALUE -1000000 MAXVALUE 1000000 RESTART WITH 100000",
+						s.Sequence, step))
+					require.NoError(t, err)
+				}
+			}
+			_, err := repo.New(initial).InitialLoadGraphs(ctx, fakeGraphs(43, 200), repo.InitialLoadOptions{})
+			require.NoError(t, err)
+			_, err = repo.New(batched).BulkInsertGraphs(ctx, fakeGraphs(43, 200), repo.BulkOptions{BatchSize: 50})
+			require.NoError(t, err)
+			require.Equal(t, dump(t, batched), dump(t, initial))
+			for _, pool := range []*pgxpool.Pool{initial, batched} {
+				_, err := repo.New(pool).RegisterUser(ctx, repo.NewUser{Name: "After", Age: 30}, "after@example.com")
+				require.NoError(t, err, "the sequences are past the loaded ids")
+			}
+		})
+	}
 }

@@ -1,8 +1,10 @@
 package repo_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -42,5 +44,29 @@ func TestOnlyRepoImportsDBGen(t *testing.T) {
 				"package %s imports internal/dbgen: go through internal/repo (only it may use the generated queries)", pkg)
 		}
 		require.NotZero(t, packages, "go list found no package in %s", module)
+	}
+}
+
+// TestDocMapsEveryFile keeps the package doc's map of files (doc.go) true:
+// every file it names exists, and every non-test file of the package is
+// named, so a file added, split or renamed is placed in the map by whoever
+// makes it.
+func TestDocMapsEveryFile(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\b[a-z0-9_]+\.go\b`).FindAllString(string(doc), -1) {
+		named[m] = true
+		_, err := os.Stat(m)
+		require.NoError(t, err, "doc.go names %s, which is not in internal/repo: update the map", m)
+	}
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "doc.go" {
+			continue
+		}
+		require.True(t, named[f], "doc.go does not name %s: add it to the map of files, under its layer", f)
 	}
 }

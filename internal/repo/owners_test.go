@@ -144,8 +144,8 @@ func TestEmailOwners(t *testing.T) {
 // email_owners row): an import's row with that email is refused too, since
 // nothing says whose it is. On Citus, where no index on addresses can span
 // the shards, it is email_owners' key: another client registers an email by
-// writing its owner row with the address (README, "Against a Citus
-// cluster"), and the database refuses a second owner of the email in any
+// writing its owner row with the address (docs/OPERATIONS.md, "Citus"),
+// and the database refuses a second owner of the email in any
 // letter case, to that client as to ours; an import's row with that email
 // finds its user by the owner row and updates them, as for any registered
 // email.

@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
 
 // Option configures a Repo made by New.
@@ -58,125 +55,6 @@ func WithReplicas(opts ReplicaOptions, replicas ...*pgxpool.Pool) Option {
 		r.replicas = rs
 		go rs.run()
 	}
-}
-
-// WithReadYourWrites marks ctx so that, once a write has been made with it,
-// reads made with it are served only by a replica that has replayed that
-// write, or else by the primary. Use one such context per caller (a request,
-// a user session), not one for the whole program.
-func WithReadYourWrites(ctx context.Context) context.Context {
-	if _, ok := ctx.Value(writesKey{}).(*lastWrite); ok {
-		return ctx
-	}
-	return context.WithValue(ctx, writesKey{}, &lastWrite{})
-}
-
-type writesKey struct{}
-
-// lastWrite is when the caller's latest write returned (Unix nanoseconds).
-type lastWrite struct{ at atomic.Int64 }
-
-// wrote records, for read-your-writes, that a write made with ctx has
-// returned. writing and inTx call it; InTx calls it after the commit.
-func wrote(ctx context.Context) {
-	if w, ok := ctx.Value(writesKey{}).(*lastWrite); ok {
-		w.at.Store(time.Now().UnixNano())
-	}
-}
-
-// The methods of Repo reach the database only through reading, writing and
-// inTx (InTx for callers): Repo has no query handle of its own, so a method
-// cannot skip the routing below, and TestEveryMethodIsRouted checks that
-// each exported method lands where its kind says.
-
-// queries returns the generated queries on what r runs on: its transaction,
-// or its pool. Only reading, writing and the transaction helpers call it.
-func (r *Repo) queries() *dbgen.Queries {
-	if r.q != nil {
-		return r.q
-	}
-	return newQueries(r.handle())
-}
-
-// handle is what r runs on: its transaction, or its pool.
-func (r *Repo) handle() handle {
-	if r.tx != nil {
-		return r.tx
-	}
-	return r.pool
-}
-
-// read returns the Repo a read-only method should run on: a fresh enough
-// replica when there is one, else r itself.
-func (r *Repo) read(ctx context.Context) *Repo {
-	if r.tx != nil || r.replicas == nil {
-		return r
-	}
-	var notBefore time.Time
-	if w, ok := ctx.Value(writesKey{}).(*lastWrite); ok {
-		if at := w.at.Load(); at != 0 {
-			notBefore = time.Unix(0, at)
-		}
-	}
-	if rep := r.replicas.pick(notBefore); rep != nil {
-		return rep.repo
-	}
-	return r
-}
-
-// reading runs the body of a read-only method with the queries of the
-// server that should serve it (see read): a replica fresh enough for ctx,
-// else the primary; inside a transaction, the transaction. If that fails
-// because the connection or server went away, it runs it once more on the
-// primary, with a fresh connection: a read is safe to repeat, and a replica
-// that died since its last check is so skipped at once.
-func reading[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(served *Repo) (T, error) { return body(served.queries()) })
-}
-
-// readingPipelined is reading for a body whose statements are all known
-// before the first runs: they travel together, in one round trip (see
-// pipelined for what body may do), seeing one snapshot (readPipelined).
-func readingPipelined[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(served *Repo) (T, error) { return readPipelined(ctx, served.handle(), body) })
-}
-
-// readingSQL is reading for a body that sends its own statements (the
-// keyset lists', built in Go): on what serves the read, as reading's.
-func readingSQL[T any](ctx context.Context, r *Repo, body func(db dbgen.DBTX) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(served *Repo) (T, error) { return body(served.handle()) })
-}
-
-// readingPipelinedSQL is readingPipelined for a body that sends its own
-// statements: one round trip, one snapshot.
-func readingPipelinedSQL[T any](ctx context.Context, r *Repo, body func(db dbgen.DBTX) (T, error)) (T, error) {
-	return routeRead(ctx, r, func(served *Repo) (T, error) {
-		return pipelineSQL(ctx, served.handle(), framing{tx: snapshotTx}, body)
-	})
-}
-
-func routeRead[T any](ctx context.Context, r *Repo, run func(served *Repo) (T, error)) (T, error) {
-	served := r.read(ctx)
-	v, err := run(served)
-	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
-		if served == r {
-			// What broke one connection (a restart, pg_terminate_backend, a
-			// network cut) has usually broken its idle siblings too: have
-			// the pool replace them rather than hand out the next dead one.
-			r.pool.Reset()
-		}
-		return run(r)
-	}
-	return v, err
-}
-
-// writing runs the body of a one-statement write with the primary's queries
-// (or the transaction's) and records the write for read-your-writes, even
-// when it fails: an error can come after the server committed. A write of
-// several statements uses inTx instead.
-func writing[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
-	defer wrote(ctx)
-	return body(r.queries())
 }
 
 // Close stops the replica checks WithReplicas started. It does not close

@@ -1,12 +1,3 @@
-// Package repo is inkwell's data layer: users with their email addresses and
-// profiles, and a blog of posts and tags, stored in PostgreSQL.
-//
-// Every method returns plain structs that own their data: they stay valid
-// after the transaction ends or the pool is closed, and related rows
-// (User.Addresses, Post.Tags, ...) arrive with them, loaded in one round trip
-// whatever the number of rows, never one query per row.
-//
-// Errors match the sentinels in errors.go with errors.Is.
 package repo
 
 import (
@@ -36,7 +27,7 @@ type Repo struct {
 	q        *dbgen.Queries // the pool's queries, made once (nil inside a transaction): a call allocates none
 	server   *server        // what it learned of the database; its transactions' Repos share it
 	// No query handle: methods get their queries from reading, writing or
-	// inTx, which route them (replicas.go).
+	// inTx, which route them (route.go).
 }
 
 // New returns a Repo on pool, the primary. The caller keeps ownership of the

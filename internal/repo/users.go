@@ -110,7 +110,8 @@ func (r *Repo) registerInOneStatement(ctx context.Context, u NewUser, emails, ke
 // registerRouted registers, on Citus, with one statement per row, each
 // routed by its own distribution key (the user's shard, each email's
 // email_owners shard), in one pipeline: one round trip and one transaction,
-// 5 ms where the one statement takes 90 ms there (SCALING.md). A taken email
+// far faster there than the one statement (BENCHMARKS.md, "Citus
+// registration shape"). A taken email
 // fails its insert, which undoes everything (in a transaction, only this:
 // pipelinedAlone's savepoint); the lookup that goes first names every taken
 // email, not only that one.

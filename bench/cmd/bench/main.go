@@ -31,14 +31,18 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inkwell-dev/inkwell/internal/cli"
+	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 type config struct {
@@ -56,46 +60,56 @@ type config struct {
 	section     string // the report's section of out
 }
 
+const usage = `usage: bench -database-url URL [-full | -smoke] [-rounds N] [-bulk-rounds N] [-rtt 1ms] [-synchronous-commit on,off] [-out BENCHMARKS.md] [-section report] [-chart bench.svg]
+
+Measures inkwell against hand-written pgx, GORM, bun, ent and SQLAlchemy on
+the same schema, data, pool size and server, and writes the report and a chart.
+
+Flags:
+`
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	os.Exit(cli.Run(func(ctx context.Context) int { return command(ctx, os.Args[1:], os.Stderr) }))
+}
+
+// command is main without the process: it returns the exit code.
+func command(ctx context.Context, args []string, stderr io.Writer) int {
 	var cfg config
-	flag.StringVar(&cfg.databaseURL, "database-url", "", "a superuser's URL on the server to use (default $DATABASE_URL)")
-	flag.BoolVar(&cfg.full, "full", false, "the full run: bulk loads of 1M users, more rounds")
-	flag.BoolVar(&cfg.smoke, "smoke", false, "tiny sizes: check that every peer does every operation (with -rounds 1; the figures mean nothing)")
-	flag.IntVar(&cfg.rounds, "rounds", 10, "rounds; each runs every operation on every peer")
-	flag.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
-	flag.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
-	flag.IntVar(&cfg.rttRounds, "rtt-rounds", 5, "rounds of the -rtt pass")
-	flag.IntVar(&cfg.bulkRounds, "bulk-rounds", 0, "rounds of the bulk loads in each pass, if fewer than the pass's (0: as many); each is one long measurement, steadier than the short operations")
-	flag.StringVar(&cfg.only, "only", "", "run only these operations, by key, comma-separated (e.g. register,register-taken)")
-	syncCommits := flag.String("synchronous-commit", "on", "synchronous_commit of the benchmark databases, comma-separated: the loopback pass runs with the first, the -rtt pass once with each (e.g. on,off)")
-	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write, into its section (the rest of the file is kept)")
-	flag.StringVar(&cfg.section, "section", "report", "the section of -out the report owns, between its markers; appended if the file has none")
-	flag.StringVar(&cfg.chart, "chart", "docs/bench.svg", "the chart to write")
-	flag.Parse()
-	if cfg.databaseURL == "" {
-		cfg.databaseURL = os.Getenv("DATABASE_URL")
+	flags := cli.New(cli.Spec{Name: "bench", Usage: usage}, stderr)
+	databaseURL := flags.DatabaseURL("a superuser's URL on the server to use")
+	flags.BoolVar(&cfg.full, "full", false, "the full run: bulk loads of 1M users, more rounds")
+	flags.BoolVar(&cfg.smoke, "smoke", false, "tiny sizes: check that every peer does every operation (with -rounds 1; the figures mean nothing)")
+	flags.IntVar(&cfg.rounds, "rounds", 10, "rounds; each runs every operation on every peer")
+	flags.IntVar(&cfg.poolSize, "pool-size", 4, "connections in every peer's pool")
+	flags.DurationVar(&cfg.rtt, "rtt", 0, "also run every peer through an in-process proxy adding this round trip time (e.g. 1ms), for a second table")
+	flags.IntVar(&cfg.rttRounds, "rtt-rounds", 5, "rounds of the -rtt pass")
+	flags.IntVar(&cfg.bulkRounds, "bulk-rounds", 0, "rounds of the bulk loads in each pass, if fewer than the pass's (0: as many); each is one long measurement, steadier than the short operations")
+	flags.StringVar(&cfg.only, "only", "", "run only these operations, by key, comma-separated (e.g. register,register-taken)")
+	syncCommits := flags.String("synchronous-commit", "on", "synchronous_commit of the benchmark databases, comma-separated: the loopback pass runs with the first, the -rtt pass once with each (e.g. on,off)")
+	flags.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write, into its section (the rest of the file is kept)")
+	flags.StringVar(&cfg.section, "section", "report", "the section of -out the report owns, between its markers; appended if the file has none")
+	flags.StringVar(&cfg.chart, "chart", "docs/bench.svg", "the chart to write")
+	if err := flags.Parse(args); err != nil {
+		return flags.Fail(err)
 	}
+	cfg.databaseURL = *databaseURL
 	if cfg.databaseURL == "" {
-		fmt.Fprintln(os.Stderr, "bench: no database: set DATABASE_URL or pass -database-url")
-		os.Exit(2)
+		return flags.Fail(flags.ErrNoDatabase())
 	}
 	cfg.syncCommits = strings.Split(*syncCommits, ",")
 	for _, v := range cfg.syncCommits {
 		if !slices.Contains([]string{"on", "off", "local", "remote_write", "remote_apply"}, v) {
-			fmt.Fprintf(os.Stderr, "bench: -synchronous-commit %q: not a synchronous_commit setting\n", v)
-			os.Exit(2)
+			return flags.Fail(fmt.Errorf("-synchronous-commit %q: not a synchronous_commit setting", v))
 		}
 	}
 	if err := checkReportFile(cfg.out, cfg.section); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(2)
+		return flags.Fail(err)
 	}
 	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
 	}
+	return 0
 }
 
 func peers() []peer {
@@ -128,7 +142,11 @@ type operation struct {
 }
 
 func run(ctx context.Context, cfg config) error {
-	s := &server{admin: cfg.databaseURL, poolSize: cfg.poolSize}
+	admin, err := boundConnect(cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	s := &server{admin: admin, poolSize: cfg.poolSize}
 	if err := s.prepare(ctx); err != nil {
 		return fmt.Errorf("template: %w", err)
 	}
@@ -300,4 +318,24 @@ func onFresh(ctx context.Context, s *server, p peer, seed int, body func(db *dat
 		m.err = ownersMatch(ctx, db)
 	}
 	return m
+}
+
+// connectTimeout bounds each connect of the run, as it bounds the other
+// commands': pgx waits forever for a server that accepts and never answers.
+var connectTimeout = strconv.Itoa(int(repo.DefaultConnectTimeout.Seconds()))
+
+// boundConnect returns the URL with connect_timeout set when it sets none
+// (or 0, no bound): every URL of the run (the template, each peer's
+// database, the proxy's) is made from it, so every connect has the bound.
+func boundConnect(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("-database-url: a postgres:// URL is needed")
+	}
+	q := u.Query()
+	if t := q.Get("connect_timeout"); t == "" || t == "0" {
+		q.Set("connect_timeout", connectTimeout)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }

@@ -19,6 +19,8 @@ func TestEveryPeerDoesEveryOperation(t *testing.T) {
 	c := pgtest.StartCluster(t, pgtest.Throwaway)
 	admin, err := c.URL("postgres")
 	require.NoError(t, err)
+	admin, err = boundConnect(admin) // as run does
+	require.NoError(t, err)
 	ctx := t.Context()
 	s := &server{admin: admin, poolSize: 2, syncCommit: "off"}
 	require.NoError(t, s.prepare(ctx))
