@@ -72,16 +72,6 @@ gone_owner AS (
 SELECT count(*) AS deleted
 FROM gone;
 
--- name: ListAddressesOfUserPage :many
--- Select-in load of a ListUsers page's addresses, found from the page's
--- arguments rather than its ids, so that it is known before the page query
--- has run and travels with it in one batch (one snapshot: see pipelined).
-SELECT a.*
-FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
-               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
-JOIN addresses a ON a.user_id = page.id
-ORDER BY a.user_id, a.id;
-
 -- name: ListAddressesOfUserByName :many
 -- Select-in load of GetUserByName's user's addresses, found from the name
 -- (one more probe of users_name_id_idx), so that it travels with

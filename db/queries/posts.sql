@@ -38,34 +38,3 @@ WHERE id = @id;
 SELECT * FROM posts
 WHERE user_id = ANY(@user_ids::bigint[])
 ORDER BY user_id, id;
-
--- name: ListPostsWithAuthor :many
--- A keyset page of posts by id, ascending or @descending (newest first), with
--- their author joined in; the page is chosen by the function post_page
--- (db/schema/00006_post_page.sql).
-SELECT sqlc.embed(p), sqlc.embed(u)
-FROM post_page(@descending, sqlc.narg(user_id), sqlc.narg(published),
-               sqlc.narg(after_id), @max_rows) page
-JOIN posts p ON p.id = page.id
-JOIN users u ON u.id = p.user_id
-ORDER BY page.pos;
-
--- name: ListPostsWithAuthorAndTags :many
--- Joined load of the same page, with one row per tag.
-SELECT sqlc.embed(p), sqlc.embed(u), t.id AS tag_id, t.name AS tag_name
-FROM post_page(@descending, sqlc.narg(user_id), sqlc.narg(published),
-               sqlc.narg(after_id), @max_rows) page
-JOIN posts p ON p.id = page.id
-JOIN users u ON u.id = p.user_id
-LEFT JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
-LEFT JOIN tags t ON t.id = pt.tag_id
-ORDER BY page.pos, t.name COLLATE "C";
-
--- name: ListPostsOfUserPage :many
--- Select-in load of a ListUsers page's posts, from the page's arguments (see
--- ListAddressesOfUserPage).
-SELECT p.*
-FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
-               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
-JOIN posts p ON p.user_id = page.id
-ORDER BY p.user_id, p.id;

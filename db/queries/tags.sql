@@ -53,14 +53,3 @@ JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 JOIN tags t ON t.id = pt.tag_id
 WHERE p.id = ANY(@post_ids::bigint[])
 ORDER BY pt.post_id, t.name COLLATE "C";
-
--- name: ListTagsOfPostPage :many
--- Select-in load of a ListPostsWithAuthor page's tags, from the page's
--- arguments rather than its ids, so that it travels with the page query in
--- one batch (see ListAddressesOfUserPage).
-SELECT pt.post_id, sqlc.embed(t)
-FROM post_page(@descending, sqlc.narg(user_id), sqlc.narg(published),
-               sqlc.narg(after_id), @max_rows) page
-JOIN post_tags pt ON pt.post_id = page.id
-JOIN tags t ON t.id = pt.tag_id
-ORDER BY pt.post_id, t.name COLLATE "C";

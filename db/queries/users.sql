@@ -122,35 +122,6 @@ WITH gone_owners AS (
 DELETE FROM users
 WHERE id = @id;
 
--- name: ListUsers :many
--- A keyset page of users, chosen by the function user_page
--- (db/schema/00005_user_page.sql: orders, directions, cursors, filters).
-SELECT sqlc.embed(u)
-FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
-               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
-JOIN users u ON u.id = page.id
-ORDER BY page.pos;
-
--- name: ListUsersWithAddresses :many
--- Joined load of a ListUsers page with the users' addresses: one row per
--- address, or one row with NULL address columns.
-SELECT sqlc.embed(u), a.id AS address_id, a.email AS address_email
-FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
-               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
-JOIN users u ON u.id = page.id
-LEFT JOIN addresses a ON a.user_id = u.id
-ORDER BY page.pos, a.id;
-
--- name: ListUsersWithPosts :many
--- Joined load of a ListUsers page with the users' posts, one row per post.
-SELECT sqlc.embed(u), p.id AS post_id, p.title AS post_title, p.content AS post_content,
-       p.published AS post_published, p.rating AS post_rating, p.created_at AS post_created_at
-FROM user_page(@order_by, @descending, sqlc.narg(min_age), sqlc.narg(max_age),
-               sqlc.narg(after_id), sqlc.narg(after_age), sqlc.narg(after_name), @max_rows) page
-JOIN users u ON u.id = page.id
-LEFT JOIN posts p ON p.user_id = u.id
-ORDER BY page.pos, p.id;
-
 -- name: CopyUsers :copyfrom
 INSERT INTO users (name, age)
 VALUES (@name, @age);

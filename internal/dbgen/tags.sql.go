@@ -45,57 +45,6 @@ func (q *Queries) ListTagsByPostIDs(ctx context.Context, postIds []int64) ([]Lis
 	return items, nil
 }
 
-const listTagsOfPostPage = `-- name: ListTagsOfPostPage :many
-SELECT pt.post_id, t.id, t.name
-FROM post_page($1, $2, $3,
-               $4, $5) page
-JOIN post_tags pt ON pt.post_id = page.id
-JOIN tags t ON t.id = pt.tag_id
-ORDER BY pt.post_id, t.name COLLATE "C"
-`
-
-type ListTagsOfPostPageParams struct {
-	Descending bool
-	UserID     *int64
-	Published  *bool
-	AfterID    *int64
-	MaxRows    int32
-}
-
-type ListTagsOfPostPageRow struct {
-	PostID int64
-	Tag    Tag
-}
-
-// Select-in load of a ListPostsWithAuthor page's tags, from the page's
-// arguments rather than its ids, so that it travels with the page query in
-// one batch (see ListAddressesOfUserPage).
-func (q *Queries) ListTagsOfPostPage(ctx context.Context, arg ListTagsOfPostPageParams) ([]ListTagsOfPostPageRow, error) {
-	rows, err := q.db.Query(ctx, listTagsOfPostPage,
-		arg.Descending,
-		arg.UserID,
-		arg.Published,
-		arg.AfterID,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListTagsOfPostPageRow{}
-	for rows.Next() {
-		var i ListTagsOfPostPageRow
-		if err := rows.Scan(&i.PostID, &i.Tag.ID, &i.Tag.Name); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const removePostTags = `-- name: RemovePostTags :execrows
 DELETE FROM post_tags pt
 USING posts p

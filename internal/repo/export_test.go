@@ -1,5 +1,10 @@
 package repo
 
+import "github.com/inkwell-dev/inkwell/internal/keyset"
+
+// Lists are the keyset lists, for TestListPlans.
+func Lists() []*keyset.List { return keysetLists }
+
 // DBError is dbError, for the mapping table of errors_test.go.
 var DBError = dbError
 

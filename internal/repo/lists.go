@@ -1,44 +1,145 @@
 package repo
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
+	"github.com/inkwell-dev/inkwell/internal/keyset"
 )
 
+// usersList declares the lists of users: ListUsers, ListUsersWithAddresses,
+// ListUsersWithPosts. Each order needs an index on (keys, id); each filter
+// is constant SQL with its values as parameters (see internal/keyset). A new
+// order or filter is a line here and a field of UserQuery; TestListPlans
+// checks every statement it adds against the schema and its plans.
+var usersList = keyset.New(keyset.Decl{
+	Name:    "users",
+	Table:   "users",
+	Columns: []string{"id", "name", "age", "created_at"},
+	Tie:     []keyset.Key{{Column: "id", Type: keyset.Int64}},
+	Orders: []keyset.Order{
+		{Name: string(ByID)}, // users_pkey
+		{Name: string(ByAge), Keys: []keyset.Key{{Column: "age", Type: keyset.Int32}}},             // users_age_id_idx
+		{Name: string(ByName), Keys: []keyset.Key{{Column: "name", Type: keyset.Text}}},            // users_name_id_idx
+		{Name: string(ByCreatedAt), Keys: []keyset.Key{{Column: "created_at", Type: keyset.Time}}}, // users_created_at_id_idx (00012)
+	},
+	Filters: []keyset.Filter{
+		// The age bounds are row comparisons with the tie-break, which mean
+		// the same as age >= and age <= (every id lies between the least and
+		// the greatest bigint) and seek users_age_id_idx the same way, but
+		// which the planner does not pair into a "range", for which a generic
+		// plan guesses 0.5% of the rows, too few to seek by age and stop at
+		// the limit: it would read the whole range and sort it.
+		{Name: "min_age", SQL: "(age, id) >= (@min_age, -9223372036854775807 - 1)", Column: "age"},
+		{Name: "max_age", SQL: "(age, id) <= (@max_age, 9223372036854775807)", Column: "age"},
+		// starts_with is exact under any collation; by name, the lower
+		// bound starts the seek at the prefix (a name that starts with it
+		// sorts at or after it). Within coalesce, which changes nothing
+		// (neither can be NULL), the planner guesses it matches half the
+		// rows, not the 0.5% it guesses for a pattern it cannot see.
+		{Name: "name_prefix", SQL: "name >= @name_prefix AND coalesce(starts_with(name, @name_prefix), false)", Column: "name"},
+		{Name: "created_since", SQL: "created_at >= @created_since", Column: "created_at"},
+	},
+	Children: []keyset.Child{
+		{Name: "addresses", Table: "addresses c", Columns: "c.id, c.user_id, c.email",
+			On: "c.user_id = page.id", Key: "c.user_id", OrderBy: "c.id"},
+		{Name: "posts", Table: "posts c", Columns: "c.id, c.user_id, c.title, c.content, c.published, c.rating, c.created_at",
+			On: "c.user_id = page.id", Key: "c.user_id", OrderBy: "c.id"},
+	},
+})
+
+// keysetLists are the repository's keyset lists, for tests that check every
+// statement they can send (TestListPlans).
+var keysetLists = []*keyset.List{usersList, postsList}
+
+// users reads the rows of usersList.
+var users = list[User]{
+	decl:  usersList,
+	dests: func(u *User) []any { return []any{&u.ID, &u.Name, &u.Age, &u.CreatedAt} },
+	column: func(u User, col string) any {
+		switch col {
+		case "id":
+			return u.ID
+		case "age":
+			return u.Age
+		case "name":
+			return u.Name
+		case "created_at":
+			return u.CreatedAt
+		}
+		panic("users: no key column " + col)
+	},
+	id: func(u User) int64 { return u.ID },
+}
+
+var userAddressesChild = child[User, Address, Address]{
+	name: "addresses", rel: userAddresses,
+	dests:  func(a *Address) []any { return []any{&a.ID, &a.UserID, &a.Email} },
+	parent: func(a Address) int64 { return a.UserID },
+	conv:   func(a Address) Address { return a },
+	nullable: func() ([]any, func() (Address, bool)) {
+		var id, userID *int64
+		var email *string
+		return []any{&id, &userID, &email}, func() (Address, bool) {
+			if id == nil {
+				return Address{}, false
+			}
+			return Address{ID: *id, UserID: *userID, Email: *email}, true
+		}
+	},
+}
+
+var userPostsChild = child[User, Post, Post]{
+	name: "posts", rel: userPosts,
+	dests: func(p *Post) []any {
+		return []any{&p.ID, &p.UserID, &p.Title, &p.Content, &p.Published, &p.Rating, &p.CreatedAt}
+	},
+	parent: func(p Post) int64 { return p.UserID },
+	conv:   func(p Post) Post { return p },
+	nullable: func() ([]any, func() (Post, bool)) {
+		var id, userID *int64
+		var title, content *string
+		var published *bool
+		var rating *float64
+		var createdAt *time.Time
+		return []any{&id, &userID, &title, &content, &published, &rating, &createdAt}, func() (Post, bool) {
+			if id == nil {
+				return Post{}, false
+			}
+			return Post{ID: *id, UserID: *userID, Title: *title, Content: *content, Published: *published,
+				Rating: *rating, CreatedAt: *createdAt}, true
+		}
+	},
+}
+
 // ListUsers returns a page of users filtered and ordered as q says.
-// ErrInvalid for a bad order, limit, age range or cursor.
+// ErrInvalid for a bad order, limit, age range, name prefix or cursor.
 func (r *Repo) ListUsers(ctx context.Context, q UserQuery) (Page[User], error) {
-	return reading(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
-		p, err := q.check()
+	p, err := q.page()
+	if err != nil {
+		return Page[User]{}, fmt.Errorf("list users: %w", err)
+	}
+	return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[User], error) {
+		items, err := queryPage(ctx, db, users, p)
 		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users: %w", err)
+			return Page[User]{}, fmt.Errorf("list users: %w", dbError(ctx, err))
 		}
-		users, err := listUsers(ctx, db, p)
-		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users: %w", err)
-		}
-		return p.pageOf(users), nil
+		return users.pageOf(p, items), nil
 	})
 }
 
 // ListUsersWithAddresses returns a page of users, as ListUsers does, each with
 // their addresses loaded as s says, in one round trip either way.
-// ErrInvalid for a bad strategy, order, limit, age range or cursor.
+// ErrInvalid for a bad strategy, order, limit, age range, name prefix or cursor.
 func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	page, err := listUsersWith(ctx, r, q, s,
-		func(db *dbgen.Queries, p dbgen.ListUsersParams) ([]User, error) {
-			rows, err := db.ListUsersWithAddresses(ctx, dbgen.ListUsersWithAddressesParams(p))
-			return foldAddresses(convert(rows, func(r dbgen.ListUsersWithAddressesRow) dbgen.GetUserWithAddressesRow {
-				return dbgen.GetUserWithAddressesRow(r)
-			})), err
-		},
-		func(db *dbgen.Queries, users []User, p dbgen.ListUsersParams) error {
-			rows, err := db.ListAddressesOfUserPage(ctx, dbgen.ListAddressesOfUserPageParams(p))
-			attach(userAddresses, users, rows, func(a dbgen.Address) int64 { return a.UserID }, addressFromDB)
-			return err
-		})
+	page, err := listUsersWith(ctx, r, q, s, userAddressesChild)
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
 	}
@@ -48,89 +149,218 @@ func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strate
 // ListUsersWithPosts returns a page of users, as ListUsers does, each with
 // their posts (oldest first, without Author or Tags) loaded as s says, in one
 // round trip either way. ErrInvalid for a bad strategy, order, limit, age
-// range or cursor.
+// range, name prefix or cursor.
 func (r *Repo) ListUsersWithPosts(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	page, err := listUsersWith(ctx, r, q, s,
-		func(db *dbgen.Queries, p dbgen.ListUsersParams) ([]User, error) {
-			rows, err := db.ListUsersWithPosts(ctx, dbgen.ListUsersWithPostsParams(p))
-			return fold(rows, userPosts, func(r dbgen.ListUsersWithPostsRow) int64 { return r.User.ID },
-				func(r dbgen.ListUsersWithPostsRow) User { return userFromDB(r.User) },
-				func(r dbgen.ListUsersWithPostsRow) (Post, bool) {
-					if r.PostID == nil {
-						return Post{}, false
-					}
-					return Post{ID: *r.PostID, UserID: r.User.ID, Title: *r.PostTitle, Content: *r.PostContent,
-						Published: *r.PostPublished, Rating: *r.PostRating, CreatedAt: *r.PostCreatedAt}, true
-				}), err
-		},
-		func(db *dbgen.Queries, users []User, p dbgen.ListUsersParams) error {
-			rows, err := db.ListPostsOfUserPage(ctx, dbgen.ListPostsOfUserPageParams(p))
-			attach(userPosts, users, rows, func(p dbgen.Post) int64 { return p.UserID }, postFromDB)
-			return err
-		})
+	page, err := listUsersWith(ctx, r, q, s, userPostsChild)
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
 	}
 	return page, nil
 }
 
-// listUsers runs the page query.
-func listUsers(ctx context.Context, db *dbgen.Queries, p userPage) ([]User, error) {
-	rows, err := db.ListUsers(ctx, p.params())
-	if err != nil {
-		return nil, dbError(ctx, err)
-	}
-	return convert(rows, func(r dbgen.ListUsersRow) User { return userFromDB(r.User) }), nil
-}
-
-// listUsersWith loads a page of users and their related rows: by the joined
-// query, or by the page query and children's select-in query, which finds
-// the page's children from the page's arguments, so that both go in one
-// batch (seeing one snapshot: readingPipelined) and children attaches them.
-func listUsersWith(ctx context.Context, r *Repo, q UserQuery, s Strategy,
-	joined func(*dbgen.Queries, dbgen.ListUsersParams) ([]User, error),
-	children func(*dbgen.Queries, []User, dbgen.ListUsersParams) error,
-) (Page[User], error) {
-	p, err := q.check()
+func listUsersWith[R, C any](ctx context.Context, r *Repo, q UserQuery, s Strategy, c child[User, R, C]) (Page[User], error) {
+	p, err := q.page()
 	if err == nil {
 		err = s.check()
 	}
 	if err != nil {
 		return Page[User]{}, err
 	}
+	return listWith(ctx, r, users, c, p, s)
+}
+
+// list is how the rows of a keyset list become values P.
+type list[P any] struct {
+	decl   *keyset.List
+	dests  func(*P) []any      // scan targets of the list's columns (its join's too), in order
+	own    func(*P)            // gives a copy its own of what dests points into (an Author), if anything
+	column func(P, string) any // a key column's value, for the next page's cursor
+	id     func(P) int64       // the row's id, which its children refer to
+}
+
+// child is how the rows R of one of a list's children become values C.
+type child[P, R, C any] struct {
+	name     string // the keyset.Child's
+	rel      relation[P, C]
+	dests    func(*R) []any // scan targets of the child's columns, in order
+	parent   func(R) int64  // the id of its parent
+	conv     func(R) C
+	nullable func() (dests []any, get func() (C, bool)) // the same columns after a LEFT JOIN
+}
+
+// pageOf cuts the rows of a page statement, which asks for one more than the
+// limit, to the limit, and makes the next page's cursor from the last row kept.
+func (l list[P]) pageOf(p keyset.Page, items []P) Page[P] {
+	limit := p.Limit()
+	if len(items) <= limit {
+		return Page[P]{Items: nonNil(items)}
+	}
+	items = items[:limit]
+	last := items[limit-1]
+	return Page[P]{Items: items, Next: p.Next(func(col string) any { return l.column(last, col) })}
+}
+
+// queryPage runs a page statement.
+func queryPage[P any](ctx context.Context, db dbgen.DBTX, l list[P], p keyset.Page) ([]P, error) {
+	sql, args := p.SQL()
+	return queryRows(ctx, db, sql, args, l.dests, l.own)
+}
+
+// queryRows scans every row into one value, whose scan targets are made
+// once, and appends a copy of it (given its own pointees by own, if not
+// nil): no allocation per row but the values'.
+func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any, dests func(*T) []any, own func(*T)) ([]T, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	var v T
+	targets := dests(&v)
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		if own != nil {
+			own(&out[len(out)-1])
+		}
+	}
+	return out, rows.Err()
+}
+
+// listWith loads a page and its children as s says: Joined, one statement
+// (the page in a WITH, joined to the children); SelectIn, the page
+// statement and the children's, which finds the page by the same seek, in
+// one batch (one round trip, one snapshot: readingPipelinedSQL).
+func listWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R, C], p keyset.Page, s Strategy) (Page[P], error) {
 	if s == Joined {
-		return reading(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
-			users, err := joined(db, p.params())
+		return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
+			items, err := queryJoined(ctx, db, l, c, p)
 			if err != nil {
-				return Page[User]{}, dbError(ctx, err)
+				return Page[P]{}, dbError(ctx, err)
 			}
-			return p.pageOf(users), nil
+			return l.pageOf(p, items), nil
 		})
 	}
-	return readingPipelined(ctx, r, func(db *dbgen.Queries) (Page[User], error) {
-		users, err := listUsers(ctx, db, p)
-		// The children of the page only: not of the one more row the page
-		// query reads to know whether there is a next page.
-		cp := p.params()
-		cp.MaxRows = int32(p.limit)
-		if cerr := children(db, users, cp); err == nil && cerr != nil {
-			err = dbError(ctx, cerr)
+	return readingPipelinedSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
+		items, err := queryPage(ctx, db, l, p)
+		sql, args := p.SelectIn(c.name)
+		children, cerr := queryRows(ctx, db, sql, args, c.dests, nil)
+		if err = cmp.Or(err, cerr); err != nil {
+			return Page[P]{}, dbError(ctx, err)
 		}
-		if err != nil {
-			return Page[User]{}, err
-		}
-		return p.pageOf(users), nil
+		attach(c.rel, items, children, c.parent, c.conv)
+		return l.pageOf(p, items), nil
 	})
 }
 
-// foldAddresses builds users with their addresses from joined rows.
-func foldAddresses(rows []dbgen.GetUserWithAddressesRow) []User {
-	return fold(rows, userAddresses, func(r dbgen.GetUserWithAddressesRow) int64 { return r.User.ID },
-		func(r dbgen.GetUserWithAddressesRow) User { return userFromDB(r.User) },
-		func(r dbgen.GetUserWithAddressesRow) (Address, bool) {
-			if r.AddressID == nil {
-				return Address{}, false
+// queryJoined runs a joined statement, whose rows come ordered by parent,
+// one per child (NULL child columns for a parent without), and builds the
+// parents with their children, as fold does, scanning every row into the
+// same targets.
+func queryJoined[P, R, C any](ctx context.Context, db dbgen.DBTX, l list[P], c child[P, R, C], p keyset.Page) ([]P, error) {
+	sql, args := p.Joined(c.name)
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var row P
+	childDests, get := c.nullable()
+	targets := append(l.dests(&row), childDests...)
+	parents := []P{}
+	var children []C
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return nil, err
+		}
+		if n := len(parents); n == 0 || l.id(parents[n-1]) != l.id(row) {
+			if n > 0 {
+				c.rel.set(&parents[n-1], nonNil(children))
 			}
-			return Address{ID: *r.AddressID, UserID: r.User.ID, Email: *r.AddressEmail}, true
-		})
+			parents, children = append(parents, row), nil
+			if l.own != nil {
+				l.own(&parents[len(parents)-1])
+			}
+		}
+		if ch, ok := get(); ok {
+			children = append(children, ch)
+		}
+	}
+	if n := len(parents); n > 0 {
+		c.rel.set(&parents[n-1], nonNil(children))
+	}
+	return parents, rows.Err()
+}
+
+// keysetPage checks what every list query has (limit, cursor) and returns
+// its page: a refused cursor is ErrInvalid.
+func keysetPage(l *keyset.List, q keyset.Query) (keyset.Page, error) {
+	limit, err := checkLimit(q.Limit)
+	if err != nil {
+		return keyset.Page{}, err
+	}
+	q.Limit = limit
+	p, err := l.Page(q)
+	var ce *keyset.CursorError
+	if errors.As(err, &ce) {
+		return keyset.Page{}, invalid("cursor", ce.Cursor, ce.Reason)
+	}
+	return p, err
+}
+
+// page checks q and returns its page of usersList.
+func (q UserQuery) page() (keyset.Page, error) {
+	if q.OrderBy == "" {
+		q.OrderBy = ByID
+	}
+	orders := usersList.Orders()
+	if !slices.Contains(orders, string(q.OrderBy)) {
+		return keyset.Page{}, invalid("order", string(q.OrderBy), "must be "+orList(orders))
+	}
+	if q.MinAge != nil && q.MaxAge != nil && *q.MinAge > *q.MaxAge {
+		return keyset.Page{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
+	}
+	var filters []keyset.Arg
+	if q.MinAge != nil {
+		filters = append(filters, keyset.Arg{Filter: "min_age", Values: []any{*q.MinAge}})
+	}
+	if q.MaxAge != nil {
+		filters = append(filters, keyset.Arg{Filter: "max_age", Values: []any{*q.MaxAge}})
+	}
+	if q.NamePrefix != "" {
+		if err := checkPrefix(q.NamePrefix); err != nil {
+			return keyset.Page{}, err
+		}
+		filters = append(filters, keyset.Arg{Filter: "name_prefix", Values: []any{q.NamePrefix}})
+	}
+	if q.CreatedSince != nil {
+		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*q.CreatedSince}})
+	}
+	return keysetPage(usersList, keyset.Query{Order: string(q.OrderBy), Desc: q.Desc, Filters: filters, After: q.After, Limit: q.Limit})
+}
+
+// checkPrefix refuses a name prefix no name can start with.
+func checkPrefix(prefix string) error {
+	switch {
+	case !utf8.ValidString(prefix) || strings.ContainsRune(prefix, 0):
+		return invalid("name prefix", prefix, "is not valid text")
+	case utf8.RuneCountInString(prefix) > MaxNameLen:
+		return invalid("name prefix", prefix, fmt.Sprintf("is longer than a name (%d characters)", MaxNameLen))
+	}
+	return nil
+}
+
+// orList quotes names as `"a", "b" or "c"`.
+func orList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = fmt.Sprintf("%q", n)
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
 }

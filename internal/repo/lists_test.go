@@ -1,10 +1,12 @@
 package repo_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -249,4 +251,232 @@ func TestStrategiesAgree(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, joined, selectIn)
 	}
+}
+
+// TestListUsersFilters: the name prefix, created since and the newest-first
+// order, alone and together, across pages, by every strategy.
+func TestListUsersFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	people := seedPeople(t, e, 23)
+	e.mustRegister(t, "b%_like", 40) // a prefix is no pattern
+	all, err := e.ListUsers(e.ctx, repo.UserQuery{Limit: repo.MaxPageSize})
+	require.NoError(t, err)
+	base := time.Now().Truncate(time.Microsecond)
+	for i := range all.Items { // one statement each: Citus refuses now() - id * interval in an UPDATE
+		all.Items[i].CreatedAt = base.Add(-time.Duration(all.Items[i].ID) * time.Hour)
+		_, err := e.pool.Exec(e.ctx, `UPDATE users SET created_at = $1 WHERE id = $2`, all.Items[i].CreatedAt, all.Items[i].ID)
+		require.NoError(t, err)
+	}
+	require.Len(t, all.Items, len(people)+1)
+
+	since := all.Items[10].CreatedAt
+	cases := map[string]struct {
+		q    repo.UserQuery
+		keep func(repo.User) bool
+	}{
+		"NamePrefix":   {repo.UserQuery{NamePrefix: "b"}, func(u repo.User) bool { return strings.HasPrefix(u.Name, "b") }},
+		"LikeIsNoGlob": {repo.UserQuery{NamePrefix: "b%"}, func(u repo.User) bool { return strings.HasPrefix(u.Name, "b%") }},
+		"CreatedSince": {repo.UserQuery{CreatedSince: &since}, func(u repo.User) bool { return !u.CreatedAt.Before(since) }},
+		"All": {repo.UserQuery{NamePrefix: "h-", CreatedSince: &since, MinAge: ptr[int32](1)}, func(u repo.User) bool {
+			return strings.HasPrefix(u.Name, "h-") && !u.CreatedAt.Before(since) && u.Age >= 1
+		}},
+	}
+	for name, tc := range cases {
+		for _, order := range []repo.UserOrder{repo.ByID, repo.ByName, repo.ByCreatedAt} {
+			for _, desc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/desc=%v", name, order, desc), func(t *testing.T) {
+					var want []repo.User
+					for _, u := range all.Items {
+						if tc.keep(u) {
+							want = append(want, u)
+						}
+					}
+					slices.SortFunc(want, func(a, b repo.User) int {
+						var c int
+						switch order {
+						case repo.ByName:
+							c = strings.Compare(a.Name, b.Name)
+						case repo.ByCreatedAt:
+							c = a.CreatedAt.Compare(b.CreatedAt)
+						}
+						if c == 0 {
+							c = int(a.ID - b.ID)
+						}
+						if desc {
+							c = -c
+						}
+						return c
+					})
+					q := tc.q
+					q.OrderBy, q.Desc, q.Limit = order, desc, 2
+					got, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) { return e.ListUsers(e.ctx, q) })
+					require.Equal(t, ids(want), ids(got))
+					for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+						withPosts, _ := allPages(t, q, func(q repo.UserQuery) (repo.Page[repo.User], error) {
+							return e.ListUsersWithPosts(e.ctx, q, s)
+						})
+						require.Equal(t, ids(want), ids(withPosts))
+					}
+				})
+			}
+		}
+	}
+
+	t.Run("NewestFirst", func(t *testing.T) {
+		page, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByCreatedAt, Desc: true, Limit: 1})
+		require.NoError(t, err)
+		require.Equal(t, all.Items[0].ID, page.Items[0].ID, "created an hour per id ago: the least id is the newest")
+	})
+	t.Run("ErrBadPrefix", func(t *testing.T) {
+		for _, p := range []string{"a\x00", "\xff", strings.Repeat("x", repo.MaxNameLen+1)} {
+			_, err := e.ListUsers(e.ctx, repo.UserQuery{NamePrefix: p})
+			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorContains(t, err, "name prefix")
+		}
+	})
+}
+
+func ids(users []repo.User) []int64 {
+	out := make([]int64, len(users))
+	for i, u := range users {
+		out[i] = u.ID
+	}
+	return out
+}
+
+// TestListCursors: a cursor serves its own list, order and direction, with
+// values of its keys' types; anything else is ErrInvalid, never a query.
+func TestListCursors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seedPeople(t, e, 3)
+	byName, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, byName.Next)
+	posts, err := e.ListPosts(e.ctx, repo.PostQuery{Limit: 1}, repo.Joined)
+	require.NoError(t, err)
+	require.NotEmpty(t, posts.Next)
+
+	forge := func(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
+	bad := map[string]struct {
+		q       repo.UserQuery
+		message string
+	}{
+		"ErrOtherList":      {repo.UserQuery{After: posts.Next}, `is for a list of "posts", not of "users"`},
+		"ErrListName":       {repo.UserQuery{After: forge(`{"l":"posts","o":"id","k":[1]}`)}, `is for a list of "posts", not of "users"`},
+		"ErrTextForInt":     {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":["1"]}`)}, "has a value for id that is not of type bigint"},
+		"ErrFloatForInt":    {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":[1.5]}`)}, "not of type bigint"},
+		"ErrAgeOutOfRange":  {repo.UserQuery{OrderBy: repo.ByAge, After: forge(`{"l":"users","o":"age","k":[4294967296,1]}`)}, "has a value for age that is not of type integer"},
+		"ErrIntForText":     {repo.UserQuery{OrderBy: repo.ByName, After: forge(`{"l":"users","o":"name","k":[1,1]}`)}, "not of type text"},
+		"ErrNulInText":      {repo.UserQuery{OrderBy: repo.ByName, After: forge(`{"l":"users","o":"name","k":["a\u0000",1]}`)}, "not of type text"},
+		"ErrTimeOutOfRange": {repo.UserQuery{OrderBy: repo.ByCreatedAt, After: forge(`{"l":"users","o":"created_at","k":[9223372036854775807,1]}`)}, "not of type timestamptz"},
+		"ErrTooFewKeys":     {repo.UserQuery{OrderBy: repo.ByName, After: forge(`{"l":"users","o":"name","k":[1]}`)}, "has 1 key values, not 2"},
+		"ErrUnknownField":   {repo.UserQuery{After: forge(`{"l":"users","o":"id","k":[1],"x":1}`)}, "is not a cursor this repository made"},
+		"ErrOtherOrder":     {repo.UserQuery{OrderBy: repo.ByCreatedAt, After: byName.Next}, `ordered by "name", not "created_at"`},
+	}
+	for name, tc := range bad {
+		t.Run(name, func(t *testing.T) {
+			n := e.counter.queries(t, func() {
+				_, err := e.ListUsers(e.ctx, tc.q)
+				require.ErrorIs(t, err, repo.ErrInvalid)
+				require.ErrorContains(t, err, tc.message)
+				_, err = e.ListUsersWithAddresses(e.ctx, tc.q, repo.SelectIn)
+				require.ErrorIs(t, err, repo.ErrInvalid)
+			})
+			require.Zero(t, n, "refused before any statement")
+		})
+	}
+	t.Run("OK", func(t *testing.T) {
+		next, err := e.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 1, After: byName.Next})
+		require.NoError(t, err)
+		require.Greater(t, next.Items[0].Name, byName.Items[0].Name)
+	})
+}
+
+// TestListPostsFilters: author, published, tag and created since, alone and
+// together, across pages, by both strategies.
+func TestListPostsFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.mustRegister(t, "Alice", 30)
+	bob := e.mustRegister(t, "Bob", 25)
+	base := time.Now().Truncate(time.Microsecond)
+	var all []repo.Post
+	for i := range 12 {
+		author := alice.ID
+		if i%3 == 0 {
+			author = bob.ID
+		}
+		var tags []string
+		if i%2 == 0 {
+			tags = []string{"go"}
+		}
+		p := e.mustPost(t, author, fmt.Sprintf("Post %d", i), tags...)
+		p.Published = i%4 != 0
+		p.CreatedAt = base.Add(time.Duration(i) * time.Hour)
+		_, err := e.pool.Exec(e.ctx, `UPDATE posts SET published = $1, created_at = $2 WHERE user_id = $3 AND id = $4`,
+			p.Published, p.CreatedAt, p.UserID, p.ID)
+		require.NoError(t, err)
+		p.Tags = tags2(tags)
+		all = append(all, p)
+	}
+	since := base.Add(5 * time.Hour)
+	cases := map[string]struct {
+		q    repo.PostQuery
+		keep func(repo.Post) bool
+	}{
+		"Author":       {repo.PostQuery{UserID: &alice.ID}, func(p repo.Post) bool { return p.UserID == alice.ID }},
+		"Published":    {repo.PostQuery{Published: ptr(false)}, func(p repo.Post) bool { return !p.Published }},
+		"Tag":          {repo.PostQuery{Tag: " GO "}, func(p repo.Post) bool { return len(p.Tags) > 0 }},
+		"CreatedSince": {repo.PostQuery{CreatedSince: &since}, func(p repo.Post) bool { return !p.CreatedAt.Before(since) }},
+		"All": {repo.PostQuery{UserID: &alice.ID, Published: ptr(true), Tag: "go", CreatedSince: &since}, func(p repo.Post) bool {
+			return p.UserID == alice.ID && p.Published && len(p.Tags) > 0 && !p.CreatedAt.Before(since)
+		}},
+	}
+	for name, tc := range cases {
+		for _, desc := range []bool{false, true} {
+			for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+				t.Run(fmt.Sprintf("%s/desc=%v/%d", name, desc, s), func(t *testing.T) {
+					var want []int64
+					for _, p := range all {
+						if tc.keep(p) {
+							want = append(want, p.ID)
+						}
+					}
+					if desc {
+						slices.Reverse(want)
+					}
+					q := tc.q
+					q.Desc, q.Limit = desc, 2
+					var got []int64
+					for {
+						page, err := e.ListPosts(e.ctx, q, s)
+						require.NoError(t, err)
+						for _, p := range page.Items {
+							require.NotNil(t, p.Author)
+							require.Equal(t, p.UserID, p.Author.ID)
+							require.NotNil(t, p.Tags)
+							got = append(got, p.ID)
+						}
+						if page.Next == "" {
+							break
+						}
+						q.After = page.Next
+					}
+					require.Equal(t, want, got)
+				})
+			}
+		}
+	}
+	_, err := e.ListPosts(e.ctx, repo.PostQuery{Tag: "no spaces"}, repo.Joined)
+	require.ErrorIs(t, err, repo.ErrInvalid)
+}
+
+func tags2(names []string) []repo.Tag {
+	out := []repo.Tag{}
+	for _, n := range names {
+		out = append(out, repo.Tag{Name: n})
+	}
+	return out
 }

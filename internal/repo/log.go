@@ -92,12 +92,17 @@ func (l *queryLogger) end(ctx context.Context, msg string, rows int64, err error
 	l.log.LogAttrs(ctx, level, msg, attrs...)
 }
 
-// queryName is the sqlc name of a statement ("-- name: GetUser :one"), or
-// else its first words, for a log line.
+// queryName is the sqlc name of a statement ("-- name: GetUser :one"), a
+// keyset list's ("-- keyset: users": "keyset users"), or else its first
+// words, for a log line.
 func queryName(sql string) string {
 	if rest, ok := strings.CutPrefix(sql, "-- name: "); ok {
 		name, _, _ := strings.Cut(rest, " ")
 		return name
+	}
+	if rest, ok := strings.CutPrefix(sql, "-- keyset: "); ok {
+		name, _, _ := strings.Cut(rest, "\n")
+		return "keyset " + name
 	}
 	words := strings.Fields(sql)
 	return strings.Join(words[:min(len(words), 4)], " ")

@@ -1,12 +1,8 @@
 package repo
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"strconv"
-
-	"github.com/inkwell-dev/inkwell/internal/dbgen"
+	"time"
 )
 
 // Strategy says how related rows are loaded. Both take one round trip
@@ -37,9 +33,10 @@ func (s Strategy) check() error {
 type UserOrder string
 
 const (
-	ByID   UserOrder = "id" // the default
-	ByAge  UserOrder = "age"
-	ByName UserOrder = "name"
+	ByID        UserOrder = "id" // the default
+	ByAge       UserOrder = "age"
+	ByName      UserOrder = "name"       // by the column's collation
+	ByCreatedAt UserOrder = "created_at" // with Desc: newest first
 )
 
 // Page sizes.
@@ -51,20 +48,31 @@ const (
 // UserQuery selects a page of users. The zero value is the first page of
 // all users by id, ascending.
 type UserQuery struct {
-	MinAge, MaxAge *int32    // inclusive bounds; nil: no bound
-	OrderBy        UserOrder // ByID (default), ByAge or ByName
-	Desc           bool      // descending (ties by id descending too); ByID and Desc: newest first
-	Limit          int       // 0: DefaultPageSize; at most MaxPageSize
-	After          string    // Page.Next of the previous page; "": first page
+	MinAge, MaxAge *int32 // inclusive bounds; nil: no bound
+	// NamePrefix keeps the users whose name starts with it, character for
+	// character (case and accents count); "": every name. ErrInvalid if it
+	// is not valid UTF-8, holds a NUL or is longer than a name.
+	NamePrefix string
+	// CreatedSince keeps the users created at or after it; nil: all.
+	CreatedSince *time.Time
+	OrderBy      UserOrder // ByID (default), ByAge, ByName or ByCreatedAt
+	Desc         bool      // descending (ties by id descending too); ByID and Desc: newest first
+	Limit        int       // 0: DefaultPageSize; at most MaxPageSize
+	After        string    // Page.Next of the previous page; "": first page
 }
 
 // PostQuery selects a page of posts, by id.
 type PostQuery struct {
 	UserID    *int64 // only this author's posts
 	Published *bool  // only published (or unpublished) posts
-	Desc      bool   // newest first
-	Limit     int    // 0: DefaultPageSize; at most MaxPageSize
-	After     string // Page.Next of the previous page; "": first page
+	// Tag keeps the posts that have this tag (a name, as TagPost takes it:
+	// trimmed, any case); "": all. ErrInvalid for a name no tag can have.
+	Tag string
+	// CreatedSince keeps the posts created at or after it; nil: all.
+	CreatedSince *time.Time
+	Desc         bool   // newest first
+	Limit        int    // 0: DefaultPageSize; at most MaxPageSize
+	After        string // Page.Next of the previous page; "": first page
 }
 
 // Page is one page of a keyset-paginated list.
@@ -77,50 +85,6 @@ type Page[T any] struct {
 	Next string
 }
 
-// cursor is the last row of a page: its sort key, direction and id. Encoded,
-// it is opaque to callers; decoded, it is checked, since it comes from
-// outside. A cursor serves only the order and direction that made it.
-type cursor struct {
-	Order string `json:"o"` // a UserOrder, or "post"
-	Desc  bool   `json:"d,omitempty"`
-	ID    int64  `json:"id"`
-	Age   int32  `json:"age,omitempty"`
-	Name  string `json:"name,omitempty"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c) // cannot fail: plain fields
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// String names the list a cursor belongs to, for errors.
-func (c cursor) String() string {
-	if c.Desc {
-		return strconv.Quote(short(c.Order)) + " descending"
-	}
-	return strconv.Quote(short(c.Order))
-}
-
-// decodeCursor returns the cursor s, which must be of the list want
-// describes; nil for the first page.
-func decodeCursor(s string, want cursor) (*cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil {
-		return nil, invalid("cursor", s, "is not a cursor this repository made")
-	}
-	if c.Order != want.Order || c.Desc != want.Desc {
-		return nil, invalid("cursor", s, fmt.Sprintf("is for a list ordered by %s, not %s", c, want))
-	}
-	return &c, nil
-}
-
 // checkLimit returns the page size to use.
 func checkLimit(limit int) (int, error) {
 	switch {
@@ -130,69 +94,4 @@ func checkLimit(limit int) (int, error) {
 		return 0, invalid("limit", strconv.Itoa(limit), "must be between 1 and 1000")
 	}
 	return limit, nil
-}
-
-// pageOf cuts the rows of a page query, which asks for limit+1 rows, to
-// limit, and makes the Next cursor from the last row kept.
-func pageOf[T any](items []T, limit int, next func(last T) cursor) Page[T] {
-	if len(items) <= limit {
-		return Page[T]{Items: nonNil(items)}
-	}
-	items = items[:limit]
-	return Page[T]{Items: items, Next: next(items[limit-1]).encode()}
-}
-
-// userPage is a UserQuery checked and decoded.
-type userPage struct {
-	q     UserQuery
-	after *cursor // nil: the first page
-	limit int
-}
-
-func (q UserQuery) check() (userPage, error) {
-	if q.OrderBy == "" {
-		q.OrderBy = ByID
-	}
-	if q.OrderBy != ByID && q.OrderBy != ByAge && q.OrderBy != ByName {
-		return userPage{}, invalid("order", string(q.OrderBy), `must be "id", "age" or "name"`)
-	}
-	if q.MinAge != nil && q.MaxAge != nil && *q.MinAge > *q.MaxAge {
-		return userPage{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
-	}
-	limit, err := checkLimit(q.Limit)
-	if err != nil {
-		return userPage{}, err
-	}
-	after, err := decodeCursor(q.After, cursor{Order: string(q.OrderBy), Desc: q.Desc})
-	if err != nil {
-		return userPage{}, err
-	}
-	return userPage{q: q, after: after, limit: limit}, nil
-}
-
-// params are the page query's arguments; the joined queries take the same
-// (their parameter types convert to and from this one).
-func (p userPage) params() dbgen.ListUsersParams {
-	params := dbgen.ListUsersParams{
-		OrderBy: string(p.q.OrderBy), Descending: p.q.Desc,
-		MinAge: p.q.MinAge, MaxAge: p.q.MaxAge, MaxRows: int32(p.limit) + 1, // one more: is there a next page?
-	}
-	if p.after != nil {
-		params.AfterID, params.AfterAge, params.AfterName = &p.after.ID, &p.after.Age, &p.after.Name
-	}
-	return params
-}
-
-// pageOf cuts users to the page size and makes the Next cursor.
-func (p userPage) pageOf(users []User) Page[User] {
-	return pageOf(users, p.limit, func(last User) cursor {
-		next := cursor{Order: string(p.q.OrderBy), Desc: p.q.Desc, ID: last.ID}
-		switch p.q.OrderBy {
-		case ByAge:
-			next.Age = last.Age
-		case ByName:
-			next.Name = last.Name
-		}
-		return next
-	})
 }

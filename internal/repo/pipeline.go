@@ -72,9 +72,15 @@ type framing struct {
 const pipelineSavepoint = "inkwell_pipeline"
 
 func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbgen.Queries) (T, error)) (T, error) {
+	return pipelineSQL(ctx, db, f, func(db dbgen.DBTX) (T, error) { return body(newQueries(db)) })
+}
+
+// pipelineSQL is pipeline for a body that sends its own statements on db
+// (the keyset lists', built in Go): the same rules.
+func pipelineSQL[T any](ctx context.Context, db handle, f framing, body func(db dbgen.DBTX) (T, error)) (T, error) {
 	var zero T
 	rec := &recorder{}
-	if _, err := body(newQueries(rec)); err != nil {
+	if _, err := body(rec); err != nil {
 		return zero, fmt.Errorf("pipeline: recording: %w", err)
 	}
 	b := &pgx.Batch{}
@@ -127,7 +133,7 @@ func pipeline[T any](ctx context.Context, db handle, f framing, body func(q *dbg
 			rp.br = conn.SendBatch(sendCtx, b)
 		}
 	}
-	v, err := body(newQueries(rp))
+	v, err := body(rp)
 	if err == nil && framed {
 		if _, cerr := rp.br.Exec(); cerr != nil { // COMMIT or RELEASE
 			err = fmt.Errorf("commit: %w", dbError(ctx, cerr))

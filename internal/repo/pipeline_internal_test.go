@@ -3,9 +3,11 @@ package repo
 import (
 	"cmp"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -49,8 +51,12 @@ func TestReadPipelinedFailureKeepsTheConnection(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t, func(c *pgxpool.Config) { c.MaxConns = 1 })
 	read := func() error {
-		_, err := readPipelined(ctx, pool, func(q *dbgen.Queries) ([]dbgen.ListUsersRow, error) {
-			return q.ListUsers(ctx, dbgen.ListUsersParams{OrderBy: "id", MaxRows: 1})
+		_, err := readPipelined(ctx, pool, func(q *dbgen.Queries) (dbgen.User, error) {
+			u, err := q.GetUser(ctx, 1)
+			if errors.Is(err, pgx.ErrNoRows) {
+				err = nil
+			}
+			return u, err
 		})
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
+	"github.com/inkwell-dev/inkwell/internal/keyset"
 )
 
 const postOrder = "post" // the cursor's order for pages of posts
@@ -73,63 +74,112 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 	})
 }
 
-// ListPosts returns a page of posts, oldest first (newest first with
-// q.Desc), each with its Author and Tags, the tags loaded as s says, in one
-// round trip either way. ErrInvalid for a bad strategy, limit or cursor.
+// ListPosts returns a page of posts filtered as pq says, oldest first
+// (newest first with pq.Desc), each with its Author and Tags, the tags
+// loaded as s says, in one round trip either way. ErrInvalid for a bad
+// strategy, limit, tag or cursor.
 func (r *Repo) ListPosts(ctx context.Context, pq PostQuery, s Strategy) (Page[Post], error) {
-	fail := func(err error) (Page[Post], error) { return Page[Post]{}, fmt.Errorf("list posts: %w", err) }
-	limit, err := checkLimit(pq.Limit)
-	if err != nil {
-		return fail(err)
+	p, err := pq.page()
+	if err == nil {
+		err = s.check()
 	}
-	order := cursor{Order: postOrder, Desc: pq.Desc}
-	after, err := decodeCursor(pq.After, order)
-	if err != nil {
-		return fail(err)
-	}
-	if err := s.check(); err != nil {
-		return fail(err)
-	}
-	params := dbgen.ListPostsWithAuthorParams{
-		Descending: pq.Desc, UserID: pq.UserID, Published: pq.Published, MaxRows: int32(limit) + 1,
-	}
-	if after != nil {
-		params.AfterID = &after.ID
-	}
-	page := func(posts []Post) Page[Post] {
-		return pageOf(posts, limit, func(last Post) cursor {
-			next := order
-			next.ID = last.ID
-			return next
-		})
-	}
-	if s == Joined {
-		return reading(ctx, r, func(q *dbgen.Queries) (Page[Post], error) {
-			rows, err := q.ListPostsWithAuthorAndTags(ctx, dbgen.ListPostsWithAuthorAndTagsParams(params))
-			if err != nil {
-				return fail(dbError(ctx, err))
-			}
-			return page(foldTags(convert(rows, func(r dbgen.ListPostsWithAuthorAndTagsRow) dbgen.GetPostWithAuthorAndTagsRow {
-				return dbgen.GetPostWithAuthorAndTagsRow(r)
-			}))), nil
-		})
-	}
-	// The tags' query finds the page from the same arguments (the page only,
-	// not the one more row that says whether there is a next page), so that
-	// both go in one batch, seeing one snapshot.
-	tp := dbgen.ListTagsOfPostPageParams(params)
-	tp.MaxRows = int32(limit)
-	return readingPipelined(ctx, r, func(q *dbgen.Queries) (Page[Post], error) {
-		rows, err := q.ListPostsWithAuthor(ctx, params)
-		tags, terr := q.ListTagsOfPostPage(ctx, tp)
-		if err = cmp.Or(err, terr); err != nil {
-			return fail(dbError(ctx, err))
+	if err == nil {
+		var page Page[Post]
+		if page, err = listWith(ctx, r, posts, postTagsChild, p, s); err == nil {
+			return page, nil
 		}
-		posts := convert(rows, func(r dbgen.ListPostsWithAuthorRow) Post { return postWithAuthor(r.Post, r.User) })
-		attach(postTags, posts, tags, func(r dbgen.ListTagsOfPostPageRow) int64 { return r.PostID },
-			func(r dbgen.ListTagsOfPostPageRow) Tag { return tagFromDB(r.Tag) })
-		return page(posts), nil
-	})
+	}
+	return Page[Post]{}, fmt.Errorf("list posts: %w", err)
+}
+
+// postsList declares the lists of posts (ListPosts), each with its author
+// joined in. Its one order is by id ("post", the name its cursors carry).
+var postsList = keyset.New(keyset.Decl{
+	Name:    "posts",
+	Table:   "posts",
+	Columns: []string{"id", "user_id", "title", "content", "published", "rating", "created_at"},
+	Tie:     []keyset.Key{{Column: "id", Type: keyset.Int64}},
+	Orders:  []keyset.Order{{Name: postOrder}}, // posts_id_idx; by author, posts_pkey (user_id, id)
+	Filters: []keyset.Filter{
+		{Name: "user_id", SQL: "user_id = @user_id", Prefix: true},
+		{Name: "published", SQL: "published = @published"},
+		{Name: "tag", SQL: `EXISTS (SELECT FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+			WHERE pt.user_id = posts.user_id AND pt.post_id = posts.id AND t.name = @tag)`},
+		{Name: "created_since", SQL: "created_at >= @created_since"},
+	},
+	Join:        "JOIN users u ON u.id = page.user_id",
+	JoinColumns: "u.id, u.name, u.age, u.created_at",
+	Children: []keyset.Child{
+		{Name: "tags", Table: "(post_tags pt JOIN tags c ON c.id = pt.tag_id)", Columns: "pt.post_id, c.id, c.name",
+			On: "pt.user_id = page.user_id AND pt.post_id = page.id", JoinedOn: "pt.user_id = u.id AND pt.post_id = page.id",
+			Key: "pt.post_id", OrderBy: `c.name COLLATE "C"`},
+	},
+})
+
+// posts reads the rows of postsList, with their authors.
+var posts = list[Post]{
+	decl: postsList,
+	dests: func(p *Post) []any {
+		p.Author = &User{}
+		return []any{&p.ID, &p.UserID, &p.Title, &p.Content, &p.Published, &p.Rating, &p.CreatedAt,
+			&p.Author.ID, &p.Author.Name, &p.Author.Age, &p.Author.CreatedAt}
+	},
+	own: func(p *Post) {
+		author := *p.Author
+		p.Author = &author
+	},
+	column: func(p Post, col string) any {
+		if col == "id" {
+			return p.ID
+		}
+		panic("posts: no key column " + col)
+	},
+	id: func(p Post) int64 { return p.ID },
+}
+
+// postTag is a row of a select-in load of tags.
+type postTag struct {
+	postID int64
+	tag    Tag
+}
+
+var postTagsChild = child[Post, postTag, Tag]{
+	name: "tags", rel: postTags,
+	dests:  func(t *postTag) []any { return []any{&t.postID, &t.tag.ID, &t.tag.Name} },
+	parent: func(t postTag) int64 { return t.postID },
+	conv:   func(t postTag) Tag { return t.tag },
+	nullable: func() ([]any, func() (Tag, bool)) {
+		var postID, id *int64
+		var name *string
+		return []any{&postID, &id, &name}, func() (Tag, bool) {
+			if id == nil {
+				return Tag{}, false
+			}
+			return Tag{ID: *id, Name: *name}, true
+		}
+	},
+}
+
+// page checks pq and returns its page of postsList.
+func (pq PostQuery) page() (keyset.Page, error) {
+	var filters []keyset.Arg
+	if pq.UserID != nil {
+		filters = append(filters, keyset.Arg{Filter: "user_id", Values: []any{*pq.UserID}})
+	}
+	if pq.Published != nil {
+		filters = append(filters, keyset.Arg{Filter: "published", Values: []any{*pq.Published}})
+	}
+	if pq.Tag != "" {
+		tag, err := normalizeTag(pq.Tag)
+		if err != nil {
+			return keyset.Page{}, err
+		}
+		filters = append(filters, keyset.Arg{Filter: "tag", Values: []any{tag}})
+	}
+	if pq.CreatedSince != nil {
+		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*pq.CreatedSince}})
+	}
+	return keysetPage(postsList, keyset.Query{Order: postOrder, Desc: pq.Desc, Filters: filters, After: pq.After, Limit: pq.Limit})
 }
 
 // UpdatePost changes the fields of patch that are set and returns the post as

@@ -18,11 +18,12 @@ import (
 )
 
 // sqlcCounter counts the repository's own queries (sqlc's, which start with
-// their name, and COPYs), not the replica health checks.
+// their name, the keyset lists', which start with theirs, and COPYs), not
+// the replica health checks.
 type sqlcCounter struct{ n atomic.Int64 }
 
 func (c *sqlcCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.HasPrefix(d.SQL, "-- name:") {
+	if strings.HasPrefix(d.SQL, "-- name:") || strings.HasPrefix(d.SQL, "-- keyset:") {
 		c.n.Add(1)
 	}
 	return ctx
@@ -32,7 +33,7 @@ func (c *sqlcCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEn
 
 // TraceBatchQuery counts pipelined statements, one each.
 func (c *sqlcCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	if strings.HasPrefix(d.SQL, "-- name:") {
+	if strings.HasPrefix(d.SQL, "-- name:") || strings.HasPrefix(d.SQL, "-- keyset:") {
 		c.n.Add(1)
 	}
 }

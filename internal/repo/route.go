@@ -95,6 +95,20 @@ func readingPipelined[T any](ctx context.Context, r *Repo, body func(q *dbgen.Qu
 	return routeRead(ctx, r, func(served *Repo) (T, error) { return readPipelined(ctx, served.handle(), body) })
 }
 
+// readingSQL is reading for a body that sends its own statements (the
+// keyset lists', built in Go): on what serves the read, as reading's.
+func readingSQL[T any](ctx context.Context, r *Repo, body func(db dbgen.DBTX) (T, error)) (T, error) {
+	return routeRead(ctx, r, func(served *Repo) (T, error) { return body(served.handle()) })
+}
+
+// readingPipelinedSQL is readingPipelined for a body that sends its own
+// statements: one round trip, one snapshot.
+func readingPipelinedSQL[T any](ctx context.Context, r *Repo, body func(db dbgen.DBTX) (T, error)) (T, error) {
+	return routeRead(ctx, r, func(served *Repo) (T, error) {
+		return pipelineSQL(ctx, served.handle(), framing{tx: snapshotTx}, body)
+	})
+}
+
 func routeRead[T any](ctx context.Context, r *Repo, run func(served *Repo) (T, error)) (T, error) {
 	served := r.read(ctx)
 	v, err := run(served)

@@ -397,3 +397,15 @@ func (r *Repo) BulkCreateUsers(ctx context.Context, users []NewUser) (int64, err
 	}
 	return n, nil
 }
+
+// foldAddresses builds users with their addresses from joined rows.
+func foldAddresses(rows []dbgen.GetUserWithAddressesRow) []User {
+	return fold(rows, userAddresses, func(r dbgen.GetUserWithAddressesRow) int64 { return r.User.ID },
+		func(r dbgen.GetUserWithAddressesRow) User { return userFromDB(r.User) },
+		func(r dbgen.GetUserWithAddressesRow) (Address, bool) {
+			if r.AddressID == nil {
+				return Address{}, false
+			}
+			return Address{ID: *r.AddressID, UserID: r.User.ID, Email: *r.AddressEmail}, true
+		})
+}
