@@ -89,7 +89,11 @@ func (f *FlagSet) MigrateURL() *string {
 // (registered already): "--users -3: must be at least 0".
 func (f *FlagSet) AtLeast(value int, names ...string) {
 	for _, name := range names {
-		if _, ok := f.Lookup(name).Value.(flag.Getter).Get().(int); !ok {
+		fl := f.Lookup(name)
+		if fl == nil {
+			panic("cli: AtLeast of " + name + ", not a flag of " + f.spec.Name)
+		}
+		if _, ok := fl.Value.(flag.Getter).Get().(int); !ok {
 			panic("cli: AtLeast of " + name + ", not an int flag")
 		}
 		f.least = append(f.least, least{name, value})

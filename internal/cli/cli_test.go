@@ -131,6 +131,8 @@ func TestBadCommandLine(t *testing.T) {
 		f := New(Spec{Name: "cmd"}, &bytes.Buffer{})
 		f.String("load", "", "")
 		require.Panics(t, func() { f.AtLeast(0, "load") }, "only int flags have a least value")
+		require.PanicsWithValue(t, "cli: AtLeast of users, not a flag of cmd", func() { f.AtLeast(0, "users") },
+			"a name that is no flag says so, not a nil dereference")
 	})
 	t.Run("ErrNoDatabase", func(t *testing.T) {
 		t.Parallel()
