@@ -275,6 +275,9 @@ func stopLeftovers(ctx context.Context, dir string, w io.Writer) string {
 	pids, _ := filepath.Glob(filepath.Join(dir, "data", "postmaster.pid"))
 	nodes, _ := filepath.Glob(filepath.Join(dir, "*", "data", "postmaster.pid"))
 	for _, pid := range append(pids, nodes...) {
+		if !postmasterOf(pid) {
+			continue // a stale pid file: its pid may be someone else's now
+		}
 		c, err := pgcluster.New(filepath.Dir(filepath.Dir(pid)))
 		if err == nil {
 			err = c.Kill(ctx)
@@ -292,6 +295,28 @@ func stopLeftovers(ctx context.Context, dir string, w io.Writer) string {
 		return ""
 	}
 	return " (stopped " + strings.Join(stopped, ", ") + ")"
+}
+
+// postmasterOf reports whether the pid in the postmaster.pid file at path
+// still runs in that file's data folder (a postmaster's working directory is
+// its data folder): after a reboot, a stale file's pid may be another
+// process, even another run's server, which must not be signalled.
+func postmasterOf(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	cwd, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
+	if err != nil {
+		return false
+	}
+	data, err := filepath.EvalSymlinks(filepath.Dir(path))
+	return err == nil && cwd == data
 }
 
 // stopBouncerLeft ends the PgBouncer whose pid file is in dir, if that pid

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -171,4 +172,18 @@ func TestProcessStart(t *testing.T) {
 	gone, owned := ownerGone(t.TempDir())
 	require.False(t, owned)
 	require.False(t, gone)
+}
+
+// TestPostmasterOfStalePid: a postmaster.pid whose pid now runs elsewhere
+// (here: this test process, whose working folder is not the data folder) is
+// not taken for the server, so the sweep signals nothing.
+func TestPostmasterOfStalePid(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(data, 0o700))
+	path := filepath.Join(data, "postmaster.pid")
+	require.NoError(t, os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"+data+"\n"), 0o600))
+	require.False(t, postmasterOf(path))
+	require.NoError(t, os.WriteFile(path, []byte("garbage\n"), 0o600))
+	require.False(t, postmasterOf(path))
 }
