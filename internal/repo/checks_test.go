@@ -24,35 +24,6 @@ import (
 // the database's default collation and under C, ICU's root and a libc
 // collation, as if the database had been created with each.
 
-// goValidators are the Go checks of each column that has CHECK constraints,
-// by "table.column". Each returns the value Go would store (tags are
-// normalized first) or the error that refuses it. A column the repository
-// writes with a CHECK on it alone and no entry here fails the test: add its
-// validator (checkedColumns says which CHECKs are compared).
-var goValidators = map[string]func(v any) (any, error){
-	"users.name":       func(v any) (any, error) { return v, checkName(v.(string)) },
-	"users.age":        func(v any) (any, error) { return v, checkAge(v.(int32)) },
-	"addresses.email":  func(v any) (any, error) { return v, checkEmail(v.(string)) },
-	"posts.title":      func(v any) (any, error) { return v, NewPost{Title: v.(string)}.validate() },
-	"posts.rating":     func(v any) (any, error) { return v, checkRating(v.(float64)) },
-	"tags.name":        func(v any) (any, error) { return normalizeTag(v.(string)) },
-	"profiles.bio":     func(v any) (any, error) { return v, checkBio(v.(string)) },
-	"profiles.website": func(v any) (any, error) { s := v.(string); return v, checkWebsite(&s) },
-}
-
-// goOnly names the values that Go refuses and the CHECKs accept, on purpose.
-var goOnly = map[string]struct {
-	why string
-	is  func(v any) bool
-}{
-	"addresses.email": {
-		why: "a code point whose email_key may differ between Go and the server (keyStable): no CHECK can know the server's Unicode tables",
-		is: func(v any) bool {
-			return strings.ContainsFunc(v.(string), func(r rune) bool { return r >= utf8.RuneSelf && !keyStable(r) })
-		},
-	},
-}
-
 // checkedColumn is a column with CHECK constraints, as the catalog says.
 type checkedColumn struct {
 	table, column, typ string
@@ -66,7 +37,7 @@ func (c checkedColumn) key() string { return c.table + "." + c.column }
 // checkedColumns reads the CHECK constraints of the schema from the catalog.
 // A CHECK over one column the repository writes (one of ours, as
 // pgtest.EmbeddedColumns says) is fed values, and its column must have a Go
-// validator in goValidators, which the differential tests compare it with. A
+// validator in goValidators (validate.go), which the differential tests compare it with. A
 // CHECK over a column a user added (to a table of theirs or of ours), or over
 // several columns, or none, has no Go validator to compare with: it is
 // returned in unfed, "table.constraint", for the log.
@@ -187,7 +158,7 @@ func (c checksAgree) run(t *testing.T, inputs func(col checkedColumn) []any) {
 	batch := &pgx.Batch{}
 	for _, col := range c.cols {
 		validate, ok := goValidators[col.key()]
-		require.True(t, ok, "%s has CHECK constraints %v and no Go validator in goValidators", col.key(), col.names)
+		require.True(t, ok, "%s has CHECK constraints %v and no Go validator in goValidators (validate.go): add one there", col.key(), col.names)
 		vals := inputs(col)
 		require.NotEmpty(t, vals, "no values for %s of type %s", col.key(), col.typ)
 		var sent []any
