@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
@@ -62,7 +64,26 @@ func TestListPlans(t *testing.T) {
 		modes = modes[1:]
 	}
 	checked := 0
+	var unfilled []string
 	for _, l := range repo.Lists() {
+		// Over a table without rows (a list of yours over a table the
+		// statements above do not fill) any plan is as cheap as any other:
+		// the planner rightly reads the nothing there is and sorts it. There
+		// the generic plans are made with sequential scans, bitmap scans and
+		// sorts disabled, which still shows that an index serves each
+		// statement (with a cursor, one that seeks on the order's keys), and
+		// the custom plans are not checked; the log names such lists.
+		listModes := modes
+		var hasRows bool
+		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT EXISTS (SELECT FROM %s)", pgx.Identifier{l.Table()}.Sanitize())).Scan(&hasRows))
+		if !hasRows {
+			listModes = slices.DeleteFunc(slices.Clone(modes), func(m string) bool { return m != "force_generic_plan" })
+			unfilled = append(unfilled, fmt.Sprintf("%s (table %s)", l.Name(), l.Table()))
+			for _, s := range []string{"SET enable_seqscan = off", "SET enable_bitmapscan = off", "SET enable_sort = off"} {
+				_, err := conn.Exec(ctx, s)
+				require.NoError(t, err)
+			}
+		}
 		for i, sh := range l.Shapes() {
 			name := fmt.Sprintf("%s: order %s desc %v filters %v after %v child %q joined %v",
 				l.Name(), sh.Order, sh.Desc, sh.Filters, sh.After, sh.Child, sh.Joined)
@@ -70,7 +91,7 @@ func TestListPlans(t *testing.T) {
 			desc, err := conn.Conn().Prepare(ctx, stmt, sh.SQL)
 			require.NoError(t, err, "%s: prepare\n%s", name, sh.SQL)
 			args := planArgs(l, sh, desc.ParamOIDs)
-			for _, mode := range modes {
+			for _, mode := range listModes {
 				_, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode)
 				require.NoError(t, err)
 				var plan []byte
@@ -82,10 +103,18 @@ func TestListPlans(t *testing.T) {
 			_, err = conn.Exec(ctx, "DEALLOCATE "+stmt)
 			require.NoError(t, err)
 		}
+		for _, s := range []string{"RESET enable_seqscan", "RESET enable_bitmapscan", "RESET enable_sort"} {
+			_, err := conn.Exec(ctx, s)
+			require.NoError(t, err)
+		}
 	}
 	_, err = conn.Exec(ctx, "RESET plan_cache_mode")
 	require.NoError(t, err)
 	t.Logf("%d plans checked", checked)
+	if len(unfilled) > 0 {
+		t.Logf("lists over a table without rows, their generic plans checked with sequential scans, bitmap scans and sorts off, their custom plans not checked (none on Citus; fill the table at the top of TestListPlans to check them as ours are): %s",
+			strings.Join(unfilled, ", "))
+	}
 }
 
 // planArgs are SQL literals for a shape's parameters: its filters' (by
