@@ -8,9 +8,6 @@ func Lists() []*keyset.List { return keysetLists }
 // DBError is dbError, for the mapping table of errors_test.go.
 var DBError = dbError
 
-// InitialTables are the tables InitialLoadGraphs writes.
-var InitialTables = initialTables
-
 // WithPartBytes returns o with an initial load's parts of about n encoded
 // bytes instead of partBytes: a test loads few rows in many parts.
 func WithPartBytes(o InitialLoadOptions, n int) InitialLoadOptions {

@@ -88,6 +88,12 @@ type LoadProgress struct {
 // see produce.
 var initialTables = []string{"users", "addresses", "email_owners", "profiles", "posts", "tags", "post_tags"}
 
+// InitialTables returns the repository's tables that InitialLoadGraphs
+// writes, in the order it takes them; the tables its options declare
+// (ExtraTable) come after them, and its Progress counts them all (a command's
+// "copying 1/N" is N = len(InitialTables()) + the declared tables).
+func InitialTables() []string { return slices.Clone(initialTables) }
+
 // InitialLoadGraphs loads users with their addresses, profiles, posts and
 // tags, and the rows of the tables opts declare (ExtraTable), into empty tables the fast way, pg_restore's order: in one
 // transaction it takes the tables' keys, unique constraints, indexes and

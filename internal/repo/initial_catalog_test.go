@@ -16,7 +16,7 @@ import (
 
 // loadedTables are the tables InitialLoadGraphs writes (repo's initialTables),
 // as an SQL regclass[].
-var loadedTables = "'{" + strings.Join(repo.InitialTables, ",") + "}'::regclass[]"
+var loadedTables = "'{" + strings.Join(repo.InitialTables(), ",") + "}'::regclass[]"
 
 // indexCatalog describes every index of the loaded tables and every
 // constraint on them or referring to them, by name, with all the catalog says
