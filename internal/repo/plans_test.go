@@ -75,7 +75,7 @@ func TestListPlans(t *testing.T) {
 		// the custom plans are not checked; the log names such lists.
 		listModes := modes
 		var hasRows bool
-		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT EXISTS (SELECT FROM %s)", pgx.Identifier{l.Table()}.Sanitize())).Scan(&hasRows))
+		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM %s)", pgx.Identifier{l.Table()}.Sanitize())).Scan(&hasRows))
 		if !hasRows {
 			listModes = slices.DeleteFunc(slices.Clone(modes), func(m string) bool { return m != "force_generic_plan" })
 			unfilled = append(unfilled, fmt.Sprintf("%s (table %s)", l.Name(), l.Table()))
