@@ -210,7 +210,7 @@ func GrownURL(tb testing.TB) string {
 // NewGrownPool is NewPool on a database migrated with Grown's migrations.
 func NewGrownPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	tb.Helper()
-	return newPool(tb, GrownURL(tb), configure...)
+	return PoolFor(tb, GrownURL(tb), configure...)
 }
 
 // FillGrown writes rows to the tables of Grown's migration but GrownFollows,

@@ -252,10 +252,13 @@ func viaBouncer(conf pgtestdb.Config) string {
 // tb ends. configure, if given, adjusts the pool's settings first.
 func NewPool(tb testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	tb.Helper()
-	return newPool(tb, URL(tb), configure...)
+	return PoolFor(tb, URL(tb), configure...)
 }
 
-func newPool(tb testing.TB, url string, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
+// PoolFor returns a pool on url (a database of the test's own cluster, say),
+// closed when tb ends as NewPool's are: a connection still held then fails
+// the test instead of hanging it.
+func PoolFor(tb testing.TB, url string, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	tb.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

@@ -25,7 +25,7 @@ func (f *failRecorder) Errorf(format string, args ...any) {
 // the bound, instead of hanging its package in the pool's Close.
 func TestClosePoolHeld(t *testing.T) {
 	t.Parallel()
-	pool := newPool(t, URL(t))
+	pool := PoolFor(t, URL(t))
 	rows, err := pool.Query(context.Background(), "SELECT 1")
 	require.NoError(t, err)
 	t.Cleanup(rows.Close) // after the check below: frees the pool's goroutine
@@ -41,7 +41,7 @@ func TestClosePoolHeld(t *testing.T) {
 // without a word.
 func TestClosePoolReleased(t *testing.T) {
 	t.Parallel()
-	pool := newPool(t, URL(t))
+	pool := PoolFor(t, URL(t))
 	require.NoError(t, pool.Ping(context.Background()))
 	rec := &failRecorder{TB: t}
 	closePool(rec, pool, 5*time.Second)

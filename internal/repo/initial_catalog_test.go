@@ -23,7 +23,7 @@ var loadedTables = "'{" + strings.Join(repo.InitialTables(), ",") + "}'::regclas
 // of it that an initial load takes off and puts back.
 func indexCatalog(t *testing.T, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `
+	return keyValues(t, pool, `
 SELECT 'index ' || i.indexrelid::regclass,
        concat_ws(' | ', pg_get_indexdef(i.indexrelid), 'table=' || i.indrelid::regclass,
            'reloptions=' || coalesce(c.reloptions::text, ''), 'tablespace=' || coalesce(ts.spcname, ''),
@@ -46,16 +46,6 @@ SELECT 'constraint ' || conrelid::regclass || ' ' || conname,
            'comment=' || coalesce(obj_description(oid, 'pg_constraint'), ''))
 FROM pg_constraint
 WHERE conrelid = ANY(`+loadedTables+`) OR confrelid = ANY(`+loadedTables+`)`)
-	require.NoError(t, err)
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		require.NoError(t, rows.Scan(&k, &v))
-		out[k] = v
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 // column returns the first column of a query's rows.
@@ -83,9 +73,7 @@ func TestInitialLoadKeepsIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := pgtest.StartCluster(t, pgtest.Throwaway)
-	pool, err := pgxpool.New(ctx, pgtest.CreateDatabase(t, c, "inkwell"))
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolFor(t, pgtest.CreateDatabase(t, c, "inkwell"))
 	exec := func(sql string) {
 		t.Helper()
 		_, err := pool.Exec(ctx, sql)

@@ -20,7 +20,7 @@ import (
 // initial load must leave exactly as it found it.
 func catalog(t *testing.T, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `
+	out := keyValues(t, pool, `
 SELECT 'constraint ' || conrelid::regclass || ' ' || conname,
        pg_get_constraintdef(oid) || ' convalidated=' || convalidated || ' deferrable=' || condeferrable ||
        ' comment=' || coalesce(obj_description(oid, 'pg_constraint'), '')
@@ -29,6 +29,15 @@ UNION ALL
 SELECT 'index ' || indexrelid::regclass, pg_get_indexdef(indexrelid) || ' valid=' || indisvalid ||
        ' clustered=' || indisclustered || ' comment=' || coalesce(obj_description(indexrelid, 'pg_class'), '')
 FROM pg_index WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)`)
+	require.NotEmpty(t, out)
+	return out
+}
+
+// keyValues runs a query of two text columns and returns its rows as a map
+// from the first to the second.
+func keyValues(t *testing.T, pool *pgxpool.Pool, sql string) map[string]string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), sql)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[string]string{}
@@ -38,7 +47,6 @@ FROM pg_index WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = '
 		out[k] = v
 	}
 	require.NoError(t, rows.Err())
-	require.NotEmpty(t, out)
 	return out
 }
 
