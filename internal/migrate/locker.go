@@ -95,9 +95,8 @@ func (l *sessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error
 
 // lockWait is a lock the migrator's session waited for, from pg_locks.
 type lockWait struct {
-	Lock     string // "AccessExclusiveLock on relation users"
-	Blockers []int  // the pids holding or queued before it
-	Holder   string // the first blocker's state and query, shortened
+	Lock   string // "AccessExclusiveLock on relation users"
+	Holder string // the first session ahead of it: pid, state and query, shortened
 }
 
 // watch polls pg_locks, on a connection of its own, for a lock the session
@@ -116,13 +115,9 @@ func (l *sessionLocker) watch(ctx context.Context, pid int) (stop func()) {
 			case <-tick.C:
 			}
 			var w lockWait
-			var blockers []int64
-			err := l.db.QueryRowContext(ctx, waitQuery, pid).Scan(&w.Lock, &blockers, &w.Holder)
+			err := l.db.QueryRowContext(ctx, waitQuery, pid).Scan(&w.Lock, &w.Holder)
 			if err != nil { // no wait now (sql.ErrNoRows), or ctx ended
 				continue
-			}
-			for _, b := range blockers {
-				w.Blockers = append(w.Blockers, int(b))
 			}
 			l.mu.Lock()
 			l.waited = &w
@@ -135,15 +130,15 @@ func (l *sessionLocker) watch(ctx context.Context, pid int) (stop func()) {
 // watchEvery is well under any lock_timeout worth setting (seconds).
 const watchEvery = 100 * time.Millisecond
 
-// waitQuery finds the lock pid $1 waits for, the sessions ahead of it, and
-// what the first of them is doing.
+// waitQuery finds the lock pid $1 waits for, and the first session ahead of
+// it (pg_blocking_pids: holding it, or queued before it for a mode that
+// conflicts) and what it does.
 const waitQuery = `
 SELECT l.mode || ' on ' || CASE
            WHEN l.relation IS NOT NULL THEN 'relation ' || l.relation::regclass::text
            WHEN l.locktype = 'virtualxid' THEN 'the end of transaction ' || l.virtualxid
            WHEN l.locktype = 'transactionid' THEN 'the end of transaction ' || l.transactionid::text
            ELSE l.locktype END,
-       pg_blocking_pids(l.pid)::bigint[],
        coalesce((SELECT format('pid %s (%s): %s', a.pid, a.state, left(a.query, 120))
                  FROM pg_stat_activity a WHERE a.pid = (pg_blocking_pids(l.pid))[1]), '')
 FROM pg_locks l

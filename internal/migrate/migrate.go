@@ -67,35 +67,41 @@ func New(conn *sql.DB, fsys fs.FS, opts Options) (*Migrator, error) {
 // the database has migrations this binary lacks (nothing applied); a
 // *TimeoutError for one that timed out (those before it stay applied).
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	results, err := m.Provider.Up(ctx)
-	if err == nil && len(results) == 0 {
-		// With nothing pending goose returns before it locks (and so before
-		// the check under the lock); nothing was applied, so checking now
-		// is enough.
-		err = CheckKnown(ctx, m.conn, m)
-	}
-	return results, m.explain(err, "nothing applied")
+	return m.run(ctx, "nothing applied", func() ([]*goose.MigrationResult, error) { return m.Provider.Up(ctx) })
 }
 
 // UpTo is Provider.UpTo with Up's errors.
 func (m *Migrator) UpTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
-	results, err := m.Provider.UpTo(ctx, version)
-	if err == nil && len(results) == 0 {
-		err = CheckKnown(ctx, m.conn, m) // as in Up
-	}
-	return results, m.explain(err, "nothing applied")
+	return m.run(ctx, "nothing applied", func() ([]*goose.MigrationResult, error) { return m.Provider.UpTo(ctx, version) })
 }
 
 // Down rolls back the latest migration; see Provider.Down and Up's errors.
 func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
-	result, err := m.Provider.Down(ctx)
-	return result, m.explain(err, "nothing rolled back")
+	var result *goose.MigrationResult
+	_, err := m.run(ctx, "nothing rolled back", func() ([]*goose.MigrationResult, error) {
+		var err error
+		result, err = m.Provider.Down(ctx)
+		return nil, err
+	})
+	return result, err
 }
 
 // DownTo is Provider.DownTo with Up's errors.
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
-	results, err := m.Provider.DownTo(ctx, version)
-	return results, m.explain(err, "nothing rolled back")
+	return m.run(ctx, "nothing rolled back", func() ([]*goose.MigrationResult, error) { return m.Provider.DownTo(ctx, version) })
+}
+
+// run checks for unknown versions, then runs migrate, whose goose checks
+// them again under the migration lock (sessionLocker): the first check is
+// for the cases goose refuses or skips before it locks (nothing pending; a
+// missing version below the database's), the second closes the window
+// between a check and the run.
+func (m *Migrator) run(ctx context.Context, nothing string, migrate func() ([]*goose.MigrationResult, error)) ([]*goose.MigrationResult, error) {
+	if err := CheckKnown(ctx, m.conn, m); err != nil {
+		return nil, m.explain(err, nothing)
+	}
+	results, err := migrate()
+	return results, m.explain(err, nothing)
 }
 
 func (m *Migrator) explain(err error, nothing string) error {
