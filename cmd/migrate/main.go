@@ -115,15 +115,10 @@ func command(ctx context.Context, fsys fs.FS, url string, lockTimeout time.Durat
 	case "up":
 		results, err := m.Up(ctx)
 		migrate.Report(stdout, results)
-		if err != nil {
-			return err
-		}
-		if len(results) == 0 {
+		if err == nil && len(results) == 0 {
 			fmt.Fprintln(stdout, "no pending migrations")
 		}
-		// A NO TRANSACTION migration re-run with IF NOT EXISTS is recorded
-		// as applied over the INVALID index a failed build left.
-		return migrate.CheckIndexes(ctx, conn)
+		return err
 	case "down":
 		result, err := m.Down(ctx)
 		if result != nil {

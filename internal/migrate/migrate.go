@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -65,14 +66,22 @@ func New(conn *sql.DB, fsys fs.FS, opts Options) (*Migrator, error) {
 
 // Up applies every pending migration; see Provider.Up. An *AheadError when
 // the database has migrations this binary lacks (nothing applied); a
-// *TimeoutError for one that timed out (those before it stay applied).
+// *TimeoutError for one that timed out (those before it stay applied); an
+// *InvalidIndexError, joined to any other, when an index is INVALID after.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	return m.run(ctx, "nothing applied", func() ([]*goose.MigrationResult, error) { return m.Provider.Up(ctx) })
+	return m.UpTo(ctx, math.MaxInt64)
 }
 
 // UpTo is Provider.UpTo with Up's errors.
 func (m *Migrator) UpTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
-	return m.run(ctx, "nothing applied", func() ([]*goose.MigrationResult, error) { return m.Provider.UpTo(ctx, version) })
+	results, err := m.run(ctx, "nothing applied", func() ([]*goose.MigrationResult, error) { return m.Provider.UpTo(ctx, version) })
+	var ahead *AheadError
+	if errors.As(err, &ahead) {
+		return results, err
+	}
+	// A concurrent build that failed (or timed out) leaves an INVALID index;
+	// one re-run with IF NOT EXISTS is recorded as applied over it.
+	return results, errors.Join(err, CheckIndexes(ctx, m.conn))
 }
 
 // Down rolls back the latest migration; see Provider.Down and Up's errors.
@@ -162,9 +171,6 @@ func UpOptions(ctx context.Context, conn *sql.DB, fsys fs.FS, opts Options) ([]*
 		return results, fmt.Errorf("migrate up: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, appRights); err != nil {
-		return results, fmt.Errorf("migrate up: %w", err)
-	}
-	if err := CheckIndexes(ctx, conn); err != nil {
 		return results, fmt.Errorf("migrate up: %w", err)
 	}
 	return results, nil
