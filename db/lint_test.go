@@ -61,6 +61,9 @@ func TestMigrationsLint(t *testing.T) {
 	t.Parallel()
 	ok, out := lint(t, "schema")
 	require.True(t, ok, "db/schema must pass make lint:\n%s", out)
+	// CONTRIBUTING's expand/contract steps, which TestExpandContract runs.
+	ok, out = lint(t, "../internal/migrate/testdata/expand")
+	require.True(t, ok, "the expand/contract steps must pass make lint:\n%s", out)
 
 	blocking := map[string]struct{ sql, rule, message string }{
 		"IndexNotConcurrent": {"CREATE INDEX users_age_name_idx ON users (age, name);",
