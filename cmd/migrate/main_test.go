@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"regexp"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -185,17 +184,9 @@ func TestInvalidIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	names, versions := pgtest.Migrations(t, db.Migrations())
-	fsys := fstest.MapFS{}
-	for _, n := range names {
-		b, err := fs.ReadFile(db.Migrations(), n)
-		require.NoError(t, err)
-		fsys[n] = &fstest.MapFile{Data: b}
-	}
-	added := fmt.Sprintf("%05d_users_age_inverse.sql", versions[len(versions)-1]+1)
-	fsys[added] = &fstest.MapFile{Data: []byte("-- +goose NO TRANSACTION\n-- +goose Up\n" +
-		"CREATE INDEX CONCURRENTLY IF NOT EXISTS users_age_inverse_idx ON users ((1 / (age - 42)));\n\n" +
-		"-- +goose Down\nDROP INDEX CONCURRENTLY IF EXISTS users_age_inverse_idx;\n")}
+	fsys, added := pgtest.Plus(t, "-- +goose NO TRANSACTION\n-- +goose Up\n"+
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS users_age_inverse_idx ON users ((1 / (age - 42)));\n\n"+
+		"-- +goose Down\nDROP INDEX CONCURRENTLY IF EXISTS users_age_inverse_idx;\n")
 	conn, err := pgx.Connect(ctx, url)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
@@ -210,7 +201,7 @@ func TestInvalidIndex(t *testing.T) {
 
 	code, out, errOut := runMigrateFS(t, fsys, "-database-url", url, "status")
 	require.Equal(t, 1, code)
-	require.Regexp(t, regexp.QuoteMeta(added)+`\s+pending`, out)
+	require.Regexp(t, regexp.QuoteMeta(added[0])+`\s+pending`, out)
 	require.Regexp(t, `index users_age_inverse_idx on users\s+INVALID: a concurrent build failed`, out)
 	require.Contains(t, errOut, "an index is INVALID: users_age_inverse_idx on users")
 
@@ -221,7 +212,7 @@ func TestInvalidIndex(t *testing.T) {
 	require.NoError(t, err)
 	code, out, errOut = runMigrateFS(t, fsys, "-database-url", url, "up")
 	require.Equal(t, 0, code, errOut)
-	require.Contains(t, out, "up "+added)
+	require.Contains(t, out, "up "+added[0])
 	code, out, _ = runMigrateFS(t, fsys, "-database-url", url, "status")
 	require.Equal(t, 0, code)
 	require.NotContains(t, out, "INVALID")

@@ -3,9 +3,7 @@ package migrate_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,30 +11,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inkwell-dev/inkwell/db"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
-// plus returns the embedded migrations and sqls after them, as a
-// contributor adds them, with the new files' names.
-func plus(t *testing.T, sqls ...string) (fs.FS, []string) {
-	t.Helper()
-	names, versions := pgtest.Migrations(t, db.Migrations())
-	fsys := fstest.MapFS{}
-	for _, n := range names {
-		b, err := fs.ReadFile(db.Migrations(), n)
-		require.NoError(t, err)
-		fsys[n] = &fstest.MapFile{Data: b}
-	}
-	var added []string
-	for i, sql := range sqls {
-		name := fmt.Sprintf("%05d_added_%d.sql", versions[len(versions)-1]+int64(i)+1, i+1)
-		fsys[name] = &fstest.MapFile{Data: []byte(sql)}
-		added = append(added, name)
-	}
-	return fsys, added
-}
+// plus is pgtest.Plus.
+var plus = pgtest.Plus
 
 // holdLock opens a session of its own that takes lock (a statement) in a
 // transaction it keeps open until the test ends, and returns its pid.
