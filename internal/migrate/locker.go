@@ -27,7 +27,6 @@ type sessionLocker struct {
 	mu           sync.Mutex
 	provider     *goose.Provider // set once built: the locker comes first
 	allowUnknown bool            // status lists unknown versions rather than refusing
-	unknown      error           // the last check's *AheadError, or nil
 	stopWatch    func()
 	waited       *lockWait // the last wait seen
 }
@@ -60,9 +59,8 @@ func (l *sessionLocker) locked(ctx context.Context, conn *sql.Conn) error {
 	if err != nil {
 		return err
 	}
-	l.unknown = Ahead(unknown, l.provider)
-	if l.unknown != nil && !l.allowUnknown {
-		return l.unknown
+	if ahead := Ahead(unknown, l.provider); ahead != nil && !l.allowUnknown {
+		return ahead
 	}
 	// The session's bounds; a transactional migration also gets
 	// statement_timeout (timeoutFS), a NO TRANSACTION one runs unbounded (a
