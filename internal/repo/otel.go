@@ -176,7 +176,7 @@ func (s *spanTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 }
 
 func (s *spanTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
-	ctx, _ = s.tel.copySpan(ctx, data.TableName.Sanitize())
+	ctx, _ = s.tel.copySpan(ctx, strings.Join(data.TableName, "."))
 	return ctx
 }
 

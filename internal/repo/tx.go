@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -99,6 +100,9 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	if r.tel == nil {
 		_, err := r.runInTx(ctx, opts, txOpts, fn)
 		return err
+	}
+	if t, ok := r.tx.(txTraced); ok { // nested: a child of its transaction's span
+		ctx = trace.ContextWithSpan(ctx, t.traced().span)
 	}
 	ctx, span := r.tel.start(ctx, "InTx", txAttrs(txOpts)...)
 	attempts, err := r.runInTx(ctx, opts, txOpts, fn)
