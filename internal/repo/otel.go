@@ -59,20 +59,20 @@ func (t *telemetry) start(ctx context.Context, name string, attrs ...attribute.K
 		trace.WithAttributes(t.attrs...), trace.WithAttributes(attrs...))
 }
 
-// end ends span, with the rows of tag, or err's kind.
-func end(ctx context.Context, span trace.Span, tag pgconn.CommandTag, err error) {
+// endSpan ends span, with the rows of tag, or err's kind.
+func endSpan(ctx context.Context, span trace.Span, tag pgconn.CommandTag, err error) {
 	if err != nil {
-		failed(ctx, span, err)
+		spanFailed(ctx, span, err)
 	} else {
 		span.SetAttributes(rowsKey.Int64(tag.RowsAffected()))
 	}
 	span.End()
 }
 
-// failed marks span failed with err's kind (error.type): its sentinel's
+// spanFailed marks span failed with err's kind (error.type): its sentinel's
 // name, the context's error, or else the server's SQLSTATE; never the
 // message.
-func failed(ctx context.Context, span trace.Span, err error) {
+func spanFailed(ctx context.Context, span trace.Span, err error) {
 	kind := errorKind(ctx, err)
 	attrs := []attribute.KeyValue{semconv.ErrorTypeKey.String(kind)}
 	var pgErr *pgconn.PgError
@@ -144,7 +144,7 @@ func (s *spanTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.
 
 func (s *spanTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
 	sql, _ := ctx.Value(stmtKey{}).(string)
-	end(ctx, trace.SpanFromContext(ctx), data.CommandTag, withStatement(sql, data.Err))
+	endSpan(ctx, trace.SpanFromContext(ctx), data.CommandTag, withStatement(sql, data.Err))
 }
 
 // A batch (a pipeline, a transaction's BEGIN with its first statement) is
@@ -168,11 +168,11 @@ func (s *spanTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.
 		opts = append(opts, trace.WithTimestamp(data.ReadStartTime))
 	}
 	_, span := s.tel.tracer.Start(ctx, name, opts...)
-	end(ctx, span, data.CommandTag, withStatement(data.SQL, data.Err))
+	endSpan(ctx, span, data.CommandTag, withStatement(data.SQL, data.Err))
 }
 
 func (s *spanTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
-	end(ctx, trace.SpanFromContext(ctx), pgconn.CommandTag{}, data.Err)
+	endSpan(ctx, trace.SpanFromContext(ctx), pgconn.CommandTag{}, data.Err)
 }
 
 func (s *spanTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
@@ -181,7 +181,7 @@ func (s *spanTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data p
 }
 
 func (s *spanTracer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
-	end(ctx, trace.SpanFromContext(ctx), data.CommandTag, data.Err)
+	endSpan(ctx, trace.SpanFromContext(ctx), data.CommandTag, data.Err)
 }
 
 func (s *spanTracer) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
@@ -190,7 +190,7 @@ func (s *spanTracer) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectSt
 }
 
 func (s *spanTracer) TraceConnectEnd(ctx context.Context, data pgx.TraceConnectEndData) {
-	end(ctx, trace.SpanFromContext(ctx), pgconn.CommandTag{}, data.Err)
+	endSpan(ctx, trace.SpanFromContext(ctx), pgconn.CommandTag{}, data.Err)
 }
 
 // copySpan begins a COPY's span: "COPY users", its rows set at its end.
@@ -285,7 +285,7 @@ func tracedCopy(ctx context.Context, tx pgx.Tx, table string) (context.Context, 
 	}
 	s := t.traced()
 	ctx, span := s.tel.copySpan(s.context(ctx), table)
-	return ctx, func(tag pgconn.CommandTag, err error) { end(ctx, span, tag, err) }
+	return ctx, func(tag pgconn.CommandTag, err error) { endSpan(ctx, span, tag, err) }
 }
 
 // txAttrs describe a transaction's options on its span.

@@ -108,7 +108,7 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	attempts, err := r.runInTx(ctx, opts, txOpts, fn)
 	span.SetAttributes(attemptsAttr(attempts))
 	if err != nil {
-		failed(ctx, span, err)
+		spanFailed(ctx, span, err)
 	}
 	span.End()
 	return err
