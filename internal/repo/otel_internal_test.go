@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,4 +44,22 @@ func TestSentinelsNamed(t *testing.T) {
 		named[s.name] = s.err.Error()
 	}
 	require.Equal(t, declared, named, "sentinels (otel.go) names each sentinel of errors.go, with its own error")
+}
+
+// TestOTelAPIOnly: the library depends on OpenTelemetry's API, never on its
+// SDK or an exporter: the program that uses it chooses them.
+func TestOTelAPIOnly(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	require.NoError(t, err)
+	var api int
+	for dep := range strings.Lines(string(out)) {
+		dep = strings.TrimSpace(dep)
+		require.False(t, strings.HasPrefix(dep, "go.opentelemetry.io/otel/sdk") ||
+			strings.HasPrefix(dep, "go.opentelemetry.io/otel/exporters"), "internal/repo depends on %s", dep)
+		if strings.HasPrefix(dep, "go.opentelemetry.io/otel/trace") {
+			api++
+		}
+	}
+	require.NotZero(t, api, "the OpenTelemetry API is among the dependencies")
 }

@@ -98,7 +98,7 @@ func (s spanSet) children(sp sdktrace.ReadOnlySpan) []string {
 func attrs(sp sdktrace.ReadOnlySpan) map[string]string {
 	out := map[string]string{}
 	for _, a := range sp.Attributes() {
-		out[string(a.Key)] = a.Value.Emit()
+		out[string(a.Key)] = a.Value.String()
 	}
 	return out
 }
@@ -109,7 +109,7 @@ func everything(sp sdktrace.ReadOnlySpan) []string {
 	out := []string{sp.Name(), sp.Status().Description}
 	kv := func(list []attribute.KeyValue) {
 		for _, a := range list {
-			out = append(out, string(a.Key), a.Value.Emit())
+			out = append(out, string(a.Key), a.Value.String())
 		}
 	}
 	kv(sp.Attributes())
@@ -281,7 +281,7 @@ func TestTracing(t *testing.T) {
 	})
 }
 
-func itoa(n int) string { return attribute.IntValue(n).Emit() }
+func itoa(n int) string { return attribute.IntValue(n).String() }
 
 func TestPoolMetrics(t *testing.T) {
 	t.Parallel()
