@@ -1,7 +1,7 @@
 -- The two rows of an edge: followers on the followee's shard, follows on the
 -- follower's. Follow and Unfollow write the followers row first, then the
 -- follows row, in one transaction, as DeleteUser locks them: the same order
--- everywhere, so that no two of them deadlock. Both rows take created_at
+-- for each edge, so that none of them deadlocks with a delete. Both rows take created_at
 -- from now(), the transaction's start: the same value.
 
 -- name: CreateFollower :exec
@@ -26,7 +26,8 @@ WHERE user_id = @follower_id AND followee_id = @followee_id;
 -- the user's edges that live with the other users, which on Citus no foreign
 -- key reaches (on one server the keys' cascades would delete them too).
 -- Each edge's followers row is locked before its follows row, as Follow and
--- Unfollow do.
+-- Unfollow do. (Two deletes of users who follow each other may still
+-- deadlock, each taking its own edges first: DeleteUser runs again.)
 
 -- name: LockFollowersOfUser :exec
 -- The mirror rows of the user's incoming edges, on the user's shard.

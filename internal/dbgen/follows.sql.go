@@ -113,7 +113,8 @@ FOR UPDATE
 // the user's edges that live with the other users, which on Citus no foreign
 // key reaches (on one server the keys' cascades would delete them too).
 // Each edge's followers row is locked before its follows row, as Follow and
-// Unfollow do.
+// Unfollow do. (Two deletes of users who follow each other may still
+// deadlock, each taking its own edges first: DeleteUser runs again.)
 // The mirror rows of the user's incoming edges, on the user's shard.
 func (q *Queries) LockFollowersOfUser(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, lockFollowersOfUser, id)

@@ -3,6 +3,7 @@ package repo
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -40,11 +41,9 @@ const newest = "created_at"
 func (r *Repo) Follow(ctx context.Context, followerID, followeeID int64) error {
 	err := checkEdge(followerID, followeeID)
 	if err == nil {
-		_, err = writing(ctx, r, func(*dbgen.Queries) (struct{}, error) {
-			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) {
-				err := q.CreateFollower(ctx, dbgen.CreateFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
-				return struct{}{}, cmp.Or(err, q.CreateFollow(ctx, dbgen.CreateFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
-			})
+		err = writeEdge(ctx, r, func(q *dbgen.Queries) error {
+			err := q.CreateFollower(ctx, dbgen.CreateFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
+			return cmp.Or(err, q.CreateFollow(ctx, dbgen.CreateFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
 		})
 		err = dbErrorOrNil(ctx, err)
 	}
@@ -59,11 +58,9 @@ func (r *Repo) Follow(ctx context.Context, followerID, followeeID int64) error {
 func (r *Repo) Unfollow(ctx context.Context, followerID, followeeID int64) error {
 	err := checkEdge(followerID, followeeID)
 	if err == nil {
-		_, err = writing(ctx, r, func(*dbgen.Queries) (struct{}, error) {
-			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) {
-				err := q.DeleteFollower(ctx, dbgen.DeleteFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
-				return struct{}{}, cmp.Or(err, q.DeleteFollow(ctx, dbgen.DeleteFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
-			})
+		err = writeEdge(ctx, r, func(q *dbgen.Queries) error {
+			err := q.DeleteFollower(ctx, dbgen.DeleteFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
+			return cmp.Or(err, q.DeleteFollow(ctx, dbgen.DeleteFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
 		})
 		err = dbErrorOrNil(ctx, err)
 	}
@@ -71,6 +68,19 @@ func (r *Repo) Unfollow(ctx context.Context, followerID, followeeID int64) error
 		return fmt.Errorf("user %d unfollow user %d: %w", followerID, followeeID, err)
 	}
 	return nil
+}
+
+// writeEdge writes both rows of an edge, the followers row first, in one
+// pipeline (BEGIN and COMMIT with them: one round trip, one transaction).
+// Follow and Unfollow are safe to run again: a deadlock with the deletes of
+// users (a cycle of several edges) is retried.
+func writeEdge(ctx context.Context, r *Repo, body func(q *dbgen.Queries) error) error {
+	_, err := retryDeadlocks(ctx, r, func() (struct{}, error) {
+		return writing(ctx, r, func(*dbgen.Queries) (struct{}, error) {
+			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) { return struct{}{}, body(q) })
+		})
+	})
+	return err
 }
 
 func checkEdge(followerID, followeeID int64) error {
@@ -91,12 +101,30 @@ func dbErrorOrNil(ctx context.Context, err error) error {
 // of the user and the delete: the rows of the user's edges that live with
 // the other users (on Citus no foreign key reaches them). Every edge's
 // followers row is locked before its follows row, as Follow and Unfollow
-// write them: concurrent deletes of two users who follow each other do not
-// deadlock.
+// write them, so that none of those deadlocks with a delete. Two deletes of
+// users who follow each other can (each takes the rows of its own edges
+// first), and an Unfollow with them: the loser runs again (retryDeadlocks).
 func deleteEdges(ctx context.Context, q *dbgen.Queries, userID int64) error {
 	return cmp.Or(q.LockFollowersOfUser(ctx, userID),
 		q.DeleteFollowsOfFollowee(ctx, userID),
 		q.DeleteFollowersOfFollower(ctx, userID))
+}
+
+// retryDeadlocks runs write, a write of one statement or pipeline that is
+// safe to run again, once more when it lost a deadlock or a serialization
+// failure, with InTx's backoff and default number of attempts. Inside a
+// transaction it runs once: the transaction is aborted, and its InTx
+// retries it.
+func retryDeadlocks[T any](ctx context.Context, r *Repo, write func() (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := write()
+		if err == nil || r.tx != nil || attempt >= (TxOptions{}).attempts() || !errors.Is(dbError(ctx, err), ErrSerialization) {
+			return v, err
+		}
+		if werr := sleep(ctx, backoff(attempt)); werr != nil {
+			return v, err
+		}
+	}
 }
 
 // ListFollowing returns a page of the users userID follows, newest edge
