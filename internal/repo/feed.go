@@ -9,12 +9,15 @@ import (
 
 // feedList declares the feed: the published posts of the users someone
 // follows, newest first, with their authors and tags as ListPosts has them.
-// Its filter finds the followees on the follower's rows, and the posts by
-// one probe of posts_published_user_id_created_at_idx per followee. On
-// Citus, whose shards cannot join follows (by follower) to posts (by
-// author), the coordinator runs the subquery first, on the follower's shard,
-// and sends its ids to every shard with the page's ORDER BY and LIMIT: one
-// round trip for the caller, a fan-out behind it.
+// Its filter reads the followees from the follower's rows into an array,
+// and the posts by one probe of posts_published_user_id_created_at_idx per
+// followee (user_id = ANY, then the page's top-N sort). On Citus, whose
+// shards cannot join follows (by follower) to posts (by author), the
+// coordinator runs the subquery first, on the follower's shard, and sends
+// its ids to every shard of posts with the page's ORDER BY and LIMIT: one
+// round trip for the caller, a fan-out behind it. (As an array: written
+// IN (SELECT ...), each shard read the ids as a table of unknown size and
+// hash-joined them to a sequential scan of its posts.)
 var feedList = keyset.New(keyset.Decl{
 	Name:    "feed",
 	Table:   "posts",
@@ -22,7 +25,7 @@ var feedList = keyset.New(keyset.Decl{
 	Tie:     []keyset.Key{{Column: "id", Type: keyset.Int64}},
 	Orders:  []keyset.Order{{Name: newest, Keys: []keyset.Key{{Column: "created_at", Type: keyset.Time}}}},
 	Filters: []keyset.Filter{{Name: "followed_by",
-		SQL:    "published AND user_id IN (SELECT f.followee_id FROM follows f WHERE f.user_id = @follower_id)",
+		SQL:    "published AND user_id = ANY (ARRAY(SELECT f.followee_id FROM follows f WHERE f.user_id = @follower_id))",
 		Prefix: true, Required: true}},
 	Join:        postAuthorJoin,
 	JoinColumns: postAuthorColumns,
