@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 

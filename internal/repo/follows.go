@@ -180,7 +180,7 @@ func edgesList(name, table, other string) *keyset.List {
 }
 
 var (
-	followingList = edgesList("following", "follows", "followee_id")  // follows_user_id_created_at_idx
+	followingList = edgesList("following", "follows", "followee_id")   // follows_user_id_created_at_idx
 	followersList = edgesList("followers", "followers", "follower_id") // followers_user_id_created_at_idx
 )
 

@@ -15,6 +15,46 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
+// commandLog is what citus.log_remote_commands tells a pool's sessions:
+// the commands the coordinator sends the nodes.
+type commandLog struct {
+	mu     sync.Mutex
+	issued []string
+}
+
+func (l *commandLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.issued = nil
+}
+
+func (l *commandLog) commands() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.issued)
+}
+
+// remoteCommandsPool is a test's pool whose sessions log, on Citus, every
+// command the coordinator sends the nodes; on one server, nothing.
+func remoteCommandsPool(t *testing.T) (*pgxpool.Pool, *commandLog) {
+	t.Helper()
+	log := &commandLog{}
+	pool := pgtest.NewPool(t, func(c *pgxpool.Config) {
+		if pgtest.Citus() {
+			c.ConnConfig.RuntimeParams["citus.log_remote_commands"] = "on"
+			c.ConnConfig.RuntimeParams["client_min_messages"] = "log"
+		}
+		c.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+			if cmd, ok := strings.CutPrefix(n.Message, "issuing "); ok {
+				log.mu.Lock()
+				log.issued = append(log.issued, cmd)
+				log.mu.Unlock()
+			}
+		}
+	})
+	return pool, log
+}
+
 // TestFollowsShardCommands: on Citus, what each call of the follows sends
 // the workers (citus.log_remote_commands): Follow and Unfollow write one
 // shard of followers and one of follows; a list of one user's edges reads
@@ -23,21 +63,7 @@ import (
 // the calls just run.
 func TestFollowsShardCommands(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var issued []string
-	pool := pgtest.NewPool(t, func(c *pgxpool.Config) {
-		if pgtest.Citus() {
-			c.ConnConfig.RuntimeParams["citus.log_remote_commands"] = "on"
-			c.ConnConfig.RuntimeParams["client_min_messages"] = "log"
-		}
-		c.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-			if cmd, ok := strings.CutPrefix(n.Message, "issuing "); ok {
-				mu.Lock()
-				issued = append(issued, cmd)
-				mu.Unlock()
-			}
-		}
-	})
+	pool, log := remoteCommandsPool(t)
 	r := repo.New(pool)
 	e := env{Repo: r, pool: pool, counter: &queryCounter{}, ctx: t.Context()}
 	reader := e.mustRegister(t, "Reader", 30)
@@ -63,13 +89,9 @@ func TestFollowsShardCommands(t *testing.T) {
 		return out
 	}
 	run := func(t *testing.T, call func() error) []string {
-		mu.Lock()
-		issued = nil
-		mu.Unlock()
+		log.reset()
 		require.NoError(t, call())
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(issued)
+		return log.commands()
 	}
 	t.Run("Follow", func(t *testing.T) {
 		cmds := run(t, func() error { return r.Follow(e.ctx, authors[0].ID, authors[1].ID) })
@@ -102,7 +124,10 @@ func TestFollowsShardCommands(t *testing.T) {
 	for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
 		t.Run("ListFeed/"+map[repo.Strategy]string{repo.Joined: "Joined", repo.SelectIn: "SelectIn"}[s], func(t *testing.T) {
 			var page repo.Page[repo.Post]
-			cmds := run(t, func() (err error) { page, err = r.ListFeed(e.ctx, reader.ID, repo.FollowQuery{Limit: 4}, s); return err })
+			cmds := run(t, func() (err error) {
+				page, err = r.ListFeed(e.ctx, reader.ID, repo.FollowQuery{Limit: 4}, s)
+				return err
+			})
 			require.Len(t, page.Items, 4)
 			if !pgtest.Citus() {
 				return
