@@ -40,7 +40,7 @@ type CreateFollowerParams struct {
 // The two rows of an edge: followers on the followee's shard, follows on the
 // follower's. Follow and Unfollow write the followers row first, then the
 // follows row, in one transaction, as DeleteUser locks them: the same order
-// everywhere, so that no two of them deadlock. Both rows take created_at
+// for each edge, so that none of them deadlocks with a delete. Both rows take created_at
 // from now(), the transaction's start: the same value.
 func (q *Queries) CreateFollower(ctx context.Context, arg CreateFollowerParams) error {
 	_, err := q.db.Exec(ctx, createFollower, arg.FolloweeID, arg.FollowerID)
