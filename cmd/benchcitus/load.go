@@ -27,10 +27,11 @@ type loadResult struct {
 	spread    []workerRows // on Citus
 }
 
-// generator is the seed's generator (cmd/seed) with the run's settings.
+// generator is the seed's generator (cmd/seed) with the run's settings,
+// its follows included.
 func generator(cfg config, seed uint64) *fakedata.Generator {
 	return fakedata.New(fakedata.Config{Seed: seed, AddressesPerUser: cfg.addressesPerUser,
-		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags})
+		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags, Tables: fakedata.FollowTables, Extra: fakedata.Follows(cfg.followsPerUser)})
 }
 
 // load loads cfg.users generated users into b's empty database the way
@@ -49,10 +50,10 @@ func load(ctx context.Context, cfg config, b *backend) error {
 	switch cfg.load {
 	case loadInitial:
 		b.load.path = "InitialLoadGraphs (the initial load: one transaction, keys and indexes built after the copy)"
-		b.load.rows, err = r.InitialLoadGraphs(ctx, users, repo.InitialLoadOptions{})
+		b.load.rows, err = r.InitialLoadGraphs(ctx, users, repo.InitialLoadOptions{Tables: fakedata.FollowTables})
 	default:
 		b.load.path = fmt.Sprintf("BulkInsertGraphs (batches of %d users, a transaction each)", cfg.batchSize)
-		b.load.rows, err = r.BulkInsertGraphs(ctx, users, repo.BulkOptions{BatchSize: cfg.batchSize})
+		b.load.rows, err = r.BulkInsertGraphs(ctx, users, repo.BulkOptions{BatchSize: cfg.batchSize, Tables: fakedata.FollowTables})
 	}
 	b.load.elapsed = time.Since(start)
 	b.load.clientCPU = clientCPU() - client0

@@ -29,6 +29,7 @@ type config struct {
 	users            int
 	addressesPerUser int
 	postsPerUser     int
+	followsPerUser   int
 	tags             int
 	seed             uint64
 	ops              int // calls of each operation per backend per round
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.users, "users", 1_000_000, "generated users to load into each backend")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses per user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts per user")
+	flags.IntVar(&cfg.followsPerUser, "follows-per-user", 5, "users each user follows, on average (cmd/seed's skew)")
 	flags.IntVar(&cfg.tags, "tags", 50, "tag names the posts draw from")
 	flags.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated data (registrations use the next one)")
 	flags.IntVar(&cfg.ops, "ops", 200, "calls of each operation per backend per round")
@@ -92,7 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch with -load batched")
 	flags.StringVar(&cfg.out, "out", "", "also write the report to this file")
 	flags.StringVar(&cfg.dir, "dir", "", "folder for the servers' data, removed at the end (default: the system's temporary folder)")
-	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "follows-per-user", "tags")
 	flags.AtLeast(1, "users", "ops", "rounds", "workers", "batch-size")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err

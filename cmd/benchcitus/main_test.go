@@ -122,6 +122,16 @@ func TestReport(t *testing.T) {
 		for _, n := range list.remote {
 			require.GreaterOrEqual(t, n, int64(len(dist.citus.Workers)), "ListUsers: a command to every worker at least")
 		}
+		for _, name := range []string{"Follow", "ListFollowers, first page, most followed"} {
+			for _, n := range dist.ops[name].trips {
+				require.EqualValues(t, 1, n, "%s: one round trip", name)
+			}
+		}
+		followers := dist.ops["ListFollowers, first page, most followed"]
+		require.EqualValues(t, ops*rounds, followers.citus.singleShard, "ListFollowers: one single-shard execution a call")
+		require.Zero(t, followers.citus.multiShard)
+		feed := dist.ops["ListFeed (Joined), page of 20, following 1,000"]
+		require.GreaterOrEqual(t, feed.citus.multiShard, int64(ops*rounds), "ListFeed: a multi-shard execution a call at least")
 		return nil
 	}
 	var stdout, stderr strings.Builder

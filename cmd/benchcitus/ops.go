@@ -50,6 +50,34 @@ func newInputs(ids []int64, seed uint64) *inputs {
 
 func (in *inputs) id() int64 { return in.ids[in.rng.IntN(len(in.ids))] }
 
+// reader is the user whose feed is read: the middle one loaded, made to
+// follow readerFollows users by follow.
+func (in *inputs) reader() int64 { return in.ids[len(in.ids)/2] }
+
+// mostFollowed is the first user loaded, whom the seed's skew makes the
+// most followed.
+func (in *inputs) mostFollowed() int64 { return in.ids[0] }
+
+// readerFollows is how many users the feed's reader follows: the issue's
+// "a user following 1,000 users".
+const readerFollows = 1000
+
+// follow makes the reader follow readerFollows users picked with seed (the
+// same on both backends), before the timed calls.
+func follow(ctx context.Context, r *repo.Repo, ids []int64, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	in := &inputs{ids: ids}
+	for _, i := range rng.Perm(len(ids))[:min(readerFollows+1, len(ids))] {
+		if ids[i] == in.reader() {
+			continue
+		}
+		if err := r.Follow(ctx, in.reader(), ids[i]); err != nil {
+			return fmt.Errorf("the reader follows: %w", err)
+		}
+	}
+	return nil
+}
+
 func (in *inputs) register() (repo.UserGraph, error) {
 	g, err, ok := in.next()
 	if !ok {
@@ -80,6 +108,27 @@ var operations = []operation{
 				return err
 			}
 			_, err = r.RegisterUser(ctx, g.User, g.Emails...)
+			return err
+		}},
+	{name: "Follow", note: "both rows of an edge in one transaction: the follower's shard and the followee's (two-phase commit)",
+		call: func(ctx context.Context, r *repo.Repo, in *inputs) error {
+			follower, followee := in.id(), in.id()
+			if follower == followee { // another user: the first, or the second
+				followee = in.ids[min(1, len(in.ids)-1)]
+				if follower == followee {
+					followee = in.ids[0]
+				}
+			}
+			return r.Follow(ctx, follower, followee)
+		}},
+	{name: "ListFollowers, first page, most followed", note: "a page of the mirror rows on the followee's shard: one shard",
+		call: func(ctx context.Context, r *repo.Repo, in *inputs) error {
+			_, err := r.ListFollowers(ctx, in.mostFollowed(), repo.FollowQuery{Limit: 20})
+			return err
+		}},
+	{name: "ListFeed (Joined), page of 20, following 1,000", note: "the followees from the reader's shard, then every shard of posts (ORDER BY, LIMIT), then authors and tags",
+		call: func(ctx context.Context, r *repo.Repo, in *inputs) error {
+			_, err := r.ListFeed(ctx, in.reader(), repo.FollowQuery{Limit: 20}, repo.Joined)
 			return err
 		}},
 	{name: "ListUsers, first page", note: "a page of users by id: every shard",
@@ -127,6 +176,9 @@ func measure(ctx context.Context, cfg config, backends []*backend, stderr io.Wri
 			b.registered += in.registered
 		}()
 		sessions[b] = &session{r: repo.New(pool), counter: counter, admin: admin, in: in}
+		if err := follow(ctx, sessions[b].r, b.ids, cfg.seed); err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
 		b.ops = map[string]*opStats{}
 		for _, op := range operations {
 			if err := op.call(ctx, sessions[b].r, in); err != nil {

@@ -13,8 +13,8 @@ func writeReport(w io.Writer, res *results) {
 	cfg := res.cfg
 	one, dist := res.backends[0], res.backends[1]
 	fmt.Fprintf(w, "## inkwell on Citus against one node\n\n")
-	fmt.Fprintf(w, "`benchcitus -users %d -ops %d -rounds %d -load %s -seed %d` (%d addresses and %d posts per user), %s, took %v.\n\n",
-		cfg.users, cfg.ops, cfg.rounds, cfg.load, cfg.seed, cfg.addressesPerUser, cfg.postsPerUser,
+	fmt.Fprintf(w, "`benchcitus -users %d -ops %d -rounds %d -load %s -seed %d` (%d addresses, %d posts and %d follows on average per user), %s, took %v.\n\n",
+		cfg.users, cfg.ops, cfg.rounds, cfg.load, cfg.seed, cfg.addressesPerUser, cfg.postsPerUser, cfg.followsPerUser,
 		res.started.UTC().Format("2006-01-02 15:04 UTC"), res.took.Round(time.Second))
 	fmt.Fprintf(w, "Machine: %d CPUs; load average (1, 5, 15 min) %s at the start, %s at the end.\n", res.cpus, res.loadStart, res.loadEnd)
 	fmt.Fprintf(w, "Every server started with %s, the same on both backends; Citus is a coordinator and %d workers, "+

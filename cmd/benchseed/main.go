@@ -120,6 +120,8 @@ type measurement struct {
 func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	loadArgs := []string{"--users", strconv.Itoa(cfg.users), "--addresses-per-user", strconv.Itoa(cfg.addressesPerUser),
 		"--posts-per-user", strconv.Itoa(cfg.postsPerUser), "--tags", strconv.Itoa(cfg.tags),
+		// No follows: plain pgx, the baseline, writes none.
+		"--follows-per-user", "0",
 		"--seed", strconv.FormatUint(cfg.seed, 10), "--batch-size", strconv.Itoa(cfg.batchSize)}
 	self, err := os.Executable()
 	if err != nil {

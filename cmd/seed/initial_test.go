@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -83,9 +84,9 @@ func TestSeedInitialLoad(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, tutorialOutput, out)
 	// The load copies the repository's tables and the ones declared for the
-	// seed (seedTables, CONTRIBUTING's "Adding a table to the seed").
+	// seed (the follows, and seedTables: CONTRIBUTING's "Adding a table to the seed").
 	own := repo.InitialTables()
-	total := len(own) + len(seedTables)
+	total := len(own) + len(fakedata.FollowTables) + len(seedTables)
 	for _, line := range []string{"users 1208/1208 (100%)", fmt.Sprintf("copying 1/%d: users done, 1208 rows\n", total),
 		fmt.Sprintf("copying 2/%d: addresses done, 2410 rows\n", total),
 		fmt.Sprintf("copying %d/%d: post_tags done, ", slices.Index(own, "post_tags")+1, total), "(the server waited ", "building indexes 1/", "adding foreign keys 1/",

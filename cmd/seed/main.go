@@ -48,6 +48,7 @@ type config struct {
 	users            int
 	addressesPerUser int
 	postsPerUser     int
+	followsPerUser   int
 	tags             int
 	seed             uint64
 	batchSize        int
@@ -150,6 +151,7 @@ func parseFlags(flags *cli.FlagSet, args []string) (config, error) {
 	flags.IntVar(&cfg.users, "users", 0, "generated users to add")
 	flags.IntVar(&cfg.addressesPerUser, "addresses-per-user", 2, "email addresses of each generated user")
 	flags.IntVar(&cfg.postsPerUser, "posts-per-user", 3, "posts of each generated user")
+	flags.IntVar(&cfg.followsPerUser, "follows-per-user", 5, "users each generated user follows, on average (0 to twice as many; skewed: the first users are followed by many)")
 	flags.IntVar(&cfg.tags, "tags", 50, "tag names the generated posts draw from (each post has 0 to 3)")
 	flags.Uint64Var(&cfg.seed, "seed", 0, "seed of the generated data: the same seed gives the same data (0: a random one, printed)")
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "generated users per batch; each batch is one transaction")
@@ -161,7 +163,7 @@ func parseFlags(flags *cli.FlagSet, args []string) (config, error) {
 	flags.IntVar(&cfg.workers, "maintenance-workers", 0, fmt.Sprintf("max_parallel_maintenance_workers for those builds (0: %d; -1: none)", repo.DefaultMaintenanceWorkers))
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
 	flags.BoolVar(&cfg.trace, "trace", false, "print the run's OpenTelemetry spans on stderr, one JSON object a span: every statement, batch, COPY and transaction (no arguments)")
-	flags.AtLeast(0, "users", "addresses-per-user", "posts-per-user", "tags")
+	flags.AtLeast(0, "users", "addresses-per-user", "posts-per-user", "follows-per-user", "tags")
 	flags.AtLeast(1, "batch-size", "pool-size")
 	flags.AtLeast(-1, "maintenance-workers")
 	if err := flags.Parse(args); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,7 +201,7 @@ func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error
 	progress := newPhaseProgress(stderr, int64(len(tutorial)+cfg.users), cfg.progressBar)
 	res, err := repo.New(pool).InitialLoadGraphs(ctx, graphs, repo.InitialLoadOptions{
 		MaintenanceWorkMem: cfg.workMem, MaintenanceWorkers: cfg.workers, Progress: progress.update,
-		Tables: cfg.extension.tables,
+		Tables: cfg.tables(),
 	})
 	progress.finish()
 	switch {
@@ -230,7 +231,7 @@ func seedGenerated(ctx context.Context, r *repo.Repo, cfg config, stderr io.Writ
 	start := time.Now()
 	progress := newProgress(stderr, int64(cfg.users), cfg.progressBar)
 	res, err := r.BulkInsertGraphs(ctx, gen.Users(cfg.users), repo.BulkOptions{
-		BatchSize: cfg.batchSize, Progress: progress.update, Tables: cfg.extension.tables,
+		BatchSize: cfg.batchSize, Progress: progress.update, Tables: cfg.tables(),
 	})
 	progress.finish()
 	fmt.Fprintln(stderr, summary(res, time.Since(start)))
@@ -247,18 +248,40 @@ func summary(res repo.BulkResult, elapsed time.Duration) string {
 		res.Rows(), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds())
 }
 
-// yours counts the rows of the tables of yours (tables.go), when there are any.
+// yours counts the rows of the follows and of the tables of yours
+// (tables.go), when there are any.
 func yours(res repo.BulkResult) string {
 	if res.Extra == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", your tables %d", res.Extra)
+	return fmt.Sprintf(", follows and your tables %d", res.Extra)
 }
 
-// generator makes the generated users, with the rows of the tables of yours.
+// tables are the tables the loads fill besides the repository's own: the
+// follows (--follows-per-user), then the tables of yours.
+func (cfg config) tables() []repo.ExtraTable {
+	if cfg.followsPerUser == 0 {
+		return cfg.extension.tables
+	}
+	return append(slices.Clone(fakedata.FollowTables), cfg.extension.tables...)
+}
+
+// generator makes the generated users, with their follows and the rows of
+// the tables of yours; a new one for each load (the follows' hook counts
+// the graphs of its load).
 func generator(cfg config) *fakedata.Generator {
+	extra := cfg.extension.rows
+	if cfg.followsPerUser > 0 {
+		follows := fakedata.Follows(cfg.followsPerUser)
+		extra = func(r *rand.Rand, g *repo.UserGraph) {
+			follows(r, g)
+			if cfg.extension.rows != nil {
+				cfg.extension.rows(r, g)
+			}
+		}
+	}
 	return fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
-		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags, Tables: cfg.extension.tables, Extra: cfg.extension.rows})
+		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags, Tables: cfg.tables(), Extra: extra})
 }
 
 // plural says "1 batch", "2 batches".

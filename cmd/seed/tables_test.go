@@ -36,7 +36,7 @@ func TestSeedYourTable(t *testing.T) {
 		code := runWith(ctx, grown, ext, []string{"--database-url", url, "--users", "30", "--seed", "5", "--load", load},
 			&out, &errOut, false)
 		require.Zero(t, code, errOut.String())
-		require.Contains(t, errOut.String(), ", your tables ", load)
+		require.Contains(t, errOut.String(), ", follows and your tables ", load)
 		conn, err := pgx.Connect(ctx, url)
 		require.NoError(t, err)
 		var rows string

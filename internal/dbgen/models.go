@@ -20,6 +20,18 @@ type EmailOwner struct {
 	AddressID int64
 }
 
+type Follow struct {
+	UserID     int64
+	FolloweeID int64
+	CreatedAt  time.Time
+}
+
+type Follower struct {
+	UserID     int64
+	FollowerID int64
+	CreatedAt  time.Time
+}
+
 type Post struct {
 	ID        int64
 	UserID    int64

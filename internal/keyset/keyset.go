@@ -90,11 +90,16 @@ type Order struct {
 // A filter marked Prefix is an equality on a column that an index has before
 // the order's keys (posts' user_id = $1 in posts_pkey (user_id, id)): it goes
 // in as it is too, so that the seek takes that index.
+//
+// A filter marked Required is in every call of the list (a list of one
+// user's rows): a query without it is refused, and Shapes leaves out the
+// statements without it, so no index has to serve a statement never sent.
 type Filter struct {
-	Name   string
-	SQL    string
-	Column string // the column it bounds, if any
-	Prefix bool
+	Name     string
+	SQL      string
+	Column   string // the column it bounds, if any
+	Prefix   bool
+	Required bool
 }
 
 // Child is a table of rows related to the list's, loaded with a page
@@ -132,6 +137,7 @@ type Decl struct {
 type List struct {
 	d        Decl
 	params   [][]string // each filter's parameter names, in order
+	required uint64     // bit i: filter i is Required
 	children map[string]int
 	stmts    sync.Map // shape -> string
 }
@@ -170,6 +176,9 @@ func New(d Decl) *List {
 			fail("filter %q has no parameter", f.Name)
 		}
 		l.params = append(l.params, names)
+		if f.Required {
+			l.required |= 1 << (len(l.params) - 1)
+		}
 	}
 	for i, c := range d.Children {
 		if c.On == "" || c.Key == "" || c.Columns == "" || c.OrderBy == "" {
@@ -309,6 +318,13 @@ func (l *List) Page(q Query) (Page, error) {
 		}
 		p.shape.filters |= 1 << i
 		values[i] = a.Values
+	}
+	if missing := l.required &^ p.shape.filters; missing != 0 {
+		for i, f := range l.d.Filters {
+			if missing&(1<<i) != 0 {
+				return Page{}, fmt.Errorf("keyset: list %s: filter %q is required", l.d.Name, f.Name)
+			}
+		}
 	}
 	for _, v := range values {
 		p.filters = append(p.filters, v...)
@@ -495,13 +511,16 @@ type Shape struct {
 }
 
 // Shapes enumerates every statement the list can send: each order,
-// direction, set of filters and first page or not, for the page and for
+// direction, set of filters (with the required ones) and first page or not, for the page and for
 // each child, joined and select-in.
 func (l *List) Shapes() []Shape {
 	var out []Shape
 	for o := range l.d.Orders {
 		for _, desc := range []bool{false, true} {
 			for set := uint64(0); set < 1<<len(l.d.Filters); set++ {
+				if set&l.required != l.required {
+					continue
+				}
 				for _, after := range []bool{false, true} {
 					base := shape{order: o, desc: desc, filters: set, after: after, child: -1}
 					var filters []string

@@ -86,3 +86,28 @@ func TestShapes(t *testing.T) {
 	// and the child joined and select-in.
 	require.Len(t, things.Shapes(), 3*2*4*2*3)
 }
+
+func TestRequiredFilter(t *testing.T) {
+	mine := keyset.New(keyset.Decl{
+		Name: "mine", Table: "mine",
+		Columns: []string{"owner", "id"},
+		Tie:     []keyset.Key{{Column: "id", Type: keyset.Int64}},
+		Orders:  []keyset.Order{{Name: "id"}},
+		Filters: []keyset.Filter{
+			{Name: "owner", SQL: "owner = @owner", Prefix: true, Required: true},
+			{Name: "min_id", SQL: "id >= @min_id", Column: "id"},
+		},
+	})
+	_, err := mine.Page(keyset.Query{Limit: 5, Filters: []keyset.Arg{{Filter: "min_id", Values: []any{int64(1)}}}})
+	require.ErrorContains(t, err, `filter "owner" is required`)
+	p, err := mine.Page(keyset.Query{Limit: 5, Filters: []keyset.Arg{{Filter: "owner", Values: []any{int64(3)}}}})
+	require.NoError(t, err)
+	sql, _ := p.SQL()
+	require.Equal(t, keyset.Header("mine")+`SELECT owner, id FROM mine WHERE (owner = $1) ORDER BY id LIMIT $2`, sql)
+	// 2 directions, the 2 filter sets with owner, first page or not.
+	shapes := mine.Shapes()
+	require.Len(t, shapes, 2*2*2)
+	for _, sh := range shapes {
+		require.Contains(t, sh.Filters, "owner")
+	}
+}

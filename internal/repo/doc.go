@@ -17,6 +17,8 @@
 //   - users.go: users, their addresses and profiles (CreateUser, RegisterUser, GetUser, AddAddress, SetProfile, ...)
 //   - posts.go: posts and their tags (CreatePost, GetPost, ListPosts, TagPost, ...)
 //   - lists.go: lists of users, alone or with their addresses or posts
+//   - follows.go: follows between users, both rows of each edge (Follow, Unfollow, ListFollowing, ListFollowers); DeleteUser's part
+//   - feed.go: ListFeed, the published posts of the users one follows
 //   - page.go: keyset pages: UserQuery, PostQuery, Page and its cursor, Strategy
 //   - reset.go: Reset, which empties every table of the schema
 //

@@ -56,10 +56,10 @@ type TableRow struct {
 }
 
 // Ref is a value of a TableRow that the load replaces by an id it gives:
-// ThisUser or PostOf(i). The zero Ref is refused (ErrInvalid).
+// ThisUser, PostOf(i) or UserBefore(k). The zero Ref is refused (ErrInvalid).
 type Ref struct {
 	kind refKind
-	post int
+	n    int // PostOf's i, UserBefore's k
 }
 
 type refKind uint8
@@ -68,6 +68,7 @@ const (
 	refNone refKind = iota
 	refUser
 	refPost
+	refBefore
 )
 
 // ThisUser is the id of the graph's user.
@@ -75,14 +76,22 @@ var ThisUser = Ref{kind: refUser}
 
 // PostOf is the id of the graph's i-th post (UserGraph.Posts[i], from 0).
 // With the post's user (ThisUser) it is the post's key (user_id, id).
-func PostOf(i int) Ref { return Ref{kind: refPost, post: i} }
+func PostOf(i int) Ref { return Ref{kind: refPost, n: i} }
+
+// UserBefore is the id of the user of the graph k places before this one in
+// the load's input (k from 1: the graph just before): a row that relates
+// two users (a follow) refers to the other by it. The load keeps the ids of
+// the users it loaded (8 bytes each) while it runs, when tables are declared.
+func UserBefore(k int) Ref { return Ref{kind: refBefore, n: k} }
 
 func (r Ref) String() string {
 	switch r.kind {
 	case refUser:
 		return "ThisUser"
 	case refPost:
-		return "PostOf(" + strconv.Itoa(r.post) + ")"
+		return "PostOf(" + strconv.Itoa(r.n) + ")"
+	case refBefore:
+		return "UserBefore(" + strconv.Itoa(r.n) + ")"
 	}
 	return "Ref{}"
 }
@@ -110,8 +119,9 @@ func declared(tables []ExtraTable) map[string]int {
 }
 
 // checkRows checks g's rows of declared tables against their declarations
-// (index: declared's), and each Ref against g.
-func checkRows(g UserGraph, tables []ExtraTable, index map[string]int) error {
+// (index: declared's), and each Ref against g and its position in the input
+// (from 1).
+func checkRows(g UserGraph, position int64, tables []ExtraTable, index map[string]int) error {
 	for i, row := range g.Rows {
 		t, ok := index[row.Table]
 		if !ok {
@@ -126,9 +136,12 @@ func checkRows(g UserGraph, tables []ExtraTable, index map[string]int) error {
 			if !ok {
 				continue
 			}
-			if ref.kind == refNone || ref.kind == refPost && (ref.post < 0 || ref.post >= len(g.Posts)) {
-				return invalid("rows["+strconv.Itoa(i)+"]."+tables[t].Columns[j]+" of "+row.Table, ref.String(),
-					"names no post of the graph (it has "+strconv.Itoa(len(g.Posts))+")")
+			field := "rows[" + strconv.Itoa(i) + "]." + tables[t].Columns[j] + " of " + row.Table
+			switch {
+			case ref.kind == refBefore && (ref.n < 1 || int64(ref.n) >= position):
+				return invalid(field, ref.String(), "names no graph before this one (it is row "+strconv.FormatInt(position, 10)+" of the input)")
+			case ref.kind == refNone || ref.kind == refPost && (ref.n < 0 || ref.n >= len(g.Posts)):
+				return invalid(field, ref.String(), "names no post of the graph (it has "+strconv.Itoa(len(g.Posts))+")")
 			}
 		}
 	}
@@ -196,15 +209,20 @@ func describeTables(ctx context.Context, q *dbgen.Queries, tables []ExtraTable) 
 }
 
 // encodeRow appends row to b as its table's COPY line, each value encoded
-// by m as its column's type (a Ref resolved first). An error is a
-// *FieldError naming the column.
-func encodeRow(b *binaryRows, m *pgtype.Map, t *extraTable, row TableRow, user int64, posts []int64) error {
+// by m as its column's type (a Ref resolved first: users holds the ids of
+// the load's users by position, from 1, up to the row's graph at position).
+// An error is a *FieldError naming the column.
+func encodeRow(b *binaryRows, m *pgtype.Map, t *extraTable, row TableRow, position int64, users, posts []int64) error {
 	b.row(int16(len(t.types)))
 	for i, v := range row.Values {
 		if ref, ok := v.(Ref); ok {
-			v = user
-			if ref.kind == refPost {
-				v = posts[ref.post]
+			switch ref.kind {
+			case refPost:
+				v = posts[ref.n]
+			case refBefore:
+				v = users[position-int64(ref.n)-1]
+			default:
+				v = users[position-1]
 			}
 		}
 		if err := b.value(m, t.types[i], v); err != nil {
@@ -247,13 +265,14 @@ func (b *graphBatch) insertRows(ctx context.Context, tx pgx.Tx, first int64, gra
 	parts := make([]binaryRows, len(b.described))
 	owners := make([][]int32, len(b.described)) // the graph (index in graphs) of each line
 	m := tx.Conn().TypeMap()
+	b.users = append(b.users[:first-1], userIDs...) // a batch that failed and is sent again replaces its own
 	var post int
 	for i, g := range graphs {
 		posts := postIDs[post : post+len(g.Posts)]
 		post += len(g.Posts)
 		for _, row := range g.Rows {
 			t := b.declared[row.Table]
-			if err := encodeRow(&parts[t], m, &b.described[t], row, userIDs[i], posts); err != nil {
+			if err := encodeRow(&parts[t], m, &b.described[t], row, first+int64(i), b.users, posts); err != nil {
 				return 0, &RowError{Position: first + int64(i), Err: err}
 			}
 			owners[t] = append(owners[t], int32(i))

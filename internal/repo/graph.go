@@ -81,6 +81,7 @@ type graphBatch struct {
 	tables    []ExtraTable
 	declared  map[string]int
 	described []extraTable
+	users     []int64 // the ids of the users loaded, by position (from 1), for UserBefore
 }
 
 func (b *graphBatch) check(position int64, g UserGraph) error {
@@ -115,7 +116,7 @@ func (b *graphBatch) check(position int64, g UserGraph) error {
 		}
 	}
 	if len(g.Rows) > 0 {
-		return checkRows(g, b.tables, b.declared)
+		return checkRows(g, position, b.tables, b.declared)
 	}
 	return nil
 }

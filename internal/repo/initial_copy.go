@@ -222,6 +222,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		iExtra[i] = len(initialTables) + i
 	}
 	var postIDs []int64 // the graph's posts' ids, when it has rows of declared tables
+	var userIDs []int64 // every graph's user's id, by position (from 1), when tables are declared (UserBefore)
 	var position int64
 	var n BulkResult
 	parts := make([]*part, len(tables))
@@ -265,6 +266,9 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		var k BulkResult
 		users.next += users.step
 		userID := users.next
+		if len(decl) > 0 {
+			userIDs = append(userIDs, userID)
+		}
 		r := parts[iUsers].row(position, 3)
 		r.int8(userID)
 		r.text(g.User.Name)
@@ -330,7 +334,7 @@ func produce(ctx context.Context, graphs iter.Seq2[UserGraph, error], tables []*
 		for _, row := range g.Rows {
 			t := iExtra[b.declared[row.Table]]
 			parts[t].owners = append(parts[t].owners, position)
-			if err := encodeRow(&parts[t].rows, typeMap, tables[t].extra, row, userID, postIDs); err != nil {
+			if err := encodeRow(&parts[t].rows, typeMap, tables[t].extra, row, position, userIDs, postIDs); err != nil {
 				return &RowError{Position: position, Err: err}
 			}
 			k.Extra++

@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
@@ -22,21 +19,7 @@ import (
 // shards: the lists just run.
 func TestListShardCommands(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var issued []string
-	pool := pgtest.NewPool(t, func(c *pgxpool.Config) {
-		if pgtest.Citus() {
-			c.ConnConfig.RuntimeParams["citus.log_remote_commands"] = "on"
-			c.ConnConfig.RuntimeParams["client_min_messages"] = "log"
-		}
-		c.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-			if cmd, ok := strings.CutPrefix(n.Message, "issuing "); ok {
-				mu.Lock()
-				issued = append(issued, cmd)
-				mu.Unlock()
-			}
-		}
-	})
+	pool, log := remoteCommandsPool(t)
 	r := repo.New(pool)
 	e := env{Repo: r, pool: pool, counter: &queryCounter{}, ctx: t.Context()}
 	seedPeople(t, e, 12)
@@ -71,9 +54,7 @@ func TestListShardCommands(t *testing.T) {
 			if strings.HasPrefix(name, "ListPosts") {
 				shard = postsShard
 			}
-			mu.Lock()
-			issued = nil
-			mu.Unlock()
+			log.reset()
 			first, err := call(q)
 			require.NoError(t, err)
 			require.NotEmpty(t, first.Next)
@@ -84,8 +65,7 @@ func TestListShardCommands(t *testing.T) {
 			if !pgtest.Citus() {
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			issued := log.commands()
 			var reads int
 			for _, cmd := range issued {
 				if !shard.MatchString(cmd) {

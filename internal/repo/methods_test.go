@@ -61,6 +61,17 @@ var methods = []method{
 		{name: "Asc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{}, e.s)) }},
 		{name: "Desc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Desc: true}, e.s)) }},
 	}, empty: func(e at) (any, error) { return e.r.ListPosts(e.ctx, repo.PostQuery{UserID: nobody}, e.s) }},
+	// One user's edges: one shard on Citus.
+	{name: "ListFollowing", route: read, samples: ok(1, func(e at) error {
+		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
+	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }},
+	{name: "ListFollowers", route: read, samples: ok(1, func(e at) error {
+		return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{})) // Follow's samples add some
+	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }},
+	// The followees found within the statement (on Citus by the coordinator, then every shard).
+	{name: "ListFeed", route: read, samples: ok(1, func(e at) error {
+		return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, e.s))
+	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }},
 
 	// Writes; rows of their own are made with e.prep.
 	{name: "CreateUser", route: write, samples: ok(1, func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: "Created"})) })},
@@ -106,6 +117,20 @@ var methods = []method{
 		_, err := e.prep.TagPost(bg, p.ID, "go")
 		require.NoError(e.t, err)
 		return errOf(e.r.UntagPost(e.ctx, p.ID, "go"))
+	})},
+	// Both rows of the edge, BEGIN and COMMIT in one batch.
+	{name: "Follow", route: write, samples: []sample{
+		{name: "OK", trips: 1, call: func(e at) error { return e.r.Follow(e.ctx, e.newUser().ID, e.user.ID) }},
+		{name: "Twice", trips: 1, call: func(e at) error {
+			u := e.newUser()
+			require.NoError(e.t, e.prep.Follow(bg, u.ID, e.user.ID))
+			return e.r.Follow(e.ctx, u.ID, e.user.ID)
+		}},
+	}},
+	{name: "Unfollow", route: write, samples: ok(1, func(e at) error {
+		u := e.newUser()
+		require.NoError(e.t, e.prep.Follow(bg, e.user.ID, u.ID))
+		return e.r.Unfollow(e.ctx, e.user.ID, u.ID)
 	})},
 	// Reset empties the tables the others read: it runs last.
 	{name: "Reset", route: write, last: true, samples: ok(1, func(e at) error { return e.r.Reset(e.ctx) })},

@@ -46,6 +46,10 @@ func TestListPlans(t *testing.T) {
 		 SELECT u.id, 'u' || u.id || '-' || n || '@example.com' FROM users u, generate_series(1, 2) n`,
 		`INSERT INTO posts (user_id, title, published, created_at)
 		 SELECT u.id, 'Post ' || n, n = 1, u.created_at FROM users u, generate_series(1, 2) n`,
+		// Each user follows five others (ids from 1, the database being new).
+		`INSERT INTO follows (user_id, followee_id, created_at)
+		 SELECT u.id, (u.id + n * 7919) % 20000 + 1, u.created_at FROM users u, generate_series(1, 5) n`,
+		`INSERT INTO followers (user_id, follower_id, created_at) SELECT followee_id, user_id, created_at FROM follows`,
 		`ANALYZE`,
 	} {
 		_, err := pool.Exec(ctx, s)

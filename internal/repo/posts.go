@@ -97,7 +97,7 @@ func (r *Repo) ListPosts(ctx context.Context, pq PostQuery, s Strategy) (Page[Po
 var postsList = keyset.New(keyset.Decl{
 	Name:    "posts",
 	Table:   "posts",
-	Columns: []string{"id", "user_id", "title", "content", "published", "rating", "created_at"},
+	Columns: postColumns,
 	Tie:     []keyset.Key{{Column: "id", Type: keyset.Int64}},
 	Orders:  []keyset.Order{{Name: postOrder}}, // posts_id_idx; by author, posts_pkey (user_id, id)
 	Filters: []keyset.Filter{
@@ -107,14 +107,23 @@ var postsList = keyset.New(keyset.Decl{
 			WHERE pt.user_id = posts.user_id AND pt.post_id = posts.id AND t.name = @tag)`},
 		{Name: "created_since", SQL: "created_at >= @created_since"},
 	},
-	Join:        "JOIN users u ON u.id = page.user_id",
-	JoinColumns: "u.id, u.name, u.age, u.created_at",
-	Children: []keyset.Child{
-		{Name: "tags", Table: "(post_tags pt JOIN tags c ON c.id = pt.tag_id)", Columns: "pt.post_id, c.id, c.name",
-			On: "pt.user_id = page.user_id AND pt.post_id = page.id", JoinedOn: "pt.user_id = u.id AND pt.post_id = page.id",
-			Key: "pt.post_id", OrderBy: `c.name COLLATE "C"`},
-	},
+	Join:        postAuthorJoin,
+	JoinColumns: postAuthorColumns,
+	Children:    []keyset.Child{postTagsDecl},
 })
+
+// A list of posts with their authors and tags (postsList, feedList) joins
+// and loads them so.
+const (
+	postAuthorJoin    = "JOIN users u ON u.id = page.user_id"
+	postAuthorColumns = "u.id, u.name, u.age, u.created_at"
+)
+
+var postColumns = []string{"id", "user_id", "title", "content", "published", "rating", "created_at"}
+
+var postTagsDecl = keyset.Child{Name: "tags", Table: "(post_tags pt JOIN tags c ON c.id = pt.tag_id)", Columns: "pt.post_id, c.id, c.name",
+	On: "pt.user_id = page.user_id AND pt.post_id = page.id", JoinedOn: "pt.user_id = u.id AND pt.post_id = page.id",
+	Key: "pt.post_id", OrderBy: `c.name COLLATE "C"`}
 
 // posts reads the rows of postsList, with their authors.
 var posts = list[Post]{

@@ -272,14 +272,20 @@ func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User,
 }
 
 // DeleteUser deletes the user and, by cascade, their addresses, profile,
-// posts and the posts' tags. ErrNotFound if there is no such user.
+// posts and the posts' tags, and their follows both ways (on Citus too, where
+// the other user's rows live elsewhere); a deadlock with the delete of a user
+// they follow or who follows them is retried, as InTx retries. ErrNotFound
+// if there is no such user.
 func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
-	n, err := writing(ctx, r, func(*dbgen.Queries) (int64, error) {
-		// One round trip: the lock, then the delete with a snapshot of its own.
-		return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (int64, error) {
-			lockErr := q.LockUserForDelete(ctx, id)
-			n, err := q.DeleteUser(ctx, id)
-			return n, cmp.Or(lockErr, err)
+	n, err := retryDeadlocks(ctx, r, func() (int64, error) {
+		return writing(ctx, r, func(*dbgen.Queries) (int64, error) {
+			// One round trip: the lock, then the deletes with snapshots of their own.
+			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (int64, error) {
+				lockErr := q.LockUserForDelete(ctx, id)
+				edgesErr := deleteEdges(ctx, q, id)
+				n, err := q.DeleteUser(ctx, id)
+				return n, cmp.Or(lockErr, edgesErr, err)
+			})
 		})
 	})
 	if err == nil && n == 0 {
