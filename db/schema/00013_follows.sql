@@ -54,13 +54,6 @@ END
 $$;
 -- +goose StatementEnd
 
--- The feed (ListFeed): a followee's published posts, newest first, one index
--- probe per followee. (After the tables are distributed: on Citus, Citus
--- refuses to distribute a table in a transaction that built an index of a
--- distributed table's shards in parallel.)
-CREATE INDEX posts_published_user_id_created_at_idx ON posts (user_id, created_at, id) WHERE published;
-
 -- +goose Down
-DROP INDEX posts_published_user_id_created_at_idx;
 DROP TABLE followers;
 DROP TABLE follows;
