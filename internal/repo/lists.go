@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -59,65 +58,12 @@ var usersList = keyset.New(keyset.Decl{
 // statement they can send (TestListPlans).
 var keysetLists = []*keyset.List{usersList, postsList}
 
-// users reads the rows of usersList.
-var users = list[User]{
-	decl:  usersList,
-	dests: func(u *User) []any { return []any{&u.ID, &u.Name, &u.Age, &u.CreatedAt} },
-	column: func(u User, col string) any {
-		switch col {
-		case "id":
-			return u.ID
-		case "age":
-			return u.Age
-		case "name":
-			return u.Name
-		case "created_at":
-			return u.CreatedAt
-		}
-		panic("users: no key column " + col)
-	},
-	id: func(u User) int64 { return u.ID },
-}
-
-var userAddressesChild = child[User, Address, Address]{
-	name: "addresses", rel: userAddresses,
-	dests:  func(a *Address) []any { return []any{&a.ID, &a.UserID, &a.Email} },
-	parent: func(a Address) int64 { return a.UserID },
-	conv:   func(a Address) Address { return a },
-	nullable: func() ([]any, func() (Address, bool)) {
-		var id, userID *int64
-		var email *string
-		return []any{&id, &userID, &email}, func() (Address, bool) {
-			if id == nil {
-				return Address{}, false
-			}
-			return Address{ID: *id, UserID: *userID, Email: *email}, true
-		}
-	},
-}
-
-var userPostsChild = child[User, Post, Post]{
-	name: "posts", rel: userPosts,
-	dests: func(p *Post) []any {
-		return []any{&p.ID, &p.UserID, &p.Title, &p.Content, &p.Published, &p.Rating, &p.CreatedAt}
-	},
-	parent: func(p Post) int64 { return p.UserID },
-	conv:   func(p Post) Post { return p },
-	nullable: func() ([]any, func() (Post, bool)) {
-		var id, userID *int64
-		var title, content *string
-		var published *bool
-		var rating *float64
-		var createdAt *time.Time
-		return []any{&id, &userID, &title, &content, &published, &rating, &createdAt}, func() (Post, bool) {
-			if id == nil {
-				return Post{}, false
-			}
-			return Post{ID: *id, UserID: *userID, Title: *title, Content: *content, Published: *published,
-				Rating: *rating, CreatedAt: *createdAt}, true
-		}
-	},
-}
+// The lists of users, as Users, with their addresses or posts.
+var (
+	users              = listOf[User](usersList)
+	userAddressesChild = childOf(usersList, "addresses", userAddresses)
+	userPostsChild     = childOf(usersList, "posts", userPosts)
+)
 
 // ListUsers returns a page of users filtered and ordered as q says.
 // ErrInvalid for a bad order, limit, age range, name prefix or cursor.

@@ -137,28 +137,7 @@ var posts = list[Post]{
 	id: func(p Post) int64 { return p.ID },
 }
 
-// postTag is a row of a select-in load of tags.
-type postTag struct {
-	postID int64
-	tag    Tag
-}
-
-var postTagsChild = child[Post, postTag, Tag]{
-	name: "tags", rel: postTags,
-	dests:  func(t *postTag) []any { return []any{&t.postID, &t.tag.ID, &t.tag.Name} },
-	parent: func(t postTag) int64 { return t.postID },
-	conv:   func(t postTag) Tag { return t.tag },
-	nullable: func() ([]any, func() (Tag, bool)) {
-		var postID, id *int64
-		var name *string
-		return []any{&postID, &id, &name}, func() (Tag, bool) {
-			if id == nil {
-				return Tag{}, false
-			}
-			return Tag{ID: *id, Name: *name}, true
-		}
-	},
-}
+var postTagsChild = childOf(postsList, "tags", postTags)
 
 // page checks pq and returns its page of postsList.
 func (pq PostQuery) page() (keyset.Page, error) {
