@@ -27,18 +27,11 @@ func (p NewPost) validate() error {
 // over-long title, bad content or a rating outside 0-5; ErrNotFound if there
 // is no such user.
 func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
-	if err := p.validate(); err != nil {
-		return Post{}, fmt.Errorf("create post %q: %w", short(p.Title), err)
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
+	return writeOne(ctx, r, p.validate(), func(q *dbgen.Queries) (dbgen.Post, error) {
 		return q.CreatePost(ctx, dbgen.CreatePostParams{
 			UserID: p.UserID, Title: p.Title, Content: p.Content, Published: p.Published, Rating: p.Rating,
 		})
-	})
-	if err != nil {
-		return Post{}, fmt.Errorf("create post %q for user %d: %w", short(p.Title), p.UserID, dbError(ctx, err))
-	}
-	return postFromDB(row), nil
+	}, postFromDB, "create post %q for user %d", short(p.Title), p.UserID)
 }
 
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
@@ -165,44 +158,19 @@ func (pq PostQuery) page() (keyset.Page, error) {
 // stored (without Author or Tags). ErrNotFound if there is no such post;
 // ErrInvalid for a bad value.
 func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post, error) {
-	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("update post %d: %w", id, err) }
-	if patch.Title != nil {
-		if err := checkRequired("title", *patch.Title, MaxTitleLen); err != nil {
-			return fail(err)
-		}
-	}
-	if patch.Content != nil {
-		if err := checkText("content", *patch.Content); err != nil {
-			return fail(err)
-		}
-	}
-	if patch.Rating != nil {
-		if err := checkRating(*patch.Rating); err != nil {
-			return fail(err)
-		}
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
+	check := cmp.Or(ifSet(patch.Title, func(t string) error { return checkRequired("title", t, MaxTitleLen) }),
+		ifSet(patch.Content, func(c string) error { return checkText("content", c) }), ifSet(patch.Rating, checkRating))
+	return writeOne(ctx, r, check, func(q *dbgen.Queries) (dbgen.Post, error) {
 		return q.UpdatePost(ctx, dbgen.UpdatePostParams{
 			ID: id, Title: patch.Title, Content: patch.Content, Published: patch.Published, Rating: patch.Rating,
 		})
-	})
-	if err != nil {
-		return fail(dbError(ctx, err))
-	}
-	return postFromDB(row), nil
+	}, postFromDB, "update post %d", id)
 }
 
 // DeletePost deletes a post and its tag links. ErrNotFound if there is no
 // such post.
 func (r *Repo) DeletePost(ctx context.Context, id int64) error {
-	n, err := writing(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeletePost(ctx, id) })
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("delete post %d: %w", id, dbError(ctx, err))
-	}
-	return nil
+	return deleteOne(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeletePost(ctx, id) }, "delete post %d", id)
 }
 
 // TagPost puts tags on a post, creating tags that do not exist yet, in one
