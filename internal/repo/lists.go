@@ -68,28 +68,22 @@ var (
 // ListUsers returns a page of users filtered and ordered as q says.
 // ErrInvalid for a bad order, limit, age range, name prefix or cursor.
 func (r *Repo) ListUsers(ctx context.Context, q UserQuery) (Page[User], error) {
-	p, err := q.page()
+	kq, err := q.query()
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users: %w", err)
 	}
-	return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[User], error) {
-		items, err := queryPage(ctx, db, users, p)
-		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users: %w", dbError(ctx, err))
-		}
-		return users.pageOf(p, items), nil
-	})
+	return listing(ctx, r, users, kq, "list users")
 }
 
 // ListUsersWithAddresses returns a page of users, as ListUsers does, each with
 // their addresses loaded as s says, in one round trip either way.
 // ErrInvalid for a bad strategy, order, limit, age range, name prefix or cursor.
 func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	page, err := listUsersWith(ctx, r, q, s, userAddressesChild)
+	kq, err := q.query()
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
 	}
-	return page, nil
+	return listingWith(ctx, r, users, userAddressesChild, kq, s, "list users with addresses")
 }
 
 // ListUsersWithPosts returns a page of users, as ListUsers does, each with
@@ -97,22 +91,51 @@ func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strate
 // round trip either way. ErrInvalid for a bad strategy, order, limit, age
 // range, name prefix or cursor.
 func (r *Repo) ListUsersWithPosts(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	page, err := listUsersWith(ctx, r, q, s, userPostsChild)
+	kq, err := q.query()
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
 	}
-	return page, nil
+	return listingWith(ctx, r, users, userPostsChild, kq, s, "list users with posts")
 }
 
-func listUsersWith[R, C any](ctx context.Context, r *Repo, q UserQuery, s Strategy, c child[User, R, C]) (Page[User], error) {
-	p, err := q.page()
+// listing is the whole of a list method: the page of l that q asks for (its
+// Order "" the list's first; a bad limit or cursor is ErrInvalid), read in
+// one statement where reads go, every error wrapped with what failed for
+// which input (what a format, args its values).
+func listing[P any](ctx context.Context, r *Repo, l list[P], q keyset.Query, what string, args ...any) (Page[P], error) {
+	p, err := keysetPage(l.decl, q)
 	if err == nil {
-		err = s.check()
+		var page Page[P]
+		if page, err = listPage(ctx, r, l, p); err == nil {
+			return page, nil
+		}
 	}
-	if err != nil {
-		return Page[User]{}, err
+	return Page[P]{}, fmt.Errorf(what+": %w", append(args, err)...)
+}
+
+// listingWith is listing for a list with one of its children, c, loaded as s
+// says, in one round trip either way; ErrInvalid for a bad strategy too.
+func listingWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R, C], q keyset.Query, s Strategy,
+	what string, args ...any) (Page[P], error) {
+	p, err := keysetPage(l.decl, q)
+	if err = cmp.Or(err, s.check()); err == nil {
+		var page Page[P]
+		if page, err = listWith(ctx, r, l, c, p, s); err == nil {
+			return page, nil
+		}
 	}
-	return listWith(ctx, r, users, c, p, s)
+	return Page[P]{}, fmt.Errorf(what+": %w", append(args, err)...)
+}
+
+// listPage reads page p of l where reads go.
+func listPage[P any](ctx context.Context, r *Repo, l list[P], p keyset.Page) (Page[P], error) {
+	return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
+		items, err := queryPage(ctx, db, l, p)
+		if err != nil {
+			return Page[P]{}, dbError(ctx, err)
+		}
+		return l.pageOf(p, items), nil
+	})
 }
 
 // list is how the rows of a keyset list become values P.
@@ -257,17 +280,17 @@ func keysetPage(l *keyset.List, q keyset.Query) (keyset.Page, error) {
 	return p, err
 }
 
-// page checks q and returns its page of usersList.
-func (q UserQuery) page() (keyset.Page, error) {
+// query checks q and returns its query of usersList.
+func (q UserQuery) query() (keyset.Query, error) {
 	if q.OrderBy == "" {
 		q.OrderBy = ByID
 	}
 	orders := usersList.Orders()
 	if !slices.Contains(orders, string(q.OrderBy)) {
-		return keyset.Page{}, invalid("order", string(q.OrderBy), "must be "+orList(orders))
+		return keyset.Query{}, invalid("order", string(q.OrderBy), "must be "+orList(orders))
 	}
 	if q.MinAge != nil && q.MaxAge != nil && *q.MinAge > *q.MaxAge {
-		return keyset.Page{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
+		return keyset.Query{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
 	}
 	var filters []keyset.Arg
 	if q.MinAge != nil {
@@ -278,14 +301,14 @@ func (q UserQuery) page() (keyset.Page, error) {
 	}
 	if q.NamePrefix != "" {
 		if err := checkPrefix(q.NamePrefix); err != nil {
-			return keyset.Page{}, err
+			return keyset.Query{}, err
 		}
 		filters = append(filters, keyset.Arg{Filter: "name_prefix", Values: []any{q.NamePrefix}})
 	}
 	if q.CreatedSince != nil {
 		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*q.CreatedSince}})
 	}
-	return keysetPage(usersList, keyset.Query{Order: string(q.OrderBy), Desc: q.Desc, Filters: filters, After: q.After, Limit: q.Limit})
+	return keyset.Query{Order: string(q.OrderBy), Desc: q.Desc, Filters: filters, After: q.After, Limit: q.Limit}, nil
 }
 
 // checkPrefix refuses a name prefix no name can start with.

@@ -72,17 +72,11 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 // loaded as s says, in one round trip either way. ErrInvalid for a bad
 // strategy, limit, tag or cursor.
 func (r *Repo) ListPosts(ctx context.Context, pq PostQuery, s Strategy) (Page[Post], error) {
-	p, err := pq.page()
-	if err == nil {
-		err = s.check()
+	q, err := pq.query()
+	if err != nil {
+		return Page[Post]{}, fmt.Errorf("list posts: %w", err)
 	}
-	if err == nil {
-		var page Page[Post]
-		if page, err = listWith(ctx, r, posts, postTagsChild, p, s); err == nil {
-			return page, nil
-		}
-	}
-	return Page[Post]{}, fmt.Errorf("list posts: %w", err)
+	return listingWith(ctx, r, posts, postTagsChild, q, s, "list posts")
 }
 
 // postsList declares the lists of posts (ListPosts), each with its author
@@ -132,8 +126,8 @@ var posts = list[Post]{
 
 var postTagsChild = childOf(postsList, "tags", postTags)
 
-// page checks pq and returns its page of postsList.
-func (pq PostQuery) page() (keyset.Page, error) {
+// query checks pq and returns its query of postsList.
+func (pq PostQuery) query() (keyset.Query, error) {
 	var filters []keyset.Arg
 	if pq.UserID != nil {
 		filters = append(filters, keyset.Arg{Filter: "user_id", Values: []any{*pq.UserID}})
@@ -144,14 +138,14 @@ func (pq PostQuery) page() (keyset.Page, error) {
 	if pq.Tag != "" {
 		tag, err := normalizeTag(pq.Tag)
 		if err != nil {
-			return keyset.Page{}, err
+			return keyset.Query{}, err
 		}
 		filters = append(filters, keyset.Arg{Filter: "tag", Values: []any{tag}})
 	}
 	if pq.CreatedSince != nil {
 		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*pq.CreatedSince}})
 	}
-	return keysetPage(postsList, keyset.Query{Order: postOrder, Desc: pq.Desc, Filters: filters, After: pq.After, Limit: pq.Limit})
+	return keyset.Query{Order: postOrder, Desc: pq.Desc, Filters: filters, After: pq.After, Limit: pq.Limit}, nil
 }
 
 // UpdatePost changes the fields of patch that are set and returns the post as
