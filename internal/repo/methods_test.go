@@ -398,6 +398,9 @@ func TestEveryMethodDeclared(t *testing.T) {
 				call = "errOf(" + call + ")"
 			}
 			entry := fmt.Sprintf("\t{name: %q, route: read /* or write, transaction, local */, samples: ok(1 /* round trips */, func(e at) error {\n\t\treturn %s\n\t})", rm.Name, call)
+			if rm.Type.NumIn() > 2 { // arguments beyond ctx: input it may refuse
+				entry += fmt.Sprintf(", bad: []func(e at) error{func(e at) error {\n\t\treturn %s /* with input it refuses; or no bad: if none */\n\t}}", call)
+			}
 			if pages {
 				entry += fmt.Sprintf(", empty: func(e at) (any, error) {\n\t\treturn e.r.%s(e.ctx /* , arguments that find nothing */)\n\t}", rm.Name)
 			}
