@@ -1,0 +1,55 @@
+package repo
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDeriveRefusesMismatches: a list or child whose columns do not match
+// the struct's fields panics when declared, naming what is missing.
+func TestDeriveRefusesMismatches(t *testing.T) {
+	t.Parallel()
+	type noBody struct {
+		ID, UserID, PostID int64
+		AuthorName         string
+	}
+	require.PanicsWithValue(t, "repo: list comments: column body has no field in repo.noBody (named Body or tagged `db:\"body\"`)",
+		func() { listOf[noBody](commentsList) })
+	type noAuthor struct {
+		ID, UserID, PostID int64
+		Body               string
+	}
+	require.PanicsWithValue(t, "repo: list comments: column u.name AS author_name has no field in repo.noAuthor (named AuthorName or tagged `db:\"author_name\"`)",
+		func() { listOf[noAuthor](commentsList) })
+	type stringID struct {
+		ID    string
+		Name  string
+		Age   int32
+		Other string `db:"created_at"`
+	}
+	require.PanicsWithValue(t, "repo: list users: the id field at [0] of repo.stringID is string, not int64",
+		func() { listOf[stringID](usersList) })
+	require.PanicsWithValue(t, `repo: list users has no child "friends"`,
+		func() { childOf(usersList, "friends", userAddresses) })
+	type noEmail struct{ ID, UserID int64 }
+	require.Panics(t, func() { childOf(usersList, "addresses", relation[User, noEmail]{}) })
+}
+
+// TestDeriveTags: a field tagged `db:"..."` takes the column of that name,
+// whatever the field's own name.
+func TestDeriveTags(t *testing.T) {
+	t.Parallel()
+	type tagged struct {
+		Key     int64  `db:"id"`
+		Author  int64  `db:"user_id"`
+		Post    int64  `db:"post_id"`
+		Text    string `db:"body"`
+		Written string `db:"author_name"`
+	}
+	l := listOf[tagged](commentsList)
+	var v tagged
+	require.Equal(t, []any{&v.Key, &v.Author, &v.Post, &v.Text, &v.Written}, l.dests(&v))
+	v.Key = 7
+	require.Equal(t, int64(7), l.column(v, "id"))
+}
