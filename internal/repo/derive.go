@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/inkwell-dev/inkwell/internal/keyset"
@@ -15,7 +16,7 @@ import (
 // UserID, "u.name AS author_name": AuthorName) or tagged `db:"user_id"`.
 // Fields are matched once, when the package loads (a column without its
 // field panics then, naming both); a row is scanned into targets made once
-// per statement, with no reflection per row but a joined child's NULL check.
+// per statement, with no reflection per row.
 
 // listOf returns how the rows of l become values P: its columns, then its
 // JoinColumns. A list with children needs an int64 "id" column, the id its
@@ -68,6 +69,10 @@ func childOf[P, C any](l *keyset.List, name string, rel relation[P, C]) child[P,
 	if k < 0 {
 		panic(fmt.Sprintf("repo: %s: its key %s is not among its columns %s", what, c.Key, c.Columns))
 	}
+	makers := make([]func() nullSlot, len(paths))
+	for i, p := range paths {
+		makers[i] = slotMaker(fieldAt(t, p))
+	}
 	return child[P, keyed[C], C]{
 		name: name, rel: rel,
 		dests:  func(r *keyed[C]) []any { return fieldAddrs(reflect.ValueOf(r).Elem(), paths) },
@@ -75,25 +80,19 @@ func childOf[P, C any](l *keyset.List, name string, rel relation[P, C]) child[P,
 		conv:   func(r keyed[C]) C { return r.V },
 		nullable: func() ([]any, func() (C, bool)) {
 			var row keyed[C]
-			rv := reflect.ValueOf(&row).Elem()
-			ptrs := make([]reflect.Value, len(paths)) // each a **T, NULL: a nil *T
-			fields := make([]reflect.Value, len(paths))
-			dests := make([]any, len(paths))
-			for i, p := range paths {
-				fields[i] = rv.FieldByIndex(p)
-				ptrs[i] = reflect.New(reflect.PointerTo(fields[i].Type()))
-				dests[i] = ptrs[i].Interface()
+			base := unsafe.Pointer(&row)
+			slots := make([]nullSlot, len(makers))
+			dests := make([]any, len(makers))
+			for i, mk := range makers {
+				slots[i] = mk()
+				dests[i] = slots[i].target()
 			}
 			return dests, func() (C, bool) {
-				if ptrs[k].Elem().IsNil() { // the key is NULL: a parent without children
+				if slots[k].null() { // the key is NULL: a parent without children
 					return row.V, false
 				}
-				for i, f := range fields {
-					if v := ptrs[i].Elem(); v.IsNil() {
-						f.SetZero()
-					} else {
-						f.Set(v.Elem())
-					}
+				for _, s := range slots {
+					s.store(base)
 				}
 				return row.V, true
 			}
@@ -182,15 +181,87 @@ func fieldAddrs(v reflect.Value, paths [][]int) []any {
 // int64At returns a reader of the int64 field of T at path, by its offset:
 // it runs once per row, so no reflection.
 func int64At[T any](t reflect.Type, path []int, what string) func(T) int64 {
-	var off uintptr
-	ft := t
-	for _, i := range path {
-		f := ft.Field(i)
-		off += f.Offset
-		ft = f.Type
-	}
+	ft, off := fieldAt(t, path)
 	if ft != reflect.TypeFor[int64]() {
 		panic(fmt.Sprintf("repo: %s: the id field at %v of %s is %s, not int64", what, path, t, ft))
 	}
 	return func(v T) int64 { return *(*int64)(unsafe.Add(unsafe.Pointer(&v), off)) }
+}
+
+// fieldAt returns the type and offset of t's field at path (through
+// embedded structs, not pointers).
+func fieldAt(t reflect.Type, path []int) (reflect.Type, uintptr) {
+	var off uintptr
+	for _, i := range path {
+		f := t.Field(i)
+		off += f.Offset
+		t = f.Type
+	}
+	return t, off
+}
+
+// A nullSlot is the scan target of one column of a joined child, which is
+// NULL for a parent without children: a *T that pgx sets or leaves nil, and
+// stores its value (or T's zero) into the child's field at its offset.
+// Typed for the common types: no reflection per row.
+type nullSlot interface {
+	target() any
+	null() bool
+	store(base unsafe.Pointer)
+}
+
+type slot[T any] struct {
+	p   *T
+	off uintptr
+}
+
+func (s *slot[T]) target() any { return &s.p }
+func (s *slot[T]) null() bool  { return s.p == nil }
+func (s *slot[T]) store(base unsafe.Pointer) {
+	dst := (*T)(unsafe.Add(base, s.off))
+	if s.p == nil {
+		var zero T
+		*dst = zero
+		return
+	}
+	*dst = *s.p
+}
+
+// reflectSlot is a nullSlot for a type slotMaker does not know.
+type reflectSlot struct {
+	p   reflect.Value // a **T
+	t   reflect.Type
+	off uintptr
+}
+
+func (s *reflectSlot) target() any { return s.p.Interface() }
+func (s *reflectSlot) null() bool  { return s.p.Elem().IsNil() }
+func (s *reflectSlot) store(base unsafe.Pointer) {
+	dst := reflect.NewAt(s.t, unsafe.Add(base, s.off)).Elem()
+	if s.null() {
+		dst.SetZero()
+		return
+	}
+	dst.Set(s.p.Elem().Elem())
+}
+
+// slotMaker returns a maker of nullSlots for a field of type t at off.
+func slotMaker(t reflect.Type, off uintptr) func() nullSlot {
+	switch t {
+	case reflect.TypeFor[int64]():
+		return func() nullSlot { return &slot[int64]{off: off} }
+	case reflect.TypeFor[int32]():
+		return func() nullSlot { return &slot[int32]{off: off} }
+	case reflect.TypeFor[string]():
+		return func() nullSlot { return &slot[string]{off: off} }
+	case reflect.TypeFor[bool]():
+		return func() nullSlot { return &slot[bool]{off: off} }
+	case reflect.TypeFor[float64]():
+		return func() nullSlot { return &slot[float64]{off: off} }
+	case reflect.TypeFor[time.Time]():
+		return func() nullSlot { return &slot[time.Time]{off: off} }
+	case reflect.TypeFor[*string]():
+		return func() nullSlot { return &slot[*string]{off: off} }
+	}
+	return func() nullSlot { return &reflectSlot{p: reflect.New(reflect.PointerTo(t)), t: t, off: off} }
 }

@@ -1,7 +1,9 @@
 package repo
 
 import (
+	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -52,4 +54,36 @@ func TestDeriveTags(t *testing.T) {
 	require.Equal(t, []any{&v.Key, &v.Author, &v.Post, &v.Text, &v.Written}, l.dests(&v))
 	v.Key = 7
 	require.Equal(t, int64(7), l.column(v, "id"))
+}
+
+// TestNullSlots: a joined child's scan targets store a column's value, or
+// its type's zero for NULL, into the field at their offset, typed or (for a
+// type slotMaker does not know) by reflection.
+func TestNullSlots(t *testing.T) {
+	t.Parallel()
+	type row struct {
+		A int64
+		B int16 // by reflection
+		C *string
+	}
+	rt := reflect.TypeFor[row]()
+	var slots []nullSlot
+	for i := range rt.NumField() {
+		slots = append(slots, slotMaker(fieldAt(rt, []int{i}))())
+	}
+	a, b, c := int64(7), int16(3), "c"
+	pc := &c // a nullable column: *string, its target a ***string
+	*slots[0].target().(**int64), *slots[1].target().(**int16), *slots[2].target().(***string) = &a, &b, &pc
+	var got row
+	for _, s := range slots {
+		require.False(t, s.null())
+		s.store(unsafe.Pointer(&got))
+	}
+	require.Equal(t, row{A: 7, B: 3, C: &c}, got)
+	*slots[0].target().(**int64), *slots[1].target().(**int16), *slots[2].target().(***string) = nil, nil, nil
+	for _, s := range slots {
+		require.True(t, s.null())
+		s.store(unsafe.Pointer(&got))
+	}
+	require.Equal(t, row{}, got)
 }
