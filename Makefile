@@ -94,14 +94,15 @@ bench-citus: ## Start a Citus cluster (a coordinator and two workers) and one se
 	$(GO) run ./cmd/benchcitus -users $(USERS) -ops $(OPS)
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck (pinned in go.mod as a tool)
+lint: ## gofmt, go vet, staticcheck (pinned in go.mod as a tool), and squawk over db/schema/ (pinned in tools/squawk/: migrations that would block a live table)
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	tools/squawk/lint db/schema
 
 .PHONY: prereqs
-prereqs: ## Check for the PostgreSQL server binaries, PgBouncer and a C compiler; install what is missing (Debian/Ubuntu) or say how
+prereqs: ## Check for the PostgreSQL server binaries, PgBouncer, a C compiler and the pinned squawk (npm); install what is missing (Debian/Ubuntu) or say how
 	@.ci/prereqs
 
 .PHONY: test

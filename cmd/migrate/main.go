@@ -1,15 +1,18 @@
 // Command migrate applies inkwell's goose migrations, embedded in the binary,
 // to a database, or creates a new migration file.
 //
-//	migrate [-database-url URL] up       apply every pending migration
-//	migrate [-database-url URL] down     roll back the latest migration
-//	migrate [-database-url URL] status   list migrations and whether each is applied
+//	migrate [-database-url URL] [-lock-timeout D] up       apply every pending migration
+//	migrate [-database-url URL] [-lock-timeout D] down     roll back the latest migration
+//	migrate [-database-url URL] status   list migrations and whether each is applied, and INVALID indexes
 //	migrate create NAME                  add db/schema/NNNNN_NAME.sql
 //
 // The URL defaults to $DATABASE_URL. Connecting gives up after
 // repo.DefaultConnectTimeout unless the URL's connect_timeout says otherwise.
+// A migration waits for a lock -lock-timeout at most (migrate.Options).
 // A database with a migration this binary does not know (a newer build
-// migrated it) is refused by up and down; status lists it and fails.
+// migrated it, or another branch) is refused by up and down; status lists it
+// and fails, as it does for an INVALID index (a failed CREATE INDEX
+// CONCURRENTLY), which up reports too.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -31,10 +35,11 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
-const usage = `usage: migrate [-database-url URL] up|down|status
+const usage = `usage: migrate [-database-url URL] [-lock-timeout 5s] up|down|status
        migrate create NAME
 
-The URL defaults to $DATABASE_URL.
+The URL defaults to $DATABASE_URL. A migration that waits longer than
+-lock-timeout for a lock gives up, naming the lock, and is not applied.
 `
 
 var migrationName = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -51,10 +56,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer) int {
 	flags := cli.New(cli.Spec{Name: "migrate", Usage: usage, Args: true}, stderr)
 	url := flags.DatabaseURL("database to migrate")
+	lockTimeout := flags.Duration("lock-timeout", migrate.DefaultLockTimeout,
+		"how long a migration waits for a lock before it gives up (lock_timeout)")
 	if err := flags.Parse(args); err != nil {
 		return flags.Fail(err)
 	}
-	err := command(ctx, fsys, *url, flags.Args(), stdout, flags.ErrNoDatabase)
+	if *lockTimeout <= 0 {
+		return flags.Fail(fmt.Errorf("-lock-timeout %v: must be positive", *lockTimeout))
+	}
+	err := command(ctx, fsys, *url, *lockTimeout, flags.Args(), stdout, flags.ErrNoDatabase)
 	if errors.Is(err, errUsage) {
 		return flags.UsageError()
 	}
@@ -69,7 +79,7 @@ var errUsage = errors.New("usage")
 
 // command runs the command args name; noDatabase is its error when url is
 // empty and the command needs a database.
-func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout io.Writer, noDatabase func() error) error {
+func command(ctx context.Context, fsys fs.FS, url string, lockTimeout time.Duration, args []string, stdout io.Writer, noDatabase func() error) error {
 	if len(args) == 2 && args[0] == "create" {
 		if !migrationName.MatchString(args[1]) {
 			return fmt.Errorf("migration name %q: use lower-case letters, digits and underscores", args[1])
@@ -93,40 +103,30 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 	defer pool.Close()
 	conn := stdlib.OpenDBFromPool(pool)
 	defer conn.Close()
-	p, err := migrate.NewProviderFS(conn, fsys)
+	m, err := migrate.New(conn, fsys, migrate.Options{LockTimeout: lockTimeout})
 	if err != nil {
 		return err
 	}
-	// A database a newer build migrated: goose alone would call it up to
-	// date (status lists this binary's migrations only, up has nothing to
-	// apply) or roll back what it does not know.
-	unknown, err := migrate.Unknown(ctx, conn, p)
-	if err != nil {
-		return err
-	}
-	ahead := migrate.Ahead(unknown, p)
+	// A database a newer build migrated (or another branch): goose alone
+	// would call it up to date (status lists this binary's migrations only,
+	// up has nothing to apply) or roll back what it does not know. Up and
+	// down refuse it under the migration lock.
 	switch args[0] {
 	case "up":
-		if ahead != nil {
-			return fmt.Errorf("%w; nothing applied", ahead)
-		}
-		results, err := p.Up(ctx)
+		results, err := m.Up(ctx)
 		migrate.Report(stdout, results)
 		if err == nil && len(results) == 0 {
 			fmt.Fprintln(stdout, "no pending migrations")
 		}
 		return err
 	case "down":
-		if ahead != nil {
-			return fmt.Errorf("%w; nothing rolled back", ahead)
-		}
-		result, err := p.Down(ctx)
+		result, err := m.Down(ctx)
 		if result != nil {
 			migrate.Report(stdout, []*goose.MigrationResult{result})
 		}
 		return err
 	case "status":
-		statuses, err := p.Status(ctx)
+		statuses, unknown, err := m.Status(ctx)
 		for _, s := range statuses {
 			applied := "pending"
 			if s.State == goose.StateApplied {
@@ -141,7 +141,18 @@ func command(ctx context.Context, fsys fs.FS, url string, args []string, stdout 
 			fmt.Fprintf(stdout, "%-40s applied %s, unknown to this binary\n",
 				fmt.Sprintf("version %d", s.Source.Version), s.AppliedAt.Format("2006-01-02 15:04:05"))
 		}
-		return ahead
+		invalid, err := migrate.InvalidIndexes(ctx, conn)
+		if err != nil {
+			return err
+		}
+		for _, x := range invalid {
+			state := "INVALID: a concurrent build failed; drop it and apply its migration again"
+			if x.Building {
+				state = "INVALID while a concurrent build of it runs"
+			}
+			fmt.Fprintf(stdout, "%-40s %s\n", "index "+x.Index+" on "+x.Table, state)
+		}
+		return errors.Join(migrate.Ahead(unknown, m), migrate.CheckIndexes(ctx, conn))
 	}
 	return errUsage
 }

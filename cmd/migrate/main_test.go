@@ -88,6 +88,9 @@ func TestBadInput(t *testing.T) {
 			1, "invalid input: database URL: invalid port"},
 		"ErrUnreachable": {[]string{"-database-url", "postgres://bob:" + secret + "@127.0.0.1:1/db?connect_timeout=2", "up"},
 			1, "connection refused"},
+		"ErrLockTimeoutZero": {[]string{"-database-url", "postgres://x@localhost/db", "-lock-timeout", "0s", "up"},
+			2, "-lock-timeout 0s: must be positive"},
+		"ErrLockTimeoutShape": {[]string{"-lock-timeout", "five", "up"}, 2, `invalid value "five" for flag -lock-timeout`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -171,4 +174,46 @@ func TestAhead(t *testing.T) {
 		require.Contains(t, errOut, message+": use a build that has them; "+done)
 	}
 	require.Equal(t, before, recorded(), "nothing applied or rolled back")
+}
+
+// TestInvalidIndex: a NO TRANSACTION migration whose concurrent build fails
+// (a row its expression cannot index) leaves an INVALID index: up fails
+// saying so besides the build's error, and status lists the index and
+// fails, until it is dropped.
+func TestInvalidIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	fsys, added := pgtest.Plus(t, "-- +goose NO TRANSACTION\n-- +goose Up\n"+
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS users_age_inverse_idx ON users ((1 / (age - 42)));\n\n"+
+		"-- +goose Down\nDROP INDEX CONCURRENTLY IF EXISTS users_age_inverse_idx;\n")
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "INSERT INTO users (name, age) VALUES ('Forty-two', 42)")
+	require.NoError(t, err)
+
+	code, _, errOut := runMigrateFS(t, fsys, "-database-url", url, "up")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "division by zero")
+	require.Contains(t, errOut, "an index is INVALID: users_age_inverse_idx on users: a concurrent build failed; "+
+		"drop it (DROP INDEX CONCURRENTLY) and apply its migration again")
+
+	code, out, errOut := runMigrateFS(t, fsys, "-database-url", url, "status")
+	require.Equal(t, 1, code)
+	require.Regexp(t, regexp.QuoteMeta(added[0])+`\s+pending`, out)
+	require.Regexp(t, `index users_age_inverse_idx on users\s+INVALID: a concurrent build failed`, out)
+	require.Contains(t, errOut, "an index is INVALID: users_age_inverse_idx on users")
+
+	// IF EXISTS: on Citus a failed build may have left the index on some shards only.
+	_, err = conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS users_age_inverse_idx")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "UPDATE users SET age = 43 WHERE age = 42")
+	require.NoError(t, err)
+	code, out, errOut = runMigrateFS(t, fsys, "-database-url", url, "up")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "up "+added[0])
+	code, out, _ = runMigrateFS(t, fsys, "-database-url", url, "status")
+	require.Equal(t, 0, code)
+	require.NotContains(t, out, "INVALID")
 }

@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/term"
 
 	"github.com/inkwell-dev/inkwell/db"
@@ -57,6 +58,8 @@ type config struct {
 	reset            bool
 	verbose          bool
 	logger           *slog.Logger // with --verbose
+	trace            bool
+	tracing          trace.TracerProvider // with --trace
 	cpuProfile       string
 	progressBar      bool // draw a bar (stderr is a terminal), not lines
 	migrations       fs.FS
@@ -114,6 +117,15 @@ func runWith(ctx context.Context, fsys fs.FS, ext extension, args []string, stdo
 			f.Close()
 		}()
 	}
+	if cfg.trace {
+		tp, stop, err := startTracing(stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "seed:", err)
+			return 1
+		}
+		defer func() { _ = stop(context.WithoutCancel(ctx)) }()
+		cfg.tracing = tp
+	}
 	if err := seed(ctx, cfg, stdout, stderr); err != nil {
 		var rolledBack errRolledBack
 		switch {
@@ -148,6 +160,7 @@ func parseFlags(flags *cli.FlagSet, args []string) (config, error) {
 	flags.StringVar(&cfg.workMem, "maintenance-work-mem", "", "maintenance_work_mem while an initial load builds keys and indexes (default "+repo.DefaultMaintenanceWorkMem+")")
 	flags.IntVar(&cfg.workers, "maintenance-workers", 0, fmt.Sprintf("max_parallel_maintenance_workers for those builds (0: %d; -1: none)", repo.DefaultMaintenanceWorkers))
 	flags.BoolVar(&cfg.verbose, "verbose", false, "log every statement (name, duration, rows; no arguments) and the pool's statistics")
+	flags.BoolVar(&cfg.trace, "trace", false, "print the run's OpenTelemetry spans on stderr, one JSON object a span: every statement, batch, COPY and transaction (no arguments)")
 	flags.AtLeast(0, "users", "addresses-per-user", "posts-per-user", "tags")
 	flags.AtLeast(1, "batch-size", "pool-size")
 	flags.AtLeast(-1, "maintenance-workers")

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/migrate"
@@ -17,13 +18,18 @@ import (
 )
 
 func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	poolCfg := repo.PoolConfig{MaxConns: int32(cfg.poolSize)}
+	poolCfg := repo.PoolConfig{MaxConns: int32(cfg.poolSize), TracerProvider: cfg.tracing}
+	if cfg.tracing != nil { // one trace for the run: its spans are children of "seed"
+		var span trace.Span
+		ctx, span = cfg.tracing.Tracer("github.com/inkwell-dev/inkwell/cmd/seed").Start(ctx, "seed")
+		defer span.End()
+	}
 	if cfg.verbose {
 		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		poolCfg.Logger = cfg.logger
 		poolCfg.Log.SlowQuery = time.Second
 	}
-	if err := migrateDatabase(ctx, cfg.migrateURL, cfg.migrations, stderr); err != nil {
+	if err := migrateDatabase(ctx, cfg, stderr); err != nil {
 		return err
 	}
 	pool, err := repo.OpenPool(ctx, cfg.databaseURL, poolCfg)
@@ -68,16 +74,16 @@ func seed(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return display(ctx, r, stdout)
 }
 
-// migrateDatabase applies the pending migrations of fsys, as the role the
-// URL names; a database with a migration fsys lacks is refused
+// migrateDatabase applies the pending migrations of cfg.migrations, as the
+// role of cfg.migrateURL; a database with a migration they lack is refused
 // (migrate.ErrAhead): the seed writes only into a schema it knows.
-func migrateDatabase(ctx context.Context, url string, fsys fs.FS, stderr io.Writer) error {
-	pool, err := repo.OpenPool(ctx, url, repo.PoolConfig{MaxConns: 2})
+func migrateDatabase(ctx context.Context, cfg config, stderr io.Writer) error {
+	pool, err := repo.OpenPool(ctx, cfg.migrateURL, repo.PoolConfig{MaxConns: 2, TracerProvider: cfg.tracing})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer pool.Close()
-	results, err := migrate.UpPoolFS(ctx, pool, fsys)
+	results, err := migrate.UpPoolFS(ctx, pool, cfg.migrations)
 	migrate.Report(stderr, results)
 	return err
 }
@@ -170,7 +176,8 @@ func tutorialGraphs() []repo.UserGraph {
 // role may not alter the tables, a view depends on a key) and cfg.load is
 // auto, saying why in one line: the batched path adds the users instead.
 func seedInitial(ctx context.Context, cfg config, stderr io.Writer) (bool, error) {
-	pool, err := repo.OpenPool(ctx, cfg.migrateURL, repo.PoolConfig{MaxConns: 2, Logger: cfg.logger, Log: repo.LogOptions{SlowQuery: time.Second}})
+	pool, err := repo.OpenPool(ctx, cfg.migrateURL, repo.PoolConfig{MaxConns: 2, Logger: cfg.logger,
+		Log: repo.LogOptions{SlowQuery: time.Second}, TracerProvider: cfg.tracing})
 	if err != nil {
 		return false, fmt.Errorf("initial load: %w", err)
 	}

@@ -1,69 +1,172 @@
 // Package migrate applies the embedded goose migrations from Go code.
 //
 // A Postgres session-level advisory lock serialises migrators, so several
-// processes starting at once apply each migration exactly once.
+// processes starting at once apply each migration exactly once. Under it,
+// the migrator checks that the database has no migration it does not know
+// (AheadError), and runs every migration with a lock_timeout and, in a
+// transaction, a statement_timeout (Options): a migration that waits for a
+// lock gives up after seconds, saying which lock (TimeoutError), instead of
+// queueing every write behind it.
 package migrate
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
+	"math"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/database"
-	"github.com/pressly/goose/v3/lock"
 
 	"github.com/inkwell-dev/inkwell/db"
 )
 
-// NewProvider returns a goose provider over the embedded migrations that holds
-// a session lock while it migrates.
-func NewProvider(conn *sql.DB) (*goose.Provider, error) {
-	return NewProviderFS(conn, db.Migrations())
+// Migrator is a goose Provider whose runs hold the session lock, refuse a
+// database with unknown migrations, and bound their waits. Its Up, UpTo,
+// Down and DownTo return a *TimeoutError for a migration that timed out;
+// the Provider's other methods are goose's.
+type Migrator struct {
+	*goose.Provider
+	locker *sessionLocker
+	conn   *sql.DB
+}
+
+// NewProvider returns a Migrator over the embedded migrations with the
+// default Options.
+func NewProvider(conn *sql.DB) (*Migrator, error) {
+	return New(conn, db.Migrations(), Options{})
 }
 
 // NewProviderFS is NewProvider over the migrations in fsys.
-func NewProviderFS(conn *sql.DB, fsys fs.FS) (*goose.Provider, error) {
-	// Poll for the lock every second (goose's default is every 5 s), for up to
-	// 5 minutes, so that a migrator waiting behind another starts promptly.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+func NewProviderFS(conn *sql.DB, fsys fs.FS) (*Migrator, error) {
+	return New(conn, fsys, Options{})
+}
+
+// New returns a Migrator over the migrations in fsys, run through conn.
+func New(conn *sql.DB, fsys fs.FS, opts Options) (*Migrator, error) {
+	locker, err := newSessionLocker(conn, opts)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: session locker: %w", err)
+		return nil, err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, conn, fsys, goose.WithSessionLocker(locker))
+	timed, err := timeoutFS(fsys, opts.statementTimeout())
+	if err != nil {
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, conn, timed, goose.WithSessionLocker(locker))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	return p, nil
+	locker.provider = p
+	return &Migrator{Provider: p, locker: locker, conn: conn}, nil
+}
+
+// Up applies every pending migration; see Provider.Up. An *AheadError when
+// the database has migrations this binary lacks (nothing applied); a
+// *TimeoutError for one that timed out (those before it stay applied); an
+// *InvalidIndexError, joined to any other, when an index is INVALID after.
+func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
+	return m.UpTo(ctx, math.MaxInt64)
+}
+
+// UpTo is Provider.UpTo with Up's errors.
+func (m *Migrator) UpTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
+	results, err := m.run(ctx, "nothing applied", func() ([]*goose.MigrationResult, error) { return m.Provider.UpTo(ctx, version) })
+	var ahead *AheadError
+	if errors.As(err, &ahead) {
+		return results, err
+	}
+	// A concurrent build that failed (or timed out) leaves an INVALID index;
+	// one re-run with IF NOT EXISTS is recorded as applied over it.
+	return results, errors.Join(err, CheckIndexes(ctx, m.conn))
+}
+
+// Down rolls back the latest migration; see Provider.Down and Up's errors.
+func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
+	var result *goose.MigrationResult
+	_, err := m.run(ctx, "nothing rolled back", func() ([]*goose.MigrationResult, error) {
+		var err error
+		result, err = m.Provider.Down(ctx)
+		return nil, err
+	})
+	return result, err
+}
+
+// DownTo is Provider.DownTo with Up's errors.
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
+	return m.run(ctx, "nothing rolled back", func() ([]*goose.MigrationResult, error) { return m.Provider.DownTo(ctx, version) })
+}
+
+// run checks for unknown versions, then runs migrate, whose goose checks
+// them again under the migration lock (sessionLocker): the first check is
+// for the cases goose refuses or skips before it locks (nothing pending; a
+// missing version below the database's), the second closes the window
+// between a check and the run.
+func (m *Migrator) run(ctx context.Context, nothing string, migrate func() ([]*goose.MigrationResult, error)) ([]*goose.MigrationResult, error) {
+	if err := CheckKnown(ctx, m.conn, m); err != nil {
+		return nil, m.explain(err, nothing)
+	}
+	results, err := migrate()
+	return results, m.explain(err, nothing)
+}
+
+func (m *Migrator) explain(err error, nothing string) error {
+	if err == nil {
+		return nil
+	}
+	var ahead *AheadError
+	if errors.As(err, &ahead) {
+		return fmt.Errorf("%w; %s", ahead, nothing)
+	}
+	return m.locker.timedOut(err)
+}
+
+// Status is Provider.Status, and the migrations applied in the database that
+// m lacks (see Unknown), read under the migration lock; it does not refuse
+// them as Up does.
+func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, []*goose.MigrationStatus, error) {
+	m.locker.mu.Lock()
+	m.locker.allowUnknown = true
+	m.locker.mu.Unlock()
+	defer func() {
+		m.locker.mu.Lock()
+		m.locker.allowUnknown = false
+		m.locker.mu.Unlock()
+	}()
+	statuses, err := m.Provider.Status(ctx)
+	if err != nil {
+		return statuses, nil, err
+	}
+	unknown, err := Unknown(ctx, m.conn, m.Provider)
+	return statuses, unknown, err
 }
 
 // Up applies every pending embedded migration through conn, then adjusts
 // the app role's rights (see SetupRoles) when the role exists. Errors say
-// which migration failed; an *AheadError (ErrAhead), nothing applied, when
-// the database has a migration this binary does not know.
+// which migration failed; an *AheadError (ErrAhead, ErrUnknownVersion),
+// nothing applied, when the database has a migration this binary does not
+// know; a *TimeoutError (ErrLockTimeout) for one that waited too long for a
+// lock; an *InvalidIndexError (ErrInvalidIndex) when an index is left
+// INVALID (a failed CREATE INDEX CONCURRENTLY).
 func Up(ctx context.Context, conn *sql.DB) ([]*goose.MigrationResult, error) {
 	return UpFS(ctx, conn, db.Migrations())
 }
 
 // UpFS is Up with the migrations in fsys (tests add one to the embedded ones).
 func UpFS(ctx context.Context, conn *sql.DB, fsys fs.FS) ([]*goose.MigrationResult, error) {
-	p, err := NewProviderFS(conn, fsys)
+	return UpOptions(ctx, conn, fsys, Options{})
+}
+
+// UpOptions is UpFS with opts.
+func UpOptions(ctx context.Context, conn *sql.DB, fsys fs.FS, opts Options) ([]*goose.MigrationResult, error) {
+	m, err := New(conn, fsys, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckKnown(ctx, conn, p); err != nil {
-		return nil, fmt.Errorf("migrate up: %w", err)
-	}
-	results, err := p.Up(ctx)
+	results, err := m.Up(ctx)
 	if err != nil {
 		return results, fmt.Errorf("migrate up: %w", err)
 	}
@@ -90,101 +193,4 @@ func Report(w io.Writer, results []*goose.MigrationResult) {
 	for _, r := range results {
 		fmt.Fprintln(w, r)
 	}
-}
-
-// ErrAhead: the database has migrations applied that this binary does not
-// carry: a newer build migrated it. Migrating it, or writing rows into a
-// schema this binary does not know, is refused. See AheadError.
-var ErrAhead = errors.New("the database is ahead of this binary")
-
-// AheadError names the migrations applied in the database that this
-// binary's migrations lack. It matches ErrAhead with errors.Is.
-type AheadError struct {
-	Unknown []int64 // ascending
-	Latest  int64   // this binary's latest migration
-}
-
-func (e *AheadError) Error() string {
-	versions := make([]string, len(e.Unknown))
-	for i, v := range e.Unknown {
-		versions[i] = strconv.FormatInt(v, 10)
-	}
-	which := "migration " + versions[0] + " is"
-	if len(versions) > 1 {
-		which = "migrations " + strings.Join(versions, ", ") + " are"
-	}
-	return fmt.Sprintf("%v: %s applied there but unknown to this binary (its latest is %d): "+
-		"use a build that has them", ErrAhead, which, e.Latest)
-}
-
-// Is makes errors.Is(err, ErrAhead) true for an *AheadError.
-func (e *AheadError) Is(target error) bool { return target == ErrAhead }
-
-// Unknown returns the migrations recorded as applied in the database
-// (goose's version table, read with goose's own store) that p does not
-// have, in ascending order of version, with their Source's Path empty;
-// none when the table does not exist yet.
-func Unknown(ctx context.Context, conn *sql.DB, p *goose.Provider) ([]*goose.MigrationStatus, error) {
-	store, err := database.NewStore(database.DialectPostgres, goose.DefaultTablename)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	if ext, ok := store.(database.StoreExtender); ok {
-		exists, err := ext.TableExists(ctx, conn)
-		if err != nil {
-			return nil, fmt.Errorf("migrate: applied migrations: %w", err)
-		}
-		if !exists {
-			return nil, nil
-		}
-	}
-	applied, err := store.ListMigrations(ctx, conn)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: applied migrations: %w", err)
-	}
-	known := map[int64]bool{0: true} // goose's own first row
-	for _, s := range p.ListSources() {
-		known[s.Version] = true
-	}
-	var out []*goose.MigrationStatus
-	for _, m := range applied {
-		if known[m.Version] {
-			continue
-		}
-		known[m.Version] = true // once
-		r, err := store.GetMigration(ctx, conn, m.Version)
-		if err != nil {
-			return nil, fmt.Errorf("migrate: applied migration %d: %w", m.Version, err)
-		}
-		out = append(out, &goose.MigrationStatus{Source: &goose.Source{Type: goose.TypeSQL, Version: m.Version},
-			State: goose.StateApplied, AppliedAt: r.Timestamp})
-	}
-	slices.SortFunc(out, func(a, b *goose.MigrationStatus) int { return cmp.Compare(a.Source.Version, b.Source.Version) })
-	return out, nil
-}
-
-// CheckKnown returns an *AheadError (ErrAhead) when the database has
-// migrations applied that p does not have (see Unknown).
-func CheckKnown(ctx context.Context, conn *sql.DB, p *goose.Provider) error {
-	unknown, err := Unknown(ctx, conn, p)
-	if err != nil {
-		return err
-	}
-	return Ahead(unknown, p)
-}
-
-// Ahead returns an *AheadError naming the unknown migrations (from
-// Unknown), or nil when there are none.
-func Ahead(unknown []*goose.MigrationStatus, p *goose.Provider) error {
-	if len(unknown) == 0 {
-		return nil
-	}
-	e := &AheadError{}
-	for _, u := range unknown {
-		e.Unknown = append(e.Unknown, u.Source.Version)
-	}
-	if sources := p.ListSources(); len(sources) > 0 {
-		e.Latest = sources[len(sources)-1].Version
-	}
-	return e
 }

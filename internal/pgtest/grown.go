@@ -161,6 +161,28 @@ func Migrations(tb testing.TB, fsys fs.FS) (names []string, versions []int64) {
 	return names, versions
 }
 
+// Plus returns the embedded migrations and sqls after them, numbered on from
+// the last, as a contributor adds them, with the added files' names.
+func Plus(tb testing.TB, sqls ...string) (fs.FS, []string) {
+	tb.Helper()
+	names, versions := Migrations(tb, db.Migrations())
+	fsys := fstest.MapFS{}
+	for _, n := range names {
+		b, err := fs.ReadFile(db.Migrations(), n)
+		if err != nil {
+			tb.Fatalf("pgtest: %v", err)
+		}
+		fsys[n] = &fstest.MapFile{Data: b}
+	}
+	var added []string
+	for i, sql := range sqls {
+		name := fmt.Sprintf("%05d_added_%d.sql", versions[len(versions)-1]+int64(i)+1, i+1)
+		fsys[name] = &fstest.MapFile{Data: []byte(sql)}
+		added = append(added, name)
+	}
+	return fsys, added
+}
+
 // Grown returns the embedded migrations and one more after the last of them,
 // creating GrownTable and the other Grown* tables, and that migration's file
 // name: a schema as a user

@@ -2,12 +2,14 @@ package repo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
@@ -102,4 +104,40 @@ func BenchmarkListUsersWithAddresses(b *testing.B) {
 			pair(b, nPlusOne, func() error { _, err := r.ListUsersWithAddresses(ctx, q, s.s); return err })
 		})
 	}
+}
+
+// BenchmarkTracing: what tracing costs (PoolConfig.TracerProvider, spans
+// recorded by the SDK and dropped: no exporter), against the same calls on a
+// pool without it: a point select, and a transaction of two statements.
+func BenchmarkTracing(b *testing.B) {
+	_, conn, ctx := benchEnv(b)
+	url := conn.Config().ConnString()
+	open := func(cfg repo.PoolConfig) *repo.Repo {
+		pool, err := repo.OpenPool(ctx, url, cfg)
+		require.NoError(b, err)
+		b.Cleanup(pool.Close)
+		return repo.New(pool)
+	}
+	plain, traced := open(repo.PoolConfig{}), open(repo.PoolConfig{TracerProvider: sdktrace.NewTracerProvider()})
+	u, err := plain.CreateUser(ctx, repo.NewUser{Name: "Alice", Age: 30})
+	require.NoError(b, err)
+	get := func(r *repo.Repo) func() error {
+		return func() error { _, err := r.GetUser(ctx, u.ID); return err }
+	}
+	tx := func(r *repo.Repo) func() error {
+		return func() error {
+			return r.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+				_, err := tx.GetUser(ctx, u.ID)
+				if err == nil {
+					_, err = tx.GetProfile(ctx, u.ID)
+				}
+				if errors.Is(err, repo.ErrNotFound) {
+					err = nil
+				}
+				return err
+			})
+		}
+	}
+	b.Run("GetUser", func(b *testing.B) { pair(b, get(plain), get(traced)) })
+	b.Run("InTx", func(b *testing.B) { pair(b, tx(plain), tx(traced)) })
 }

@@ -17,7 +17,8 @@ func TestContributingQuotesTheSource(t *testing.T) {
 	doc, err := os.ReadFile("../../CONTRIBUTING.md")
 	require.NoError(t, err)
 	var source strings.Builder
-	for _, pattern := range []string{"*.go", "../../db/queries/*.sql", "../../cmd/seed/*.go", "../../internal/fakedata/*.go"} {
+	for _, pattern := range []string{"*.go", "../../db/queries/*.sql", "../../cmd/seed/*.go", "../../internal/fakedata/*.go",
+		"../../internal/migrate/testdata/expand/*.sql"} {
 		files, err := filepath.Glob(pattern)
 		require.NoError(t, err)
 		require.NotEmpty(t, files, pattern)
@@ -30,6 +31,6 @@ func TestContributingQuotesTheSource(t *testing.T) {
 	blocks := regexp.MustCompile("(?ms)^```(?:go|sql)\n(.*?)^```$").FindAllSubmatch(doc, -1)
 	require.GreaterOrEqual(t, len(blocks), 5, "the worked example is there")
 	for _, b := range blocks {
-		require.Contains(t, source.String(), string(b[1]), "CONTRIBUTING.md quotes code that is not in internal/repo, db/queries, cmd/seed or internal/fakedata")
+		require.Contains(t, source.String(), string(b[1]), "CONTRIBUTING.md quotes code that is not in internal/repo, db/queries, cmd/seed, internal/fakedata or internal/migrate/testdata/expand")
 	}
 }

@@ -32,6 +32,8 @@
 //   - server.go: what a Repo learned of its server (is it Citus)
 //   - statements.go: the executor under every generated query, which puts the statement into its errors
 //   - log.go: the query log (PoolConfig.Logger)
+//   - otel.go: OpenTelemetry spans (PoolConfig.TracerProvider): a pgx tracer, transactions' spans, errors by sentinel
+//   - metrics.go: the pool's OpenTelemetry metrics (PoolConfig.MeterProvider), read from pgxpool.Stat
 //
 // Pipelines:
 //   - pipeline.go: statements known up front, sent together in one round trip (pipelined, readPipelined)

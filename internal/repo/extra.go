@@ -264,8 +264,10 @@ func (b *graphBatch) insertRows(ctx context.Context, tx pgx.Tx, first int64, gra
 		if len(owners[t]) == 0 {
 			continue
 		}
-		tag, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(parts[t].finish()),
+		cctx, done := tracedCopy(ctx, tx, e.name)
+		tag, err := tx.Conn().PgConn().CopyFrom(cctx, bytes.NewReader(parts[t].finish()),
 			"COPY "+e.name+" ("+e.columns+") FROM STDIN WITH (FORMAT binary)")
+		done(tag, err)
 		if err != nil {
 			return 0, copyError(ctx, err, e.name, first, owners[t])
 		}

@@ -16,13 +16,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// copyIn runs a binary COPY of r into t, FREEZE where allowed.
+// copyIn runs a binary COPY of r into t, FREEZE where allowed (traced
+// here: pgx's tracer does not see pgconn's COPY).
 func copyIn(ctx context.Context, tx pgx.Tx, t *loadTable, r io.Reader) (int64, error) {
 	with := "FORMAT binary"
 	if t.freeze {
 		with += ", FREEZE"
 	}
+	ctx, done := tracedCopy(ctx, tx, t.name)
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, "COPY "+t.name+" ("+t.columns+") FROM STDIN WITH ("+with+")")
+	done(tag, err)
 	return tag.RowsAffected(), err
 }
 

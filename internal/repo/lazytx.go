@@ -21,7 +21,10 @@ type lazyTx struct {
 	conn   *pgxpool.Conn
 	tx     pgx.Tx // nil until begun
 	closed bool
+	span   txSpan // its statements' parent (InTx's span), zero when not traced
 }
+
+func (l *lazyTx) traced() txSpan { return l.span }
 
 // begin sends BEGIN, with b's statements after it when b is not nil, and
 // returns the batch's results past BEGIN's.
@@ -63,6 +66,7 @@ func (l *lazyTx) started(ctx context.Context) error {
 }
 
 func (l *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	ctx = l.span.context(ctx)
 	if l.tx != nil {
 		return l.tx.Exec(ctx, sql, args...)
 	}
@@ -77,6 +81,7 @@ func (l *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (l *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx = l.span.context(ctx)
 	if l.tx != nil {
 		return l.tx.Query(ctx, sql, args...)
 	}
@@ -95,6 +100,7 @@ func (l *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 }
 
 func (l *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	ctx = l.span.context(ctx)
 	if l.tx != nil {
 		return l.tx.QueryRow(ctx, sql, args...)
 	}
@@ -108,6 +114,7 @@ func (l *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 }
 
 func (l *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	ctx = l.span.context(ctx)
 	if l.tx != nil {
 		return l.tx.SendBatch(ctx, b)
 	}
@@ -119,6 +126,7 @@ func (l *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 }
 
 func (l *lazyTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	ctx = l.span.context(ctx)
 	if err := l.started(ctx); err != nil {
 		return 0, err
 	}
@@ -126,6 +134,7 @@ func (l *lazyTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []s
 }
 
 func (l *lazyTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	ctx = l.span.context(ctx)
 	if err := l.started(ctx); err != nil {
 		return nil, err
 	}
@@ -133,6 +142,7 @@ func (l *lazyTx) Prepare(ctx context.Context, name, sql string) (*pgconn.Stateme
 }
 
 func (l *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	ctx = l.span.context(ctx)
 	if err := l.started(ctx); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -94,7 +95,7 @@ func (l *queryLogger) end(ctx context.Context, msg string, rows int64, err error
 
 // queryName is the sqlc name of a statement ("-- name: GetUser :one"), a
 // keyset list's ("-- keyset: users": "keyset users"), or else its first
-// words, for a log line.
+// words (ALTER TABLE users ADD, SELECT), for a log line and a span's name.
 func queryName(sql string) string {
 	if rest, ok := strings.CutPrefix(sql, "-- name: "); ok {
 		name, _, _ := strings.Cut(rest, " ")
@@ -104,6 +105,18 @@ func queryName(sql string) string {
 		name, _, _ := strings.Cut(rest, "\n")
 		return "keyset " + name
 	}
-	words := strings.Fields(sql)
-	return strings.Join(words[:min(len(words), 4)], " ")
+	// Up to 4 words, stopping before anything but a name or keyword ($1,
+	// a literal, a parenthesis) and after a list's first item.
+	var words []string
+	for _, w := range strings.Fields(sql) {
+		if len(words) == 4 || !(w[0] == '_' || unicode.IsLetter(rune(w[0]))) {
+			break
+		}
+		trimmed := strings.TrimRight(w, ",;")
+		words = append(words, trimmed)
+		if trimmed != w {
+			break
+		}
+	}
+	return strings.Join(words, " ")
 }

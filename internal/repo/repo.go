@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -26,6 +28,7 @@ type Repo struct {
 	replicas *replicaSet    // nil without WithReplicas
 	q        *dbgen.Queries // the pool's queries, made once (nil inside a transaction): a call allocates none
 	server   *server        // what it learned of the database; its transactions' Repos share it
+	tel      *telemetry     // the pool's tracing (PoolConfig.TracerProvider), nil without; its transactions' Repos share it
 	// No query handle: methods get their queries from reading, writing or
 	// inTx, which route them (route.go).
 }
@@ -42,7 +45,7 @@ func New(pool *pgxpool.Pool, opts ...Option) *Repo {
 
 // onPool is a Repo on pool, outside any transaction.
 func onPool(pool *pgxpool.Pool) *Repo {
-	return &Repo{pool: pool, q: newQueries(pool), server: &server{}}
+	return &Repo{pool: pool, q: newQueries(pool), server: &server{}, tel: telemetryOf(pool)}
 }
 
 // PoolConfig sizes the connection pool; zero values keep pgx's defaults, or
@@ -64,6 +67,17 @@ type PoolConfig struct {
 	// Logger, if set, logs every statement (see LogOptions), with Log's options.
 	Logger *slog.Logger
 	Log    LogOptions
+	// TracerProvider, if set, traces every statement, batch, COPY and
+	// transaction as OpenTelemetry spans: named by the sqlc query (GetUser),
+	// with the database's attributes (db.system.name, db.namespace,
+	// server.address, ...), never the arguments; see README, "Tracing".
+	// It runs beside Logger. A Repo made with New on the pool traces its
+	// transactions (InTx) as the parents of their statements.
+	TracerProvider trace.TracerProvider
+	// MeterProvider, if set, observes the pool (pgxpool.Stat) as
+	// OpenTelemetry metrics: connections acquired, idle, total; acquires,
+	// those that waited, and the time spent acquiring.
+	MeterProvider metric.MeterProvider
 }
 
 // singleLine shows an error on one line: pgx lists each address it tried
@@ -166,9 +180,7 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	if cfg.Pooler {
 		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
-	if cfg.Logger != nil {
-		pc.ConnConfig.Tracer = &queryLogger{log: cfg.Logger, opts: cfg.Log}
-	}
+	pc.ConnConfig.Tracer = tracing(cfg, pc.ConnConfig)
 	// When a context ends mid-query, ask the server to cancel the query at
 	// once, so that it stops working too; if the server does not answer
 	// within a second (a dead network), drop the connection.
@@ -188,6 +200,12 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	if cfg.MeterProvider != nil {
+		if err := observePool(cfg.MeterProvider, pool, pc.ConnConfig); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open pool: metrics: %w", err)
+		}
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()

@@ -21,7 +21,10 @@ type savepointTx struct {
 	name   string
 	depth  int
 	closed bool
+	span   txSpan // its statements' parent (the nested InTx's span), zero when not traced
 }
+
+func (sp *savepointTx) traced() txSpan { return sp.span }
 
 // beginSavepoint opens a savepoint in parent, a transaction or a savepoint.
 // A savepoint's name is its depth: only one is open at each depth, since a
@@ -50,6 +53,7 @@ func (sp *savepointTx) Begin(ctx context.Context) (pgx.Tx, error) {
 // ctx ended), it rolls back to the savepoint instead, so that the enclosing
 // transaction stays usable, and returns RELEASE's error.
 func (sp *savepointTx) Commit(ctx context.Context) error {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return pgx.ErrTxClosed
 	}
@@ -64,6 +68,7 @@ func (sp *savepointTx) Commit(ctx context.Context) error {
 // Rollback undoes what was done since the savepoint, and releases it, in one
 // round trip: a savepoint left defined would pile up in a long transaction.
 func (sp *savepointTx) Rollback(ctx context.Context) error {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return pgx.ErrTxClosed
 	}
@@ -73,6 +78,7 @@ func (sp *savepointTx) Rollback(ctx context.Context) error {
 }
 
 func (sp *savepointTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return 0, pgx.ErrTxClosed
 	}
@@ -80,6 +86,7 @@ func (sp *savepointTx) CopyFrom(ctx context.Context, table pgx.Identifier, colum
 }
 
 func (sp *savepointTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return pgx.FailedBatchResults(b, pgx.ErrTxClosed)
 	}
@@ -89,6 +96,7 @@ func (sp *savepointTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchRes
 func (sp *savepointTx) LargeObjects() pgx.LargeObjects { return sp.root.LargeObjects() }
 
 func (sp *savepointTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return nil, pgx.ErrTxClosed
 	}
@@ -96,6 +104,7 @@ func (sp *savepointTx) Prepare(ctx context.Context, name, sql string) (*pgconn.S
 }
 
 func (sp *savepointTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
@@ -103,6 +112,7 @@ func (sp *savepointTx) Exec(ctx context.Context, sql string, args ...any) (pgcon
 }
 
 func (sp *savepointTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return closedRows{}, pgx.ErrTxClosed
 	}
@@ -110,6 +120,7 @@ func (sp *savepointTx) Query(ctx context.Context, sql string, args ...any) (pgx.
 }
 
 func (sp *savepointTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	ctx = sp.span.innerContext(ctx)
 	if sp.closed {
 		return closedRows{}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
 )
@@ -96,8 +97,28 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	if err != nil {
 		return err
 	}
+	if r.tel == nil {
+		_, err := r.runInTx(ctx, opts, txOpts, fn)
+		return err
+	}
+	if t, ok := r.tx.(txTraced); ok { // nested: a child of its transaction's span
+		ctx = trace.ContextWithSpan(ctx, t.traced().span)
+	}
+	ctx, span := r.tel.start(ctx, "InTx", txAttrs(txOpts)...)
+	attempts, err := r.runInTx(ctx, opts, txOpts, fn)
+	span.SetAttributes(attemptsAttr(attempts))
+	if err != nil {
+		spanFailed(ctx, span, err)
+	}
+	span.End()
+	return err
+}
+
+// runInTx is InTx once opts are checked (and its span begun); it also
+// returns how many times it ran fn.
+func (r *Repo) runInTx(ctx context.Context, opts TxOptions, txOpts pgx.TxOptions, fn func(tx *Repo) error) (int, error) {
 	if r.tx != nil {
-		return r.savepoint(ctx, fn)
+		return 1, r.savepoint(ctx, fn)
 	}
 	if !opts.ReadOnly {
 		// Even when it fails: a COMMIT whose answer was lost may have
@@ -107,13 +128,13 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 	for attempt := 1; ; attempt++ {
 		err := r.runTx(ctx, txOpts, fn)
 		if !errors.Is(err, ErrSerialization) {
-			return err
+			return attempt, err
 		}
 		if attempt >= opts.attempts() {
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+			return attempt, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
 		if werr := sleep(ctx, backoff(attempt)); werr != nil {
-			return errors.Join(err, werr)
+			return attempt, errors.Join(err, werr)
 		}
 	}
 }
@@ -121,22 +142,25 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 // runTx runs fn in a transaction whose BEGIN travels with its first
 // statement (lazyTx): a failed BEGIN is the first statement's error.
 func (r *Repo) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Repo) error) error {
-	return finish(ctx, &lazyTx{pool: r.pool, opts: opts}, r.server, fn)
+	return finish(ctx, &lazyTx{pool: r.pool, opts: opts, span: spanned(ctx, r.tel)}, r, fn)
 }
 
 func (r *Repo) savepoint(ctx context.Context, fn func(tx *Repo) error) error {
-	sp, err := beginSavepoint(ctx, r.tx)
+	span := spanned(ctx, r.tel)
+	sp, err := beginSavepoint(span.innerContext(ctx), r.tx)
 	if err != nil {
 		return fmt.Errorf("savepoint: %w", dbError(ctx, err))
 	}
-	return finish(ctx, sp, r.server, fn)
+	sp.span = span
+	return finish(ctx, sp, r, fn)
 }
 
-// finish runs fn on tx, then commits (or releases the savepoint) or rolls
+// finish runs fn on tx, a transaction of r (whose server and telemetry
+// tx's Repo shares), then commits (or releases the savepoint) or rolls
 // back. Whatever way fn ends, tx ends too: a deferred rollback covers a panic
 // and runtime.Goexit, where recover() says nothing. Rollback runs even when
 // ctx is done, so that the connection goes back to the pool clean.
-func finish(ctx context.Context, tx pgx.Tx, srv *server, fn func(tx *Repo) error) error {
+func finish(ctx context.Context, tx pgx.Tx, r *Repo, fn func(tx *Repo) error) error {
 	rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
 	returned := false
 	defer func() {
@@ -144,7 +168,7 @@ func finish(ctx context.Context, tx pgx.Tx, srv *server, fn func(tx *Repo) error
 			_ = rollback()
 		}
 	}()
-	err := fn(&Repo{tx: tx, server: srv})
+	err := fn(&Repo{tx: tx, server: r.server, tel: r.tel})
 	returned = true
 	if err != nil {
 		if rbErr := rollback(); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
