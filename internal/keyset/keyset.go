@@ -195,6 +195,10 @@ func New(d Decl) *List {
 // Name is the list's name, as its cursors carry it.
 func (l *List) Name() string { return l.d.Name }
 
+// Decl returns the list's declaration (its slices are the list's: not to be
+// changed).
+func (l *List) Decl() Decl { return l.d }
+
 // Table is the list's table.
 func (l *List) Table() string { return l.d.Table }
 

@@ -16,11 +16,12 @@
 // API methods, by table:
 //   - users.go: users, their addresses and profiles (CreateUser, RegisterUser, GetUser, AddAddress, SetProfile, ...)
 //   - posts.go: posts and their tags (CreatePost, GetPost, ListPosts, TagPost, ...)
-//   - lists.go: lists of users, alone or with their addresses or posts
+//   - lists.go: lists of users, alone or with their addresses or posts; listing, the whole of a list method
 //   - follows.go: follows between users, both rows of each edge (Follow, Unfollow, ListFollowing, ListFollowers); DeleteUser's part
 //   - feed.go: ListFeed, the published posts of the users one follows
 //   - page.go: keyset pages: UserQuery, PostQuery, Page and its cursor, Strategy
 //   - reset.go: Reset, which empties every table of the schema
+//   - oneshot.go: writeOne, deleteOne, readOne: a one-statement write or one-row read in one call
 //
 // The Repo, routing and transactions:
 //   - repo.go: Repo, New, OpenPool, Connect, PoolConfig, Stats
@@ -59,6 +60,7 @@
 // Conversion:
 //   - models.go: the repository's own types (User, Post, ...), converted from dbgen rows by fromDB functions
 //   - load.go: related rows attached to their parents (relation, attach, fold), for Joined and SelectIn
+//   - derive.go: a keyset list's rows scanned into a struct by its field names (listOf, childOf)
 //
 // A new exported method also gets its entry in methods_test.go (its route,
 // round trips and sample calls), which the routing, round-trip and

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/inkwell-dev/inkwell/internal/dbgen"
@@ -59,91 +58,32 @@ var usersList = keyset.New(keyset.Decl{
 // statement they can send (TestListPlans).
 var keysetLists = []*keyset.List{usersList, postsList}
 
-// users reads the rows of usersList.
-var users = list[User]{
-	decl:  usersList,
-	dests: func(u *User) []any { return []any{&u.ID, &u.Name, &u.Age, &u.CreatedAt} },
-	column: func(u User, col string) any {
-		switch col {
-		case "id":
-			return u.ID
-		case "age":
-			return u.Age
-		case "name":
-			return u.Name
-		case "created_at":
-			return u.CreatedAt
-		}
-		panic("users: no key column " + col)
-	},
-	id: func(u User) int64 { return u.ID },
-}
-
-var userAddressesChild = child[User, Address, Address]{
-	name: "addresses", rel: userAddresses,
-	dests:  func(a *Address) []any { return []any{&a.ID, &a.UserID, &a.Email} },
-	parent: func(a Address) int64 { return a.UserID },
-	conv:   func(a Address) Address { return a },
-	nullable: func() ([]any, func() (Address, bool)) {
-		var id, userID *int64
-		var email *string
-		return []any{&id, &userID, &email}, func() (Address, bool) {
-			if id == nil {
-				return Address{}, false
-			}
-			return Address{ID: *id, UserID: *userID, Email: *email}, true
-		}
-	},
-}
-
-var userPostsChild = child[User, Post, Post]{
-	name: "posts", rel: userPosts,
-	dests: func(p *Post) []any {
-		return []any{&p.ID, &p.UserID, &p.Title, &p.Content, &p.Published, &p.Rating, &p.CreatedAt}
-	},
-	parent: func(p Post) int64 { return p.UserID },
-	conv:   func(p Post) Post { return p },
-	nullable: func() ([]any, func() (Post, bool)) {
-		var id, userID *int64
-		var title, content *string
-		var published *bool
-		var rating *float64
-		var createdAt *time.Time
-		return []any{&id, &userID, &title, &content, &published, &rating, &createdAt}, func() (Post, bool) {
-			if id == nil {
-				return Post{}, false
-			}
-			return Post{ID: *id, UserID: *userID, Title: *title, Content: *content, Published: *published,
-				Rating: *rating, CreatedAt: *createdAt}, true
-		}
-	},
-}
+// The lists of users, as Users, with their addresses or posts.
+var (
+	users              = listOf[User](usersList)
+	userAddressesChild = childOf(usersList, "addresses", userAddresses)
+	userPostsChild     = childOf(usersList, "posts", userPosts)
+)
 
 // ListUsers returns a page of users filtered and ordered as q says.
 // ErrInvalid for a bad order, limit, age range, name prefix or cursor.
 func (r *Repo) ListUsers(ctx context.Context, q UserQuery) (Page[User], error) {
-	p, err := q.page()
+	kq, err := q.query()
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users: %w", err)
 	}
-	return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[User], error) {
-		items, err := queryPage(ctx, db, users, p)
-		if err != nil {
-			return Page[User]{}, fmt.Errorf("list users: %w", dbError(ctx, err))
-		}
-		return users.pageOf(p, items), nil
-	})
+	return listing(ctx, r, users, kq, "list users")
 }
 
 // ListUsersWithAddresses returns a page of users, as ListUsers does, each with
 // their addresses loaded as s says, in one round trip either way.
 // ErrInvalid for a bad strategy, order, limit, age range, name prefix or cursor.
 func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	page, err := listUsersWith(ctx, r, q, s, userAddressesChild)
+	kq, err := q.query()
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users with addresses: %w", err)
 	}
-	return page, nil
+	return listingWith(ctx, r, users, userAddressesChild, kq, s, "list users with addresses")
 }
 
 // ListUsersWithPosts returns a page of users, as ListUsers does, each with
@@ -151,22 +91,51 @@ func (r *Repo) ListUsersWithAddresses(ctx context.Context, q UserQuery, s Strate
 // round trip either way. ErrInvalid for a bad strategy, order, limit, age
 // range, name prefix or cursor.
 func (r *Repo) ListUsersWithPosts(ctx context.Context, q UserQuery, s Strategy) (Page[User], error) {
-	page, err := listUsersWith(ctx, r, q, s, userPostsChild)
+	kq, err := q.query()
 	if err != nil {
 		return Page[User]{}, fmt.Errorf("list users with posts: %w", err)
 	}
-	return page, nil
+	return listingWith(ctx, r, users, userPostsChild, kq, s, "list users with posts")
 }
 
-func listUsersWith[R, C any](ctx context.Context, r *Repo, q UserQuery, s Strategy, c child[User, R, C]) (Page[User], error) {
-	p, err := q.page()
+// listing is the whole of a list method: the page of l that q asks for (its
+// Order "" the list's first; a bad limit or cursor is ErrInvalid), read in
+// one statement where reads go, every error wrapped with what failed for
+// which input (what a format, args its values).
+func listing[P any](ctx context.Context, r *Repo, l list[P], q keyset.Query, what string, args ...any) (Page[P], error) {
+	p, err := keysetPage(l.decl, q)
 	if err == nil {
-		err = s.check()
+		var page Page[P]
+		if page, err = listPage(ctx, r, l, p); err == nil {
+			return page, nil
+		}
 	}
-	if err != nil {
-		return Page[User]{}, err
+	return Page[P]{}, fmt.Errorf(what+": %w", append(args, err)...)
+}
+
+// listingWith is listing for a list with one of its children, c, loaded as s
+// says, in one round trip either way; ErrInvalid for a bad strategy too.
+func listingWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R, C], q keyset.Query, s Strategy,
+	what string, args ...any) (Page[P], error) {
+	p, err := keysetPage(l.decl, q)
+	if err = cmp.Or(err, s.check()); err == nil {
+		var page Page[P]
+		if page, err = listWith(ctx, r, l, c, p, s); err == nil {
+			return page, nil
+		}
 	}
-	return listWith(ctx, r, users, c, p, s)
+	return Page[P]{}, fmt.Errorf(what+": %w", append(args, err)...)
+}
+
+// listPage reads page p of l where reads go.
+func listPage[P any](ctx context.Context, r *Repo, l list[P], p keyset.Page) (Page[P], error) {
+	return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
+		items, err := queryPage(ctx, db, l, p)
+		if err != nil {
+			return Page[P]{}, dbError(ctx, err)
+		}
+		return l.pageOf(p, items), nil
+	})
 }
 
 // list is how the rows of a keyset list become values P.
@@ -311,17 +280,17 @@ func keysetPage(l *keyset.List, q keyset.Query) (keyset.Page, error) {
 	return p, err
 }
 
-// page checks q and returns its page of usersList.
-func (q UserQuery) page() (keyset.Page, error) {
+// query checks q and returns its query of usersList.
+func (q UserQuery) query() (keyset.Query, error) {
 	if q.OrderBy == "" {
 		q.OrderBy = ByID
 	}
 	orders := usersList.Orders()
 	if !slices.Contains(orders, string(q.OrderBy)) {
-		return keyset.Page{}, invalid("order", string(q.OrderBy), "must be "+orList(orders))
+		return keyset.Query{}, invalid("order", string(q.OrderBy), "must be "+orList(orders))
 	}
 	if q.MinAge != nil && q.MaxAge != nil && *q.MinAge > *q.MaxAge {
-		return keyset.Page{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
+		return keyset.Query{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
 	}
 	var filters []keyset.Arg
 	if q.MinAge != nil {
@@ -332,14 +301,14 @@ func (q UserQuery) page() (keyset.Page, error) {
 	}
 	if q.NamePrefix != "" {
 		if err := checkPrefix(q.NamePrefix); err != nil {
-			return keyset.Page{}, err
+			return keyset.Query{}, err
 		}
 		filters = append(filters, keyset.Arg{Filter: "name_prefix", Values: []any{q.NamePrefix}})
 	}
 	if q.CreatedSince != nil {
 		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*q.CreatedSince}})
 	}
-	return keysetPage(usersList, keyset.Query{Order: string(q.OrderBy), Desc: q.Desc, Filters: filters, After: q.After, Limit: q.Limit})
+	return keyset.Query{Order: string(q.OrderBy), Desc: q.Desc, Filters: filters, After: q.After, Limit: q.Limit}, nil
 }
 
 // checkPrefix refuses a name prefix no name can start with.

@@ -41,7 +41,11 @@ var methods = []method{
 	{name: "ListUsers", route: read, samples: []sample{
 		{name: "ByID", trips: 1, call: func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{})) }},
 		{name: "ByNameDesc", trips: 1, call: func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Desc: true})) }},
-	}, empty: func(e at) (any, error) { return e.r.ListUsers(e.ctx, repo.UserQuery{MinAge: tooOld}) }},
+	}, empty: func(e at) (any, error) { return e.r.ListUsers(e.ctx, repo.UserQuery{MinAge: tooOld}) }, bad: []func(e at) error{
+		func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{OrderBy: "shoe size"})) },
+		func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{Limit: -1})) },
+		func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{After: "not a cursor"})) },
+	}},
 	// A page's children are found from the page's arguments, not its ids:
 	// SelectIn's two queries go in one batch.
 	{name: "ListUsersWithAddresses", route: read, samples: ok(1, func(e at) error {
@@ -60,7 +64,8 @@ var methods = []method{
 	{name: "ListPosts", route: read, samples: []sample{
 		{name: "Asc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{}, e.s)) }},
 		{name: "Desc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Desc: true}, e.s)) }},
-	}, empty: func(e at) (any, error) { return e.r.ListPosts(e.ctx, repo.PostQuery{UserID: nobody}, e.s) }},
+	}, empty: func(e at) (any, error) { return e.r.ListPosts(e.ctx, repo.PostQuery{UserID: nobody}, e.s) },
+		bad: []func(e at) error{func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Tag: "no tag!"}, e.s)) }}},
 	// One user's edges: one shard on Citus.
 	{name: "ListFollowing", route: read, samples: ok(1, func(e at) error {
 		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
@@ -74,7 +79,11 @@ var methods = []method{
 	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }},
 
 	// Writes; rows of their own are made with e.prep.
-	{name: "CreateUser", route: write, samples: ok(1, func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: "Created"})) })},
+	{name: "CreateUser", route: write, samples: ok(1, func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: "Created"})) }),
+		bad: []func(e at) error{
+			func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: " "})) },
+			func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: "Old", Age: 151})) },
+		}},
 	{name: "RegisterUser", route: write, samples: []sample{
 		{name: "TwoEmails", trips: 1, call: func(e at) error {
 			return errOf(e.r.RegisterUser(e.ctx, repo.NewUser{Name: "Registered"}, e.email(), e.email()))
@@ -88,9 +97,10 @@ var methods = []method{
 	}},
 	{name: "UpdateUser", route: write, samples: ok(1, func(e at) error {
 		return errOf(e.r.UpdateUser(e.ctx, e.user.ID, repo.UserPatch{Age: ptr(int32(31))}))
-	})},
+	}), bad: []func(e at) error{func(e at) error { return errOf(e.r.UpdateUser(e.ctx, e.user.ID, repo.UserPatch{Name: ptr("")})) }}},
 	{name: "DeleteUser", route: write, samples: ok(1, func(e at) error { return e.r.DeleteUser(e.ctx, e.newUser().ID) })},
-	{name: "AddAddress", route: write, samples: ok(1, func(e at) error { return errOf(e.r.AddAddress(e.ctx, e.user.ID, e.email())) })},
+	{name: "AddAddress", route: write, samples: ok(1, func(e at) error { return errOf(e.r.AddAddress(e.ctx, e.user.ID, e.email())) }),
+		bad: []func(e at) error{func(e at) error { return errOf(e.r.AddAddress(e.ctx, e.user.ID, "not an email")) }}},
 	{name: "DeleteAddress", route: write, samples: ok(1, func(e at) error {
 		a, err := e.prep.AddAddress(bg, e.user.ID, e.email())
 		require.NoError(e.t, err)
@@ -98,20 +108,27 @@ var methods = []method{
 	})},
 	{name: "SetProfile", route: write, samples: ok(1, func(e at) error {
 		return errOf(e.r.SetProfile(e.ctx, repo.Profile{UserID: e.user.ID, Bio: "bio"}))
-	})},
+	}), bad: []func(e at) error{func(e at) error {
+		return errOf(e.r.SetProfile(e.ctx, repo.Profile{UserID: e.user.ID, Website: ptr("ftp://example.com")}))
+	}}},
 	{name: "CreatePost", route: write, samples: ok(1, func(e at) error {
 		return errOf(e.r.CreatePost(e.ctx, repo.NewPost{UserID: e.user.ID, Title: "New"}))
-	})},
+	}), bad: []func(e at) error{
+		func(e at) error { return errOf(e.r.CreatePost(e.ctx, repo.NewPost{UserID: e.user.ID})) },
+		func(e at) error {
+			return errOf(e.r.CreatePost(e.ctx, repo.NewPost{UserID: e.user.ID, Title: "Rated", Rating: 6}))
+		},
+	}},
 	{name: "UpdatePost", route: write, samples: ok(1, func(e at) error {
 		return errOf(e.r.UpdatePost(e.ctx, e.post.ID, repo.PostPatch{Title: ptr("Final"), Rating: ptr(4.0)}))
-	})},
+	}), bad: []func(e at) error{func(e at) error { return errOf(e.r.UpdatePost(e.ctx, e.post.ID, repo.PostPatch{Rating: ptr(-1.0)})) }}},
 	{name: "DeletePost", route: write, samples: ok(1, func(e at) error { return e.r.DeletePost(e.ctx, e.newPost().ID) })},
 	{name: "TagPost", route: write, samples: []sample{
 		{name: "TwoTags", trips: 1, call: func(e at) error {
 			return errOf(e.r.TagPost(e.ctx, e.newPost().ID, "go", fmt.Sprintf("new-%d", e.n.Add(1))))
 		}},
 		{name: "NoSuchPost", trips: 1, want: repo.ErrNotFound, call: func(e at) error { return errOf(e.r.TagPost(e.ctx, e.post.ID+1000, "go")) }},
-	}},
+	}, bad: []func(e at) error{func(e at) error { return errOf(e.r.TagPost(e.ctx, e.post.ID, "go", "-dash")) }}},
 	{name: "UntagPost", route: write, samples: ok(1, func(e at) error {
 		p := e.newPost()
 		_, err := e.prep.TagPost(bg, p.ID, "go")
@@ -232,7 +249,12 @@ type method struct {
 	// empty, for a method returning a Page, lists nothing on the database
 	// of TestEmptyPages (empty, then with a user and a post).
 	empty func(e at) (any, error)
-	last  bool // empties the tables: runs after every other method
+	// bad are calls with input the method refuses: each must end with
+	// ErrInvalid (a *FieldError) having sent nothing (TestBadInput,
+	// TestRoundTrips and TestReplicas run them as samples of no round trip)
+	// and left every table as it was (TestBadInput).
+	bad  []func(e at) error
+	last bool // empties the tables: runs after every other method
 }
 
 // A sample is one call of a method.
@@ -300,10 +322,24 @@ type run struct {
 	sample
 }
 
-// runs are m's samples, each once, or with Joined and with SelectIn.
+// runs are m's samples, then its bad calls (Bad1, Bad2, ...), each once, or
+// with Joined and with SelectIn.
 func (m method) runs() []run {
+	return append(runsOf(m, m.samples), m.badRuns()...)
+}
+
+// badRuns are m's bad calls as samples of no round trip.
+func (m method) badRuns() []run {
+	bad := make([]sample, len(m.bad))
+	for i, call := range m.bad {
+		bad[i] = sample{name: fmt.Sprintf("Bad%d", i+1), want: repo.ErrInvalid, call: call}
+	}
+	return runsOf(m, bad)
+}
+
+func runsOf(m method, samples []sample) []run {
 	var runs []run
-	for _, s := range m.samples {
+	for _, s := range samples {
 		for _, st := range m.strategies() {
 			runs = append(runs, run{strings.TrimSuffix(s.name+"/"+st.name, "/"), st.s, s})
 		}
@@ -387,6 +423,9 @@ func TestEveryMethodDeclared(t *testing.T) {
 				call = "errOf(" + call + ")"
 			}
 			entry := fmt.Sprintf("\t{name: %q, route: read /* or write, transaction, local */, samples: ok(1 /* round trips */, func(e at) error {\n\t\treturn %s\n\t})", rm.Name, call)
+			if rm.Type.NumIn() > 2 { // arguments beyond ctx: input it may refuse
+				entry += fmt.Sprintf(", bad: []func(e at) error{func(e at) error {\n\t\treturn %s /* with input it refuses; or no bad: if none */\n\t}}", call)
+			}
 			if pages {
 				entry += fmt.Sprintf(", empty: func(e at) (any, error) {\n\t\treturn e.r.%s(e.ctx /* , arguments that find nothing */)\n\t}", rm.Name)
 			}

@@ -27,18 +27,11 @@ func (p NewPost) validate() error {
 // over-long title, bad content or a rating outside 0-5; ErrNotFound if there
 // is no such user.
 func (r *Repo) CreatePost(ctx context.Context, p NewPost) (Post, error) {
-	if err := p.validate(); err != nil {
-		return Post{}, fmt.Errorf("create post %q: %w", short(p.Title), err)
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
+	return writeOne(ctx, r, p.validate(), func(q *dbgen.Queries) (dbgen.Post, error) {
 		return q.CreatePost(ctx, dbgen.CreatePostParams{
 			UserID: p.UserID, Title: p.Title, Content: p.Content, Published: p.Published, Rating: p.Rating,
 		})
-	})
-	if err != nil {
-		return Post{}, fmt.Errorf("create post %q for user %d: %w", short(p.Title), p.UserID, dbError(ctx, err))
-	}
-	return postFromDB(row), nil
+	}, postFromDB, "create post %q for user %d", short(p.Title), p.UserID)
 }
 
 // GetPost returns the post with its Author and Tags (by name), the tags loaded
@@ -79,17 +72,11 @@ func (r *Repo) GetPost(ctx context.Context, id int64, s Strategy) (Post, error) 
 // loaded as s says, in one round trip either way. ErrInvalid for a bad
 // strategy, limit, tag or cursor.
 func (r *Repo) ListPosts(ctx context.Context, pq PostQuery, s Strategy) (Page[Post], error) {
-	p, err := pq.page()
-	if err == nil {
-		err = s.check()
+	q, err := pq.query()
+	if err != nil {
+		return Page[Post]{}, fmt.Errorf("list posts: %w", err)
 	}
-	if err == nil {
-		var page Page[Post]
-		if page, err = listWith(ctx, r, posts, postTagsChild, p, s); err == nil {
-			return page, nil
-		}
-	}
-	return Page[Post]{}, fmt.Errorf("list posts: %w", err)
+	return listingWith(ctx, r, posts, postTagsChild, q, s, "list posts")
 }
 
 // postsList declares the lists of posts (ListPosts), each with its author
@@ -146,31 +133,10 @@ var posts = list[Post]{
 	id: func(p Post) int64 { return p.ID },
 }
 
-// postTag is a row of a select-in load of tags.
-type postTag struct {
-	postID int64
-	tag    Tag
-}
+var postTagsChild = childOf(postsList, "tags", postTags)
 
-var postTagsChild = child[Post, postTag, Tag]{
-	name: "tags", rel: postTags,
-	dests:  func(t *postTag) []any { return []any{&t.postID, &t.tag.ID, &t.tag.Name} },
-	parent: func(t postTag) int64 { return t.postID },
-	conv:   func(t postTag) Tag { return t.tag },
-	nullable: func() ([]any, func() (Tag, bool)) {
-		var postID, id *int64
-		var name *string
-		return []any{&postID, &id, &name}, func() (Tag, bool) {
-			if id == nil {
-				return Tag{}, false
-			}
-			return Tag{ID: *id, Name: *name}, true
-		}
-	},
-}
-
-// page checks pq and returns its page of postsList.
-func (pq PostQuery) page() (keyset.Page, error) {
+// query checks pq and returns its query of postsList.
+func (pq PostQuery) query() (keyset.Query, error) {
 	var filters []keyset.Arg
 	if pq.UserID != nil {
 		filters = append(filters, keyset.Arg{Filter: "user_id", Values: []any{*pq.UserID}})
@@ -181,58 +147,33 @@ func (pq PostQuery) page() (keyset.Page, error) {
 	if pq.Tag != "" {
 		tag, err := normalizeTag(pq.Tag)
 		if err != nil {
-			return keyset.Page{}, err
+			return keyset.Query{}, err
 		}
 		filters = append(filters, keyset.Arg{Filter: "tag", Values: []any{tag}})
 	}
 	if pq.CreatedSince != nil {
 		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*pq.CreatedSince}})
 	}
-	return keysetPage(postsList, keyset.Query{Order: postOrder, Desc: pq.Desc, Filters: filters, After: pq.After, Limit: pq.Limit})
+	return keyset.Query{Order: postOrder, Desc: pq.Desc, Filters: filters, After: pq.After, Limit: pq.Limit}, nil
 }
 
 // UpdatePost changes the fields of patch that are set and returns the post as
 // stored (without Author or Tags). ErrNotFound if there is no such post;
 // ErrInvalid for a bad value.
 func (r *Repo) UpdatePost(ctx context.Context, id int64, patch PostPatch) (Post, error) {
-	fail := func(err error) (Post, error) { return Post{}, fmt.Errorf("update post %d: %w", id, err) }
-	if patch.Title != nil {
-		if err := checkRequired("title", *patch.Title, MaxTitleLen); err != nil {
-			return fail(err)
-		}
-	}
-	if patch.Content != nil {
-		if err := checkText("content", *patch.Content); err != nil {
-			return fail(err)
-		}
-	}
-	if patch.Rating != nil {
-		if err := checkRating(*patch.Rating); err != nil {
-			return fail(err)
-		}
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Post, error) {
+	check := cmp.Or(ifSet(patch.Title, func(t string) error { return checkRequired("title", t, MaxTitleLen) }),
+		ifSet(patch.Content, func(c string) error { return checkText("content", c) }), ifSet(patch.Rating, checkRating))
+	return writeOne(ctx, r, check, func(q *dbgen.Queries) (dbgen.Post, error) {
 		return q.UpdatePost(ctx, dbgen.UpdatePostParams{
 			ID: id, Title: patch.Title, Content: patch.Content, Published: patch.Published, Rating: patch.Rating,
 		})
-	})
-	if err != nil {
-		return fail(dbError(ctx, err))
-	}
-	return postFromDB(row), nil
+	}, postFromDB, "update post %d", id)
 }
 
 // DeletePost deletes a post and its tag links. ErrNotFound if there is no
 // such post.
 func (r *Repo) DeletePost(ctx context.Context, id int64) error {
-	n, err := writing(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeletePost(ctx, id) })
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("delete post %d: %w", id, dbError(ctx, err))
-	}
-	return nil
+	return deleteOne(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeletePost(ctx, id) }, "delete post %d", id)
 }
 
 // TagPost puts tags on a post, creating tags that do not exist yet, in one

@@ -14,16 +14,9 @@ import (
 // It returns ErrInvalid (a *FieldError) for a blank or over-long name or an
 // age outside 0-150.
 func (r *Repo) CreateUser(ctx context.Context, u NewUser) (User, error) {
-	if err := u.validate(); err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", short(u.Name), err)
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.User, error) {
+	return writeOne(ctx, r, u.validate(), func(q *dbgen.Queries) (dbgen.User, error) {
 		return q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
-	})
-	if err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", short(u.Name), dbError(ctx, err))
-	}
-	return userFromDB(row), nil
+	}, userFromDB, "create user %q", short(u.Name))
 }
 
 // RegisterUser creates a user with their email addresses, in one round trip:
@@ -158,13 +151,8 @@ func (r *Repo) registerRouted(ctx context.Context, u NewUser, emails, keys []str
 
 // GetUser returns the user with that id, or ErrNotFound.
 func (r *Repo) GetUser(ctx context.Context, id int64) (User, error) {
-	return reading(ctx, r, func(q *dbgen.Queries) (User, error) {
-		row, err := q.GetUser(ctx, id)
-		if err != nil {
-			return User{}, fmt.Errorf("get user %d: %w", id, dbError(ctx, err))
-		}
-		return userFromDB(row), nil
-	})
+	return readOne(ctx, r, func(q *dbgen.Queries) (dbgen.User, error) { return q.GetUser(ctx, id) },
+		userFromDB, "get user %d", id)
 }
 
 // GetUserWithAddresses returns the user with that id and their addresses
@@ -251,24 +239,9 @@ func userWithAddresses(ctx context.Context, r *Repo, s Strategy,
 // UpdateUser changes the fields of patch that are set and returns the user as
 // stored. ErrNotFound if there is no such user; ErrInvalid for a bad value.
 func (r *Repo) UpdateUser(ctx context.Context, id int64, patch UserPatch) (User, error) {
-	fail := func(err error) (User, error) { return User{}, fmt.Errorf("update user %d: %w", id, err) }
-	if patch.Name != nil {
-		if err := checkName(*patch.Name); err != nil {
-			return fail(err)
-		}
-	}
-	if patch.Age != nil {
-		if err := checkAge(*patch.Age); err != nil {
-			return fail(err)
-		}
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.User, error) {
+	return writeOne(ctx, r, cmp.Or(ifSet(patch.Name, checkName), ifSet(patch.Age, checkAge)), func(q *dbgen.Queries) (dbgen.User, error) {
 		return q.UpdateUser(ctx, dbgen.UpdateUserParams{ID: id, Name: patch.Name, Age: patch.Age})
-	})
-	if err != nil {
-		return fail(dbError(ctx, err))
-	}
-	return userFromDB(row), nil
+	}, userFromDB, "update user %d", id)
 }
 
 // DeleteUser deletes the user and, by cascade, their addresses, profile,
@@ -338,47 +311,23 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 
 // DeleteAddress deletes one address. ErrNotFound if there is no such address.
 func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
-	n, err := writing(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeleteAddress(ctx, id) })
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("delete address %d: %w", id, dbError(ctx, err))
-	}
-	return nil
+	return deleteOne(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeleteAddress(ctx, id) },
+		"delete address %d", id)
 }
 
 // SetProfile creates or replaces a user's profile. ErrInvalid for an
 // over-long bio or a website that is not an http(s) URL; ErrNotFound if there
 // is no such user.
 func (r *Repo) SetProfile(ctx context.Context, p Profile) (Profile, error) {
-	fail := func(err error) (Profile, error) {
-		return Profile{}, fmt.Errorf("set profile of user %d: %w", p.UserID, err)
-	}
-	if err := checkBio(p.Bio); err != nil {
-		return fail(err)
-	}
-	if err := checkWebsite(p.Website); err != nil {
-		return fail(err)
-	}
-	row, err := writing(ctx, r, func(q *dbgen.Queries) (dbgen.Profile, error) {
+	return writeOne(ctx, r, cmp.Or(checkBio(p.Bio), checkWebsite(p.Website)), func(q *dbgen.Queries) (dbgen.Profile, error) {
 		return q.UpsertProfile(ctx, dbgen.UpsertProfileParams{UserID: p.UserID, Bio: p.Bio, Website: p.Website})
-	})
-	if err != nil {
-		return fail(dbError(ctx, err))
-	}
-	return profileFromDB(row), nil
+	}, profileFromDB, "set profile of user %d", p.UserID)
 }
 
 // GetProfile returns a user's profile; ErrNotFound if they have none.
 func (r *Repo) GetProfile(ctx context.Context, userID int64) (Profile, error) {
-	return reading(ctx, r, func(q *dbgen.Queries) (Profile, error) {
-		row, err := q.GetProfile(ctx, userID)
-		if err != nil {
-			return Profile{}, fmt.Errorf("get profile of user %d: %w", userID, dbError(ctx, err))
-		}
-		return profileFromDB(row), nil
-	})
+	return readOne(ctx, r, func(q *dbgen.Queries) (dbgen.Profile, error) { return q.GetProfile(ctx, userID) },
+		profileFromDB, "get profile of user %d", userID)
 }
 
 // BulkCreateUsers inserts users with COPY, in one transaction: all of them or,

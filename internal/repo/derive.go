@@ -1,0 +1,267 @@
+package repo
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/inkwell-dev/inkwell/internal/keyset"
+)
+
+// A keyset list's rows become Go values by field name: each selected column
+// scans into the struct field named as the column in CamelCase (user_id:
+// UserID, "u.name AS author_name": AuthorName) or tagged `db:"user_id"`.
+// Fields are matched once, when the package loads (a column without its
+// field panics then, naming both); a row is scanned into targets made once
+// per statement, with no reflection per row.
+
+// listOf returns how the rows of l become values P: its columns, then its
+// JoinColumns. A list with children needs an int64 "id" column, the id its
+// children's rows name.
+func listOf[P any](l *keyset.List) list[P] {
+	d := l.Decl()
+	cols := append(slices.Clone(d.Columns), splitColumns(d.JoinColumns)...)
+	t := reflect.TypeFor[P]()
+	paths := fieldPaths(t, "list "+d.Name, cols, "")
+	at := func(col string) []int { return paths[slices.Index(cols, col)] }
+	out := list[P]{
+		decl:  l,
+		dests: func(p *P) []any { return fieldAddrs(reflect.ValueOf(p).Elem(), paths) },
+		column: func(p P, col string) any {
+			return reflect.ValueOf(&p).Elem().FieldByIndex(at(col)).Interface()
+		},
+	}
+	if len(d.Children) > 0 {
+		if !slices.Contains(cols, "id") {
+			panic(fmt.Sprintf("repo: list %s has children but selects no id column", d.Name))
+		}
+		out.id = int64At[P](t, at("id"), "list "+d.Name)
+	}
+	return out
+}
+
+// keyed is a row of a list's child: the child and its parent's id.
+// (exported fields: reflection sets them).
+type keyed[C any] struct {
+	Parent int64
+	V      C
+}
+
+// childOf returns how the rows of l's child name become values C, attached
+// to their parents by rel: each of the child's columns scans into C's field
+// of its name; its Key, if C has no such field, into the parent's id only.
+func childOf[P, C any](l *keyset.List, name string, rel relation[P, C]) child[P, keyed[C], C] {
+	d := l.Decl()
+	i := slices.IndexFunc(d.Children, func(c keyset.Child) bool { return c.Name == name })
+	if i < 0 {
+		panic(fmt.Sprintf("repo: list %s has no child %q", d.Name, name))
+	}
+	c := d.Children[i]
+	cols := splitColumns(c.Columns)
+	key := columnName(c.Key)
+	t := reflect.TypeFor[keyed[C]]()
+	what := "child " + name + " of list " + d.Name
+	paths := fieldPaths(t, what, cols, key)
+	k := slices.IndexFunc(cols, func(col string) bool { return columnName(col) == key })
+	if k < 0 {
+		panic(fmt.Sprintf("repo: %s: its key %s is not among its columns %s", what, c.Key, c.Columns))
+	}
+	makers := make([]func() nullSlot, len(paths))
+	for i, p := range paths {
+		makers[i] = slotMaker(fieldAt(t, p))
+	}
+	return child[P, keyed[C], C]{
+		name: name, rel: rel,
+		dests:  func(r *keyed[C]) []any { return fieldAddrs(reflect.ValueOf(r).Elem(), paths) },
+		parent: int64At[keyed[C]](t, paths[k], what),
+		conv:   func(r keyed[C]) C { return r.V },
+		nullable: func() ([]any, func() (C, bool)) {
+			var row keyed[C]
+			base := unsafe.Pointer(&row)
+			slots := make([]nullSlot, len(makers))
+			dests := make([]any, len(makers))
+			for i, mk := range makers {
+				slots[i] = mk()
+				dests[i] = slots[i].target()
+			}
+			return dests, func() (C, bool) {
+				if slots[k].null() { // the key is NULL: a parent without children
+					return row.V, false
+				}
+				for _, s := range slots {
+					s.store(base)
+				}
+				return row.V, true
+			}
+		},
+	}
+}
+
+// fieldPaths finds, for each column, the index path of t's field of its
+// name, or panics. In a keyed[C], the fields are C's, and key, if C has
+// none of its name, is the parent field.
+func fieldPaths(t reflect.Type, what string, cols []string, key string) [][]int {
+	own, prefix := t, []int(nil)
+	if key != "" {
+		own, prefix = t.Field(1).Type, []int{1}
+	}
+	paths := make([][]int, len(cols))
+	for i, col := range cols {
+		for _, f := range reflect.VisibleFields(own) {
+			if f.IsExported() && !f.Anonymous && fieldNamed(f, columnName(col)) {
+				paths[i] = append(slices.Clone(prefix), f.Index...)
+				break
+			}
+		}
+		if paths[i] == nil && columnName(col) == key {
+			paths[i] = []int{0}
+		}
+		if paths[i] == nil {
+			panic(fmt.Sprintf("repo: %s: column %s has no field in %s (named %s or tagged `db:%q`)",
+				what, col, own, camel(columnName(col)), columnName(col)))
+		}
+	}
+	return paths
+}
+
+// fieldNamed reports whether f is the field of column col.
+func fieldNamed(f reflect.StructField, col string) bool {
+	if tag, ok := f.Tag.Lookup("db"); ok {
+		return tag == col
+	}
+	return strings.EqualFold(f.Name, strings.ReplaceAll(col, "_", ""))
+}
+
+// columnName is the name a selected column has in its result: "u.name AS
+// author_name" author_name, "c.user_id" user_id.
+func columnName(col string) string {
+	col = strings.TrimSpace(col)
+	if i := strings.LastIndex(strings.ToLower(col), " as "); i >= 0 {
+		col = strings.TrimSpace(col[i+4:])
+	}
+	return col[strings.LastIndex(col, ".")+1:]
+}
+
+// splitColumns splits "c.id, c.email" into its columns.
+func splitColumns(cols string) []string {
+	if strings.TrimSpace(cols) == "" {
+		return nil
+	}
+	out := strings.Split(cols, ",")
+	for i := range out {
+		out[i] = strings.TrimSpace(out[i])
+	}
+	return out
+}
+
+func camel(col string) string {
+	var b strings.Builder
+	for w := range strings.SplitSeq(col, "_") {
+		if w == "id" {
+			b.WriteString("ID")
+		} else if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+// fieldAddrs returns the addresses of v's fields at paths, as scan targets.
+func fieldAddrs(v reflect.Value, paths [][]int) []any {
+	out := make([]any, len(paths))
+	for i, p := range paths {
+		out[i] = v.FieldByIndex(p).Addr().Interface()
+	}
+	return out
+}
+
+// int64At returns a reader of the int64 field of T at path, by its offset:
+// it runs once per row, so no reflection.
+func int64At[T any](t reflect.Type, path []int, what string) func(T) int64 {
+	ft, off := fieldAt(t, path)
+	if ft != reflect.TypeFor[int64]() {
+		panic(fmt.Sprintf("repo: %s: the id field at %v of %s is %s, not int64", what, path, t, ft))
+	}
+	return func(v T) int64 { return *(*int64)(unsafe.Add(unsafe.Pointer(&v), off)) }
+}
+
+// fieldAt returns the type and offset of t's field at path (through
+// embedded structs, not pointers).
+func fieldAt(t reflect.Type, path []int) (reflect.Type, uintptr) {
+	var off uintptr
+	for _, i := range path {
+		f := t.Field(i)
+		off += f.Offset
+		t = f.Type
+	}
+	return t, off
+}
+
+// A nullSlot is the scan target of one column of a joined child, which is
+// NULL for a parent without children: a *T that pgx sets or leaves nil, and
+// stores its value (or T's zero) into the child's field at its offset.
+// Typed for the common types: no reflection per row.
+type nullSlot interface {
+	target() any
+	null() bool
+	store(base unsafe.Pointer)
+}
+
+type slot[T any] struct {
+	p   *T
+	off uintptr
+}
+
+func (s *slot[T]) target() any { return &s.p }
+func (s *slot[T]) null() bool  { return s.p == nil }
+func (s *slot[T]) store(base unsafe.Pointer) {
+	dst := (*T)(unsafe.Add(base, s.off))
+	if s.p == nil {
+		var zero T
+		*dst = zero
+		return
+	}
+	*dst = *s.p
+}
+
+// reflectSlot is a nullSlot for a type slotMaker does not know.
+type reflectSlot struct {
+	p   reflect.Value // a **T
+	t   reflect.Type
+	off uintptr
+}
+
+func (s *reflectSlot) target() any { return s.p.Interface() }
+func (s *reflectSlot) null() bool  { return s.p.Elem().IsNil() }
+func (s *reflectSlot) store(base unsafe.Pointer) {
+	dst := reflect.NewAt(s.t, unsafe.Add(base, s.off)).Elem()
+	if s.null() {
+		dst.SetZero()
+		return
+	}
+	dst.Set(s.p.Elem().Elem())
+}
+
+// slotMaker returns a maker of nullSlots for a field of type t at off.
+func slotMaker(t reflect.Type, off uintptr) func() nullSlot {
+	switch t {
+	case reflect.TypeFor[int64]():
+		return func() nullSlot { return &slot[int64]{off: off} }
+	case reflect.TypeFor[int32]():
+		return func() nullSlot { return &slot[int32]{off: off} }
+	case reflect.TypeFor[string]():
+		return func() nullSlot { return &slot[string]{off: off} }
+	case reflect.TypeFor[bool]():
+		return func() nullSlot { return &slot[bool]{off: off} }
+	case reflect.TypeFor[float64]():
+		return func() nullSlot { return &slot[float64]{off: off} }
+	case reflect.TypeFor[time.Time]():
+		return func() nullSlot { return &slot[time.Time]{off: off} }
+	case reflect.TypeFor[*string]():
+		return func() nullSlot { return &slot[*string]{off: off} }
+	}
+	return func() nullSlot { return &reflectSlot{p: reflect.New(reflect.PointerTo(t)), t: t, off: off} }
+}
