@@ -31,7 +31,8 @@ var feedList = keyset.New(keyset.Decl{
 	Children:    []keyset.Child{postTagsDecl},
 })
 
-// feedPosts reads the rows of feedList, as posts reads postsList's.
+// feedPosts reads the rows of feedList, as posts reads postsList's (not
+// listOf: the Author a Post points to is no field of its own to scan into).
 var feedPosts = list[Post]{
 	decl: feedList, dests: posts.dests, own: posts.own, id: posts.id,
 	column: func(p Post, col string) any {
