@@ -71,20 +71,28 @@ var methods = []method{
 		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
 	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
 		func(e at) error { return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1})) },
-		func(e at) error { return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"})) },
+		func(e at) error {
+			return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
+		},
 	}},
 	{name: "ListFollowers", route: read, samples: ok(1, func(e at) error {
 		return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{})) // Follow's samples add some
 	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
-		func(e at) error { return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: repo.MaxPageSize + 1})) },
-		func(e at) error { return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"})) },
+		func(e at) error {
+			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: repo.MaxPageSize + 1}))
+		},
+		func(e at) error {
+			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
+		},
 	}},
 	// The followees found within the statement (on Citus by the coordinator, then every shard).
 	{name: "ListFeed", route: read, samples: ok(1, func(e at) error {
 		return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, e.s))
 	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
 		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1}, e.s)) },
-		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}, e.s)) },
+		func(e at) error {
+			return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}, e.s))
+		},
 		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },
 	}},
 
