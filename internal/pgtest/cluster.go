@@ -103,3 +103,45 @@ func CreateDatabase(tb testing.TB, c *pgcluster.Cluster, name string) string {
 	}
 	return url
 }
+
+// StartCitus starts a Citus cluster of the test's own (a coordinator and
+// workers, Citus's test settings, fsync off), for tests that add, crash or
+// restart its nodes, which they cannot do to the shared one; logical sets
+// wal_level logical on every node (pgcluster.Options.Logical), for online
+// shard moves. Its "postgres" database is migrated; the cluster is stopped
+// and removed when tb ends (or by Main's watchdog).
+func StartCitus(tb testing.TB, workers int, logical bool) *pgcluster.Citus {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dir, err := mkdirOwned("inkwell-citus-test-")
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	var c *pgcluster.Citus
+	release := started.add("the Citus cluster in "+dir, func(ctx context.Context) error {
+		var err error
+		if c != nil {
+			err = c.Stop(ctx)
+		}
+		os.RemoveAll(dir)
+		return err
+	})
+	tb.Cleanup(func() { _ = release() })
+	if c, err = pgcluster.StartCitus(ctx, dir, workers, pgcluster.Options{Throwaway: true, Logical: logical}); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	url, err := c.URL("postgres")
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	defer pool.Close()
+	if _, err := migrate.UpPool(ctx, pool); err != nil {
+		tb.Fatalf("pgtest: migrate the Citus cluster: %v", err)
+	}
+	return c
+}

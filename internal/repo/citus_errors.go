@@ -62,3 +62,14 @@ var (
 
 // unshard turns a shard's name (users_102008) into its table's.
 func unshard(name string) string { return shardSuffix.ReplaceAllString(name, "") }
+
+// shardMoved reports whether a Citus error says that a shard the statement
+// was planned on is gone from its node: a statement planned before a shard
+// move's switch-over that reaches the old placement once it is dropped
+// (relation "users_102008" does not exist; Citus does not re-plan a read,
+// citusdata/citus#2536). The statement did nothing; asked again, it is
+// planned on the shard's new node. A table of the statement's own that is
+// missing names no shard.
+func shardMoved(pgErr *pgconn.PgError) bool {
+	return pgErr.Code == pgerrcode.UndefinedTable && shardName.MatchString(pgErr.Message)
+}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -226,6 +227,30 @@ func dbError(ctx context.Context, err error) error {
 	return err
 }
 
+// sessionLost reports whether err leaves the session gone: anything but
+// an ERROR the server sent (after which the session goes on).
+func sessionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	return !errors.As(err, &pgErr) || cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR"
+}
+
+// rolledBack reports whether err is an ERROR of the server's that undid
+// the whole statement (or transaction) for a reason a moment may cure: a
+// serialization failure or deadlock (40001, 40P01; on Citus also a
+// distributed deadlock, such as a write's with a shard move), or a shard
+// that moved under it (shardMoved). Nothing of it was committed.
+func rolledBack(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || sessionLost(err) {
+		return false
+	}
+	switch pgErr.Code {
+	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
+		return true
+	}
+	return shardMoved(fromCitus(pgErr))
+}
+
 // connectionLost reports whether err says the connection or server is gone,
 // rather than anything about the statement.
 func connectionLost(err error) bool {
@@ -240,6 +265,8 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 	pgErr = fromCitus(pgErr)
 	sentinel := sqlstateSentinel(pgErr.Code)
 	switch {
+	case shardMoved(pgErr):
+		return fmt.Errorf("%w: a shard moved under the statement: %w", ErrUnavailable, err)
 	case pgErr.Code == pgerrcode.ForeignKeyViolation && stillReferenced(err, pgErr):
 		// The server names the referencing table in TableName.
 		return fmt.Errorf("%w: still referenced from table %s (%s): %w",
