@@ -19,6 +19,7 @@ type results struct {
 	loadStart, loadEnd string // load averages
 	started            time.Time
 	took               time.Duration
+	move               *moveResult // the growth phase's, when run
 }
 
 // bench starts the backends, loads, measures and reports; the servers are
@@ -54,6 +55,11 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	fmt.Fprintln(stderr, "Citus: counting the commands the coordinator sends for each call...")
 	if err := probeRemote(ctx, cfg, backends[1]); err != nil {
 		return err
+	}
+	if cfg.grow {
+		if res.move, err = growUnderTraffic(ctx, cfg, backends[1], stderr); err != nil {
+			return fmt.Errorf("growth phase: %w", err)
+		}
 	}
 	res.loadEnd = loadAverage()
 	res.took = time.Since(res.started)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/inkwell-dev/inkwell/internal/cli"
 )
@@ -36,6 +37,8 @@ type config struct {
 	workers          int
 	load             string // loadInitial or loadBatched
 	batchSize        int
+	grow             bool          // the growth phase: a worker added and shards moved under traffic
+	growBefore       time.Duration // of calls before the worker is added
 	out              string
 	dir              string // where the servers' folders go ("": the system's temporary folder)
 	// measured, if set, is called with the backends once everything is
@@ -90,6 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.workers, "workers", 2, "Citus workers")
 	flags.StringVar(&cfg.load, "load", loadInitial, "load path: initial (InitialLoadGraphs: one transaction, keys and indexes built after the copy) or batched (BulkInsertGraphs)")
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch with -load batched")
+	flags.BoolVar(&cfg.grow, "grow", true, "then, on Citus, add a worker and move shards onto it (logical replication) while clients call, and check every row")
+	flags.DurationVar(&cfg.growBefore, "grow-before", 10*time.Second, "how long the clients call before the worker is added")
 	flags.StringVar(&cfg.out, "out", "", "also write the report to this file")
 	flags.StringVar(&cfg.dir, "dir", "", "folder for the servers' data, removed at the end (default: the system's temporary folder)")
 	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "tags")

@@ -91,6 +91,7 @@ func writeReport(w io.Writer, res *results) {
 		"itself included, is a NOTICE to the client).\n", probeCalls)
 	fmt.Fprintf(w, "Registered on top of the load (%d emails each): %d users on one node, %d on Citus.\n",
 		registeredEmails, one.registered, dist.registered)
+	writeMove(w, res)
 }
 
 func rate(l loadResult) float64 { return float64(l.rows.Rows()) / l.elapsed.Seconds() }
@@ -128,4 +129,48 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeMove renders the growth phase.
+func writeMove(w io.Writer, res *results) {
+	m := res.move
+	if m == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n### Growth under traffic: a worker added, shards moved onto it online\n\n")
+	fmt.Fprintf(w, "On the loaded Citus backend, after the calls above: wal_level set to logical on every node (a restart each), "+
+		"then five clients (one per kind of call, on a pool of 16 connections) each call every %v, %v before the move and "+
+		"through it: a third worker is started and added (`citus_add_node`, %.1f s), and "+
+		"`citus_rebalance_start(shard_transfer_mode => 'force_logical')` moves shards onto it, waited for with "+
+		"`citus_rebalance_wait()`: **%.1f s** to move %d shards (%.1f MiB) onto the new worker.\n\n",
+		m.period, res.cfg.growBefore, m.addNode.Seconds(), m.move.Seconds(), m.shardsMoved, float64(m.bytesMoved)/(1<<20))
+	fmt.Fprintln(w, "| call | calls before | p99 before | calls during the move | p99 during | failed |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, c := range m.calls {
+		fmt.Fprintf(w, "| %s | %d | %s | %d | %s | %d |\n", c.name, len(c.before), millis(percentile99(c.before)),
+			len(c.during), millis(percentile99(c.during)), len(c.failed))
+	}
+	fmt.Fprintf(w, "\nRows checked after the move: every table Citus holds (its catalog), the rows that were there before it "+
+		"(a reference table's all; a distributed table's of the loaded users), counted and summed (the first 60 bits of each row's md5) "+
+		"before and after:\n\n")
+	fmt.Fprintln(w, "| table | rows of | rows before | rows after | checksum before | checksum after |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, t := range m.tables {
+		of := "all"
+		if t.rowsOf != "" {
+			of = t.rowsOf + " of the loaded users"
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s |\n", t.table, of, t.rows, t.rowsAfter, t.sum, t.sumAfter)
+	}
+	fmt.Fprintf(w, "\nAnd: the %d users and emails the clients were told were written, all found; zero %s.\n",
+		m.written, strings.Join(m.checks, "; zero "))
+}
+
+// percentile99 is the 99th percentile of ds (0 for none).
+func percentile99(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	return s[(len(s)*99+99)/100-1]
 }

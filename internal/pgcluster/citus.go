@@ -136,6 +136,28 @@ func (c *Citus) startNode(ctx context.Context, name string) (*Cluster, error) {
 	return node, nil
 }
 
+// EnableLogical sets every node up for online shard moves, as
+// Options.Logical would have (ALTER SYSTEM, then a fast restart of each
+// node), and makes the workers AddWorker starts logical too: for a cluster
+// loaded with wal_level minimal, which writes no WAL for the load.
+func (c *Citus) EnableLogical(ctx context.Context) error {
+	c.opts.Logical = true
+	for _, node := range append([]*Cluster{c.Coordinator}, c.Workers...) {
+		var statements []string
+		for _, s := range logicalSettings {
+			name, value, _ := strings.Cut(s, " = ")
+			statements = append(statements, fmt.Sprintf("ALTER SYSTEM SET %s = %s", name, value))
+		}
+		if err := c.exec(ctx, node, "postgres", statements...); err != nil {
+			return err
+		}
+		if err := node.Restart(ctx, "fast"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AddWorker starts one more worker, as StartCitus starts them, and adds it
 // to the cluster of each of databases (Citus keeps its node list per
 // database): the database and the extension made on it, then

@@ -105,12 +105,12 @@ func CreateDatabase(tb testing.TB, c *pgcluster.Cluster, name string) string {
 }
 
 // StartCitus starts a Citus cluster of the test's own (a coordinator and
-// workers, Citus's test settings, fsync off), for tests that add, crash or
-// restart its nodes, which they cannot do to the shared one; logical sets
-// wal_level logical on every node (pgcluster.Options.Logical), for online
-// shard moves. Its "postgres" database is migrated; the cluster is stopped
-// and removed when tb ends (or by Main's watchdog).
-func StartCitus(tb testing.TB, workers int, logical bool) *pgcluster.Citus {
+// workers with opts, such as Logical for online shard moves, or durable
+// settings for a test that crashes a node and counts on every acknowledged
+// commit), for tests that add, crash or restart its nodes, which they
+// cannot do to the shared one. Its "postgres" database is migrated; the
+// cluster is stopped and removed when tb ends (or by Main's watchdog).
+func StartCitus(tb testing.TB, workers int, opts pgcluster.Options) *pgcluster.Citus {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -128,7 +128,7 @@ func StartCitus(tb testing.TB, workers int, logical bool) *pgcluster.Citus {
 		return err
 	})
 	tb.Cleanup(func() { _ = release() })
-	if c, err = pgcluster.StartCitus(ctx, dir, workers, pgcluster.Options{Throwaway: true, Logical: logical}); err != nil {
+	if c, err = pgcluster.StartCitus(ctx, dir, workers, opts); err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
 	url, err := c.URL("postgres")

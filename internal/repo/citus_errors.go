@@ -73,3 +73,29 @@ func unshard(name string) string { return shardSuffix.ReplaceAllString(name, "")
 func shardMoved(pgErr *pgconn.PgError) bool {
 	return pgErr.Code == pgerrcode.UndefinedTable && shardName.MatchString(pgErr.Message)
 }
+
+// nodeLost reports whether a Citus error is a node's connection lost
+// under a statement, which Citus relays from libpq as an internal error
+// (XX000) in some paths, a COPY's among them ("server closed the connection
+// unexpectedly"), where others say 08006. The coordinator's session goes on;
+// the statement, and its transaction, failed whole.
+func nodeLost(pgErr *pgconn.PgError) bool {
+	if pgErr.Code != pgerrcode.InternalError {
+		return false
+	}
+	for _, says := range libpqLost {
+		if strings.Contains(pgErr.Message, says) {
+			return true
+		}
+	}
+	return false
+}
+
+// libpqLost are what libpq says of a connection lost or refused.
+var libpqLost = []string{
+	"server closed the connection unexpectedly",
+	"connection not open",
+	"no connection to the server",
+	"could not connect to server",
+	"Connection refused",
+}

@@ -43,9 +43,9 @@ type cluster struct {
 	citus *pgcluster.Citus
 }
 
-func startOnline(t *testing.T, logical bool) cluster {
+func startOnline(t *testing.T, opts pgcluster.Options) cluster {
 	t.Helper()
-	c := pgtest.StartCitus(t, 2, logical)
+	c := pgtest.StartCitus(t, 2, opts)
 	url, err := c.URL("postgres")
 	require.NoError(t, err)
 	pool := pgtest.PoolFor(t, url, func(cfg *pgxpool.Config) { cfg.MaxConns = 16 })
@@ -324,7 +324,7 @@ func (c cluster) requireWritten(t *testing.T, w *written) {
 // The p99 of each call before and during the move is logged, not asserted.
 func TestCitusRebalanceUnderTraffic(t *testing.T) {
 	t.Parallel()
-	c := startOnline(t, true)
+	c := startOnline(t, pgcluster.Options{Throwaway: true, Logical: true})
 	var posts []int64
 	rows, err := c.pool.Query(c.ctx, "SELECT id FROM posts ORDER BY id LIMIT 200")
 	require.NoError(t, err)

@@ -37,7 +37,9 @@ import (
 //	connect now, 57P04 database dropped, 57P05 and
 //	25P03 idle timeouts; class 53 insufficient
 //	resources (too many connections, out of memory,
-//	disk full)
+//	disk full); on Citus also 42P01 naming a shard
+//	(it moved) and XX000 saying a node's connection
+//	was lost (see citus_errors.go)
 //
 // Anything else matches no sentinel, deliberately: the rest of class 42
 // (syntax error, undefined table, column or function) is a bug, or a schema
@@ -99,7 +101,7 @@ var (
 	// crash, network), or ended the session (pg_terminate_backend). A write
 	// whose outcome this leaves unknown (its statement or COMMIT was sent)
 	// matches ErrCommitUnknown too; without it, nothing was committed. Reads
-	// are retried once.
+	// are retried, twice at most (readAttempts).
 	ErrUnavailable = errors.New("database unavailable")
 	// ErrCommitUnknown: a COMMIT was sent but its answer was lost, so
 	// whether the transaction committed is unknown: look before writing it
@@ -267,6 +269,8 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 	switch {
 	case shardMoved(pgErr):
 		return fmt.Errorf("%w: a shard moved under the statement: %w", ErrUnavailable, err)
+	case nodeLost(pgErr):
+		return fmt.Errorf("%w: a node of the Citus cluster went away: %w", ErrUnavailable, err)
 	case pgErr.Code == pgerrcode.ForeignKeyViolation && stillReferenced(err, pgErr):
 		// The server names the referencing table in TableName.
 		return fmt.Errorf("%w: still referenced from table %s (%s): %w",

@@ -1,0 +1,423 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inkwell-dev/inkwell/internal/repo"
+)
+
+// The growth phase: on the loaded Citus backend, clients call at a steady
+// rate while a worker is added and the shards rebalanced onto it online
+// (logical replication); then every row is checked.
+
+// moveResult is what the growth phase measured.
+type moveResult struct {
+	period      time.Duration // between two calls of one kind
+	addNode     time.Duration // the new worker started and citus_add_node'd
+	move        time.Duration // citus_rebalance_start to citus_rebalance_wait's return
+	shardsMoved int           // shard placements on the new worker after it
+	bytesMoved  int64
+	calls       []*moveCalls
+	tables      []tableSum // before, with after beside
+	written     int        // rows the clients were told were written, all found
+	checks      []string   // what else was checked, each held
+}
+
+// moveCalls are one kind of call's times, by phase, and its failures.
+type moveCalls struct {
+	name           string
+	mu             sync.Mutex
+	before, during []time.Duration
+	failed         []string
+}
+
+// tableSum is the count and checksum of a table's rows that existed
+// before the move (all of a reference table, the loaded users' rows of a
+// distributed one), before and after it.
+type tableSum struct {
+	table, rowsOf     string
+	rows, rowsAfter   int64
+	sum, sumAfter     string
+}
+
+// movePeriod is the time between two calls of each kind during the phase;
+// moveBefore how long they run before the worker is added.
+const (
+	movePeriod = 20 * time.Millisecond
+	moveCall   = 30 * time.Second // each call's deadline
+)
+
+// growUnderTraffic runs the growth phase on b, a Citus backend loaded with
+// cfg.users users.
+func growUnderTraffic(ctx context.Context, cfg config, b *backend, stderr io.Writer) (*moveResult, error) {
+	fmt.Fprintln(stderr, "Citus: wal_level logical on every node (restarts)...")
+	if err := b.citus.EnableLogical(ctx); err != nil {
+		return nil, err
+	}
+	pool, err := repo.OpenPool(ctx, b.url, repo.PoolConfig{MaxConns: 16})
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	r := repo.New(pool)
+	res := &moveResult{period: movePeriod}
+	var maxID int64
+	if err := pool.QueryRow(ctx, "SELECT max(id) FROM users").Scan(&maxID); err != nil {
+		return nil, err
+	}
+	if res.tables, err = sums(ctx, pool, maxID); err != nil {
+		return nil, err
+	}
+	in, err := moveInputs(ctx, pool, maxID)
+	if err != nil {
+		return nil, err
+	}
+	var phase atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	w := &moveWritten{}
+	for _, k := range moveKinds(r, in, w) {
+		calls := &moveCalls{name: k.name}
+		res.calls = append(res.calls, calls)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(movePeriod)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				during := phase.Load() == 1
+				cctx, cancel := context.WithTimeout(ctx, moveCall)
+				start := time.Now()
+				err := k.call(cctx, i)
+				took := time.Since(start)
+				cancel()
+				calls.mu.Lock()
+				if during {
+					calls.during = append(calls.during, took)
+				} else {
+					calls.before = append(calls.before, took)
+				}
+				if err != nil {
+					calls.failed = append(calls.failed, err.Error())
+				}
+				calls.mu.Unlock()
+			}
+		}()
+	}
+	stopped := false
+	halt := func() {
+		if !stopped {
+			stopped = true
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer halt()
+	fmt.Fprintf(stderr, "Citus: clients calling every %v, %v before the move...\n", movePeriod, cfg.growBefore)
+	if err := sleepCtx(ctx, cfg.growBefore); err != nil {
+		return nil, err
+	}
+	phase.Store(1)
+	start := time.Now()
+	worker, err := b.citus.AddWorker(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	res.addNode = time.Since(start)
+	fmt.Fprintf(stderr, "Citus: worker added in %v; rebalancing...\n", res.addNode.Round(time.Millisecond))
+	start = time.Now()
+	if _, err := pool.Exec(ctx, "SELECT citus_rebalance_start(shard_transfer_mode => 'force_logical')"); err != nil {
+		return nil, err
+	}
+	if _, err := pool.Exec(ctx, "SELECT citus_rebalance_wait()"); err != nil {
+		return nil, err
+	}
+	res.move = time.Since(start)
+	halt()
+	port, err := worker.Port()
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(shard_size), 0)::bigint FROM citus_shards
+		WHERE nodeport = $1 AND citus_table_type = 'distributed'`, port).Scan(&res.shardsMoved, &res.bytesMoved); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "Citus: %d shards moved in %v; checking every row...\n", res.shardsMoved, res.move.Round(time.Millisecond))
+	return res, res.check(ctx, pool, maxID, w)
+}
+
+// check compares the tables' sums after the move with those before and
+// requires what the clients were told was written, the emails' uniqueness
+// and every user's graph whole.
+func (res *moveResult) check(ctx context.Context, pool *pgxpool.Pool, maxID int64, w *moveWritten) error {
+	after, err := sums(ctx, pool, maxID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, s := range after {
+		res.tables[i].rowsAfter, res.tables[i].sumAfter = s.rows, s.sum
+		if s.rows != res.tables[i].rows || s.sum != res.tables[i].sum {
+			errs = append(errs, fmt.Errorf("%s: %d rows, checksum %s before the move; %d, %s after",
+				s.table, res.tables[i].rows, res.tables[i].sum, s.rows, s.sum))
+		}
+	}
+	var users, emails int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM users WHERE id = ANY($1)", w.users).Scan(&users); err != nil {
+		return err
+	}
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM addresses WHERE email = ANY($1)", w.emails).Scan(&emails); err != nil {
+		return err
+	}
+	if users != len(w.users) || emails != len(w.emails) {
+		errs = append(errs, fmt.Errorf("written by the clients: %d of %d users, %d of %d emails found",
+			users, len(w.users), emails, len(w.emails)))
+	}
+	res.written = len(w.users) + len(w.emails)
+	for _, c := range moveChecks {
+		var bad int64
+		if err := pool.QueryRow(ctx, c.query).Scan(&bad); err != nil {
+			return fmt.Errorf("%s: %w", c.what, err)
+		}
+		if bad != 0 {
+			errs = append(errs, fmt.Errorf("%s: %d", c.what, bad))
+		}
+		res.checks = append(res.checks, c.what)
+	}
+	orphans, err := foreignKeyChecks(ctx, pool)
+	if err != nil {
+		return err
+	}
+	for _, o := range orphans {
+		var bad int64
+		if err := pool.QueryRow(ctx, o.query).Scan(&bad); err != nil {
+			return fmt.Errorf("%s: %w", o.what, err)
+		}
+		if bad != 0 {
+			errs = append(errs, fmt.Errorf("%s: %d", o.what, bad))
+		}
+		res.checks = append(res.checks, o.what)
+	}
+	for _, c := range res.calls {
+		if len(c.failed) > 0 {
+			errs = append(errs, fmt.Errorf("%s: %d calls failed, the first: %s", c.name, len(c.failed), c.failed[0]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type check struct{ what, query string }
+
+// moveChecks are counts that must be zero after the move.
+var moveChecks = []check{
+	{"emails registered twice across the shards", "SELECT count(*) FROM (SELECT email_key(email) FROM addresses GROUP BY 1 HAVING count(*) > 1) d"},
+	{"addresses without their email_owners row, or owner rows without their address (counts differ by)",
+		"SELECT abs((SELECT count(*) FROM addresses) - (SELECT count(*) FROM email_owners))"},
+	{"shards of distributed tables not in exactly one place", `SELECT count(*) FROM (SELECT s.shardid FROM pg_dist_shard s
+		JOIN pg_dist_partition p USING (logicalrelid) LEFT JOIN pg_dist_placement pl USING (shardid)
+		WHERE p.partmethod = 'h' GROUP BY s.shardid HAVING count(pl.placementid) <> 1) s`},
+}
+
+// foreignKeyChecks count, for every foreign key of the catalog, the rows
+// that refer to a row that is not there.
+func foreignKeyChecks(ctx context.Context, pool *pgxpool.Pool) ([]check, error) {
+	rows, err := pool.Query(ctx, `SELECT conrelid::regclass::text, confrelid::regclass::text,
+		(SELECT array_agg(attname ORDER BY k.i) FROM unnest(conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute ON attrelid = conrelid AND attnum = k.n),
+		(SELECT array_agg(attname ORDER BY k.i) FROM unnest(confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute ON attrelid = confrelid AND attnum = k.n)
+		FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1, 2`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (check, error) {
+		var child, parent string
+		var from, to []string
+		if err := row.Scan(&child, &parent, &from, &to); err != nil {
+			return check{}, err
+		}
+		var on []string
+		for i := range from {
+			on = append(on, fmt.Sprintf("p.%s = c.%s", pgx.Identifier{to[i]}.Sanitize(), pgx.Identifier{from[i]}.Sanitize()))
+		}
+		return check{fmt.Sprintf("rows of %s whose %s row is not there", child, parent),
+			fmt.Sprintf("SELECT count(*) FROM %s c WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE %s)", child, parent, strings.Join(on, " AND "))}, nil
+	})
+}
+
+// sums counts and sums (the first 60 bits of each row's md5, added: no
+// order) the rows of every table Citus holds (its catalog) that existed
+// before the move: a reference table's all, a distributed table's of the
+// loaded users (id at most maxID: in the users' co-location group its
+// distribution column, elsewhere its user_id). The clients add rows only of
+// users they make, whose ids are higher.
+func sums(ctx context.Context, pool *pgxpool.Pool, maxID int64) ([]tableSum, error) {
+	rows, err := pool.Query(ctx, `SELECT p.logicalrelid::regclass::text,
+		CASE WHEN p.partmethod = 'n' THEN ''
+		     WHEN p.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'users'::regclass)
+		     THEN column_to_column_name(p.logicalrelid, p.partkey)
+		     WHEN EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.logicalrelid AND a.attname = 'user_id' AND NOT a.attisdropped)
+		     THEN 'user_id' ELSE '' END
+		FROM pg_dist_partition p ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tableSum, error) {
+		var s tableSum
+		return s, row.Scan(&s.table, &s.rowsOf)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range tables {
+		where := "true"
+		if s.rowsOf != "" {
+			where = fmt.Sprintf("%s <= %d", pgx.Identifier{s.rowsOf}.Sanitize(), maxID)
+		}
+		if err := pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*),
+			coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text FROM %s t WHERE %s`, s.table, where)).
+			Scan(&tables[i].rows, &tables[i].sum); err != nil {
+			return nil, fmt.Errorf("sum %s: %w", s.table, err)
+		}
+	}
+	return tables, nil
+}
+
+// moveIn are the clients' inputs, from the loaded rows.
+type moveIn struct {
+	maxID int64
+	links []struct {
+		post int64
+		tag  string
+	} // existing links of loaded posts: TagPost writes again what is there
+	tags []string
+}
+
+func moveInputs(ctx context.Context, pool *pgxpool.Pool, maxID int64) (*moveIn, error) {
+	in := &moveIn{maxID: maxID}
+	rows, err := pool.Query(ctx, `SELECT pt.post_id, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+		WHERE pt.user_id <= $1 ORDER BY pt.user_id, pt.post_id, t.name LIMIT 1000`, maxID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var l struct {
+			post int64
+			tag  string
+		}
+		if err := rows.Scan(&l.post, &l.tag); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		in.links = append(in.links, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = pool.Query(ctx, "SELECT name FROM tags ORDER BY name LIMIT 5")
+	if err != nil {
+		return nil, err
+	}
+	if in.tags, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, err
+	}
+	if len(in.links) == 0 || len(in.tags) == 0 {
+		return nil, errors.New("growth phase: the load has no tagged posts")
+	}
+	return in, nil
+}
+
+// moveWritten is what the clients were told was written.
+type moveWritten struct {
+	mu     sync.Mutex
+	users  []int64
+	emails []string // of users a bulk load wrote
+}
+
+type moveKind struct {
+	name string
+	call func(ctx context.Context, i int) error
+}
+
+// moveKinds are the calls of the phase: those of the issue, each writing
+// rows of users of its own only (TagPost puts on a loaded post a tag it
+// has, which writes no row), so the loaded users' rows must not change.
+func moveKinds(r *repo.Repo, in *moveIn, w *moveWritten) []moveKind {
+	return []moveKind{
+		{"RegisterUser, 2 emails", func(ctx context.Context, i int) error {
+			u, err := r.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Mover %d", i), Age: 30},
+				fmt.Sprintf("mover-%d@example.org", i), fmt.Sprintf("mover-%d@work.example", i))
+			if err == nil {
+				w.mu.Lock()
+				w.users = append(w.users, u.ID)
+				w.mu.Unlock()
+			}
+			return err
+		}},
+		{"GetUserWithAddresses (Joined)", func(ctx context.Context, i int) error {
+			_, err := r.GetUserWithAddresses(ctx, 1+int64(i)*7919%in.maxID, repo.Joined)
+			return err
+		}},
+		{"TagPost", func(ctx context.Context, i int) error {
+			l := in.links[i%len(in.links)]
+			_, err := r.TagPost(ctx, l.post, l.tag)
+			return err
+		}},
+		{"ListUsers, by name", func(ctx context.Context, i int) error {
+			_, err := r.ListUsers(ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 20})
+			return err
+		}},
+		{"BulkInsertGraphs, 10 users", func(ctx context.Context, i int) error {
+			var graphs []repo.UserGraph
+			for j := range 10 {
+				graphs = append(graphs, repo.UserGraph{User: repo.NewUser{Name: fmt.Sprintf("Bulk mover %d.%d", i, j), Age: 40},
+					Emails: []string{fmt.Sprintf("bulk-mover-%d-%d@example.org", i, j)},
+					Posts:  []repo.GraphPost{{Title: "Moved", Content: "while moving", Tags: in.tags[:2]}}})
+			}
+			_, err := r.BulkInsertGraphs(ctx, graphsOf(graphs), repo.BulkOptions{})
+			if err == nil {
+				w.mu.Lock()
+				for _, g := range graphs {
+					w.emails = append(w.emails, g.Emails...)
+				}
+				w.mu.Unlock()
+			}
+			return err
+		}},
+	}
+}
+
+func graphsOf(graphs []repo.UserGraph) iter.Seq2[repo.UserGraph, error] {
+	return func(yield func(repo.UserGraph, error) bool) {
+		for _, g := range graphs {
+			if !yield(g, nil) {
+				return
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
