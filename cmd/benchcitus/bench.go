@@ -56,6 +56,12 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	if err := probeRemote(ctx, cfg, backends[1]); err != nil {
 		return err
 	}
+	if cfg.measured != nil {
+		if err := cfg.measured(ctx, backends, res); err != nil {
+			return err
+		}
+	}
+	// Last: it changes the Citus backend (a worker more, rows added).
 	if cfg.grow {
 		if res.move, err = growUnderTraffic(ctx, cfg, backends[1], stderr); err != nil {
 			return fmt.Errorf("growth phase: %w", err)
@@ -63,11 +69,6 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	}
 	res.loadEnd = loadAverage()
 	res.took = time.Since(res.started)
-	if cfg.measured != nil {
-		if err := cfg.measured(ctx, backends, res); err != nil {
-			return err
-		}
-	}
 	var report strings.Builder
 	writeReport(&report, res)
 	if _, err := io.WriteString(stdout, report.String()); err != nil {

@@ -41,8 +41,8 @@ type config struct {
 	growBefore       time.Duration // of calls before the worker is added
 	out              string
 	dir              string // where the servers' folders go ("": the system's temporary folder)
-	// measured, if set, is called with the backends once everything is
-	// measured, before they are stopped (the test reads them).
+	// measured, if set, is called with the backends once the calls are
+	// measured, before the growth phase (the test reads them).
 	measured func(ctx context.Context, backends []*backend, res *results) error
 }
 
