@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/inkwell-dev/inkwell/internal/citusgrow"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
@@ -28,27 +27,19 @@ type moveResult struct {
 	move        time.Duration // citus_rebalance_start to citus_rebalance_wait's return
 	shardsMoved int           // shard placements on the new worker after it
 	bytesMoved  int64
-	calls       []*moveCalls
+	calls       []*citusgrow.Calls
 	tables      []tableSum // before, with after beside
 	written     int        // rows the clients were told were written, all found
 	checks      []string   // what else was checked, each held
-}
-
-// moveCalls are one kind of call's times, by phase, and its failures.
-type moveCalls struct {
-	name           string
-	mu             sync.Mutex
-	before, during []time.Duration
-	failed         []string
 }
 
 // tableSum is the count and checksum of a table's rows that existed
 // before the move (all of a reference table, the loaded users' rows of a
 // distributed one), before and after it.
 type tableSum struct {
-	table, rowsOf     string
-	rows, rowsAfter   int64
-	sum, sumAfter     string
+	table, rowsOf   string
+	rows, rowsAfter int64
+	sum, sumAfter   string
 }
 
 // movePeriod is the time between two calls of each kind during the phase;
@@ -83,57 +74,17 @@ func growUnderTraffic(ctx context.Context, cfg config, b *backend, stderr io.Wri
 	if err != nil {
 		return nil, err
 	}
-	var phase atomic.Int32
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	w := &moveWritten{}
-	for _, k := range moveKinds(r, in, w) {
-		calls := &moveCalls{name: k.name}
-		res.calls = append(res.calls, calls)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(movePeriod)
-			defer tick.Stop()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				during := phase.Load() == 1
-				cctx, cancel := context.WithTimeout(ctx, moveCall)
-				start := time.Now()
-				err := k.call(cctx, i)
-				took := time.Since(start)
-				cancel()
-				calls.mu.Lock()
-				if during {
-					calls.during = append(calls.during, took)
-				} else {
-					calls.before = append(calls.before, took)
-				}
-				if err != nil {
-					calls.failed = append(calls.failed, err.Error())
-				}
-				calls.mu.Unlock()
-			}
-		}()
-	}
-	stopped := false
-	halt := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
-	defer halt()
+	clients := citusgrow.Start(moveKinds(r, in, w), movePeriod, moveCall)
+	defer clients.Stop()
+	res.calls = clients.Calls
 	fmt.Fprintf(stderr, "Citus: clients calling every %v, %v before the move...\n", movePeriod, cfg.growBefore)
-	if err := sleepCtx(ctx, cfg.growBefore); err != nil {
-		return nil, err
+	select {
+	case <-time.After(cfg.growBefore):
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	phase.Store(1)
+	clients.During.Store(true)
 	start := time.Now()
 	worker, err := b.citus.AddWorker(ctx, database)
 	if err != nil {
@@ -149,7 +100,7 @@ func growUnderTraffic(ctx context.Context, cfg config, b *backend, stderr io.Wri
 		return nil, err
 	}
 	res.move = time.Since(start)
-	halt()
+	clients.Stop()
 	port, err := worker.Port()
 	if err != nil {
 		return nil, err
@@ -190,73 +141,26 @@ func (res *moveResult) check(ctx context.Context, pool *pgxpool.Pool, maxID int6
 			users, len(w.users), emails, len(w.emails)))
 	}
 	res.written = len(w.users) + len(w.emails)
-	for _, c := range moveChecks {
-		var bad int64
-		if err := pool.QueryRow(ctx, c.query).Scan(&bad); err != nil {
-			return fmt.Errorf("%s: %w", c.what, err)
-		}
-		if bad != 0 {
-			errs = append(errs, fmt.Errorf("%s: %d", c.what, bad))
-		}
-		res.checks = append(res.checks, c.what)
-	}
-	orphans, err := foreignKeyChecks(ctx, pool)
+	checks, err := citusgrow.Checks(ctx, pool)
 	if err != nil {
 		return err
 	}
-	for _, o := range orphans {
-		var bad int64
-		if err := pool.QueryRow(ctx, o.query).Scan(&bad); err != nil {
-			return fmt.Errorf("%s: %w", o.what, err)
-		}
-		if bad != 0 {
-			errs = append(errs, fmt.Errorf("%s: %d", o.what, bad))
-		}
-		res.checks = append(res.checks, o.what)
+	broken, err := citusgrow.Broken(ctx, pool, checks)
+	if err != nil {
+		return err
+	}
+	for _, b := range broken {
+		errs = append(errs, errors.New(b))
+	}
+	for _, c := range checks {
+		res.checks = append(res.checks, c.What)
 	}
 	for _, c := range res.calls {
-		if len(c.failed) > 0 {
-			errs = append(errs, fmt.Errorf("%s: %d calls failed, the first: %s", c.name, len(c.failed), c.failed[0]))
+		if len(c.Failed) > 0 {
+			errs = append(errs, fmt.Errorf("%s: %d calls failed, the first: %s", c.Name, len(c.Failed), c.Failed[0]))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-type check struct{ what, query string }
-
-// moveChecks are counts that must be zero after the move.
-var moveChecks = []check{
-	{"emails registered twice across the shards", "SELECT count(*) FROM (SELECT email_key(email) FROM addresses GROUP BY 1 HAVING count(*) > 1) d"},
-	{"addresses without their email_owners row, or owner rows without their address (counts differ by)",
-		"SELECT abs((SELECT count(*) FROM addresses) - (SELECT count(*) FROM email_owners))"},
-	{"shards of distributed tables not in exactly one place", `SELECT count(*) FROM (SELECT s.shardid FROM pg_dist_shard s
-		JOIN pg_dist_partition p USING (logicalrelid) LEFT JOIN pg_dist_placement pl USING (shardid)
-		WHERE p.partmethod = 'h' GROUP BY s.shardid HAVING count(pl.placementid) <> 1) s`},
-}
-
-// foreignKeyChecks count, for every foreign key of the catalog, the rows
-// that refer to a row that is not there.
-func foreignKeyChecks(ctx context.Context, pool *pgxpool.Pool) ([]check, error) {
-	rows, err := pool.Query(ctx, `SELECT conrelid::regclass::text, confrelid::regclass::text,
-		(SELECT array_agg(attname ORDER BY k.i) FROM unnest(conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute ON attrelid = conrelid AND attnum = k.n),
-		(SELECT array_agg(attname ORDER BY k.i) FROM unnest(confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute ON attrelid = confrelid AND attnum = k.n)
-		FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1, 2`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (check, error) {
-		var child, parent string
-		var from, to []string
-		if err := row.Scan(&child, &parent, &from, &to); err != nil {
-			return check{}, err
-		}
-		var on []string
-		for i := range from {
-			on = append(on, fmt.Sprintf("p.%s = c.%s", pgx.Identifier{to[i]}.Sanitize(), pgx.Identifier{from[i]}.Sanitize()))
-		}
-		return check{fmt.Sprintf("rows of %s whose %s row is not there", child, parent),
-			fmt.Sprintf("SELECT count(*) FROM %s c WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE %s)", child, parent, strings.Join(on, " AND "))}, nil
-	})
 }
 
 // sums counts and sums (the first 60 bits of each row's md5, added: no
@@ -348,17 +252,12 @@ type moveWritten struct {
 	emails []string // of users a bulk load wrote
 }
 
-type moveKind struct {
-	name string
-	call func(ctx context.Context, i int) error
-}
-
 // moveKinds are the calls of the phase: those of the issue, each writing
 // rows of users of its own only (TagPost puts on a loaded post a tag it
 // has, which writes no row), so the loaded users' rows must not change.
-func moveKinds(r *repo.Repo, in *moveIn, w *moveWritten) []moveKind {
-	return []moveKind{
-		{"RegisterUser, 2 emails", func(ctx context.Context, i int) error {
+func moveKinds(r *repo.Repo, in *moveIn, w *moveWritten) []citusgrow.Call {
+	return []citusgrow.Call{
+		{Name: "RegisterUser, 2 emails", Do: func(ctx context.Context, i int) error {
 			u, err := r.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Mover %d", i), Age: 30},
 				fmt.Sprintf("mover-%d@example.org", i), fmt.Sprintf("mover-%d@work.example", i))
 			if err == nil {
@@ -368,20 +267,20 @@ func moveKinds(r *repo.Repo, in *moveIn, w *moveWritten) []moveKind {
 			}
 			return err
 		}},
-		{"GetUserWithAddresses (Joined)", func(ctx context.Context, i int) error {
+		{Name: "GetUserWithAddresses (Joined)", Do: func(ctx context.Context, i int) error {
 			_, err := r.GetUserWithAddresses(ctx, 1+int64(i)*7919%in.maxID, repo.Joined)
 			return err
 		}},
-		{"TagPost", func(ctx context.Context, i int) error {
+		{Name: "TagPost", Do: func(ctx context.Context, i int) error {
 			l := in.links[i%len(in.links)]
 			_, err := r.TagPost(ctx, l.post, l.tag)
 			return err
 		}},
-		{"ListUsers, by name", func(ctx context.Context, i int) error {
+		{Name: "ListUsers, by name", Do: func(ctx context.Context, i int) error {
 			_, err := r.ListUsers(ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 20})
 			return err
 		}},
-		{"BulkInsertGraphs, 10 users", func(ctx context.Context, i int) error {
+		{Name: "BulkInsertGraphs, 10 users", Do: func(ctx context.Context, i int) error {
 			var graphs []repo.UserGraph
 			for j := range 10 {
 				graphs = append(graphs, repo.UserGraph{User: repo.NewUser{Name: fmt.Sprintf("Bulk mover %d.%d", i, j), Age: 40},
@@ -408,16 +307,5 @@ func graphsOf(graphs []repo.UserGraph) iter.Seq2[repo.UserGraph, error] {
 				return
 			}
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inkwell-dev/inkwell/internal/citusgrow"
 )
 
 // writeReport renders res as markdown.
@@ -147,8 +149,8 @@ func writeMove(w io.Writer, res *results) {
 	fmt.Fprintln(w, "| call | calls before | p99 before | calls during the move | p99 during | failed |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, c := range m.calls {
-		fmt.Fprintf(w, "| %s | %d | %s | %d | %s | %d |\n", c.name, len(c.before), millis(percentile99(c.before)),
-			len(c.during), millis(percentile99(c.during)), len(c.failed))
+		fmt.Fprintf(w, "| %s | %d | %s | %d | %s | %d |\n", c.Name, len(c.Times[0]), millis(citusgrow.P99(c.Times[0])),
+			len(c.Times[1]), millis(citusgrow.P99(c.Times[1])), len(c.Failed))
 	}
 	fmt.Fprintf(w, "\nRows checked after the move: every table Citus holds (its catalog), the rows that were there before it "+
 		"(a reference table's all; a distributed table's of the loaded users), counted and summed (the first 60 bits of each row's md5) "+
@@ -164,13 +166,4 @@ func writeMove(w io.Writer, res *results) {
 	}
 	fmt.Fprintf(w, "\nAnd: the %d users and emails the clients were told were written, all found; zero %s.\n",
 		m.written, strings.Join(m.checks, "; zero "))
-}
-
-// percentile99 is the 99th percentile of ds (0 for none).
-func percentile99(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(ds))
-	return s[(len(s)*99+99)/100-1]
 }

@@ -93,15 +93,21 @@ func CreateDatabase(tb testing.TB, c *pgcluster.Cluster, name string) string {
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	defer pool.Close()
-	if _, err := migrate.UpPool(ctx, pool); err != nil {
+	if err := migrateURL(ctx, url); err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
 	return url
+}
+
+// migrateURL applies the migrations to the database at url.
+func migrateURL(ctx context.Context, url string) error {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = migrate.UpPool(ctx, pool)
+	return err
 }
 
 // StartCitus starts a Citus cluster of the test's own (a coordinator and
@@ -135,12 +141,7 @@ func StartCitus(tb testing.TB, workers int, opts pgcluster.Options) *pgcluster.C
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	defer pool.Close()
-	if _, err := migrate.UpPool(ctx, pool); err != nil {
+	if err := migrateURL(ctx, url); err != nil {
 		tb.Fatalf("pgtest: migrate the Citus cluster: %v", err)
 	}
 	return c

@@ -74,11 +74,13 @@ func shardMoved(pgErr *pgconn.PgError) bool {
 	return pgErr.Code == pgerrcode.UndefinedTable && shardName.MatchString(pgErr.Message)
 }
 
-// nodeLost reports whether a Citus error is a node's connection lost
-// under a statement, which Citus relays from libpq as an internal error
-// (XX000) in some paths, a COPY's among them ("server closed the connection
-// unexpectedly"), where others say 08006. The coordinator's session goes on;
-// the statement, and its transaction, failed whole.
+// nodeLost reports whether a Citus error is a node going away under a
+// statement, which Citus says as an internal error (XX000) in some paths:
+// a worker's connection lost under a COPY (libpq's "server closed the
+// connection unexpectedly", where other paths say 08006), or the
+// coordinator's own postmaster gone while the session waited for a worker
+// ("postmaster was shut down, exiting"). Either way the statement, and its
+// transaction, failed whole, with an ERROR.
 func nodeLost(pgErr *pgconn.PgError) bool {
 	if pgErr.Code != pgerrcode.InternalError {
 		return false
@@ -91,8 +93,10 @@ func nodeLost(pgErr *pgconn.PgError) bool {
 	return false
 }
 
-// libpqLost are what libpq says of a connection lost or refused.
+// libpqLost are what libpq says of a connection lost or refused, and what
+// Citus says when its postmaster dies under a wait.
 var libpqLost = []string{
+	"postmaster was shut down",
 	"server closed the connection unexpectedly",
 	"connection not open",
 	"no connection to the server",

@@ -10,11 +10,7 @@ package repo_test
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/internal/citusgrow"
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/pgcluster"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
@@ -119,92 +116,33 @@ func requireKept(t *testing.T, before, after rowSet) {
 	}
 }
 
-// requireWhole requires the data's rules to hold on the whole cluster:
-// every foreign key of the catalog met (no row refers to one that is not
-// there), every address with its email_owners row and every owner row with
-// its address (the rule Citus leaves to the repository), every email once
-// across the shards, and every shard of a distributed table in exactly one
-// place (Citus's metadata agrees with itself after a move).
+// requireWhole requires the data's rules to hold on the whole cluster
+// (citusgrow.Checks: every foreign key of the catalog met, emails unique
+// across the shards, every shard in one place), and every address with
+// exactly its email_owners row and every owner row with its address.
 func (c cluster) requireWhole(t *testing.T, step string) {
 	t.Helper()
-	fks, err := c.pool.Query(c.ctx, `SELECT conrelid::regclass::text, confrelid::regclass::text,
-		(SELECT array_agg(attname ORDER BY k.i) FROM unnest(conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute ON attrelid = conrelid AND attnum = k.n),
-		(SELECT array_agg(attname ORDER BY k.i) FROM unnest(confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute ON attrelid = confrelid AND attnum = k.n)
-		FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`)
+	checks, err := citusgrow.Checks(c.ctx, c.pool)
 	require.NoError(t, err)
-	type fk struct {
-		child, parent string
-		from, to      []string
-	}
-	keys, err := pgx.CollectRows(fks, func(r pgx.CollectableRow) (fk, error) {
-		var k fk
-		return k, r.Scan(&k.child, &k.parent, &k.from, &k.to)
-	})
+	broken, err := citusgrow.Broken(c.ctx, c.pool, checks)
 	require.NoError(t, err)
-	require.NotEmpty(t, keys)
-	for _, k := range keys {
-		var on []string
-		for i := range k.from {
-			on = append(on, fmt.Sprintf("p.%s = c.%s", pgx.Identifier{k.to[i]}.Sanitize(), pgx.Identifier{k.from[i]}.Sanitize()))
-		}
-		var orphans int
-		require.NoError(t, c.pool.QueryRow(c.ctx, fmt.Sprintf("SELECT count(*) FROM %s c WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE %s)",
-			k.child, k.parent, strings.Join(on, " AND "))).Scan(&orphans))
-		require.Zero(t, orphans, "%s: rows of %s refer to %s rows that are not there", step, k.child, k.parent)
-	}
+	require.Empty(t, broken, step)
 	c.checkOwners(t, step)
-	var twice int
-	require.NoError(t, c.pool.QueryRow(c.ctx,
-		"SELECT count(*) FROM (SELECT email_key(email) FROM addresses GROUP BY 1 HAVING count(*) > 1) d").Scan(&twice))
-	require.Zero(t, twice, "%s: emails registered twice across the shards", step)
-	var placed int
-	require.NoError(t, c.pool.QueryRow(c.ctx, `SELECT count(*) FROM (SELECT s.shardid FROM pg_dist_shard s
-		JOIN pg_dist_partition p USING (logicalrelid) LEFT JOIN pg_dist_placement pl USING (shardid)
-		WHERE p.partmethod = 'h' GROUP BY s.shardid HAVING count(pl.placementid) <> 1) s`).Scan(&placed))
-	require.Zero(t, placed, "%s: shards of distributed tables not in exactly one place", step)
-}
-
-// latencies are one kind of call's times, by phase.
-type latencies struct {
-	mu     sync.Mutex
-	phases [2][]time.Duration
-}
-
-func (l *latencies) add(phase int, d time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.phases[phase] = append(l.phases[phase], d)
-}
-
-func p99(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[(len(s)*99+99)/100-1]
 }
 
 // written is what the clients were told was written.
 type written struct {
 	mu     sync.Mutex
-	users  []repo.User         // registered, with their addresses
-	tagged map[int64][]string  // post -> tags put on it
-	bulk   []string            // emails of users a bulk load committed
-	failed map[string][]string // kind of call -> its errors
-}
-
-// client is one kind of call the clients make, at a steady rate.
-type client struct {
-	name string
-	call func(ctx context.Context, i int, w *written) error
+	users  []repo.User        // registered, with their addresses
+	tagged map[int64][]string // post -> tags put on it
+	bulk   []string           // emails of users a bulk load committed
 }
 
 // onlineClients are the calls the issue names: registrations, point reads,
 // tagging, a list across shards and a bulk load, each on its own rows.
-func onlineClients(c cluster, posts []int64) []client {
-	return []client{
-		{"RegisterUser", func(ctx context.Context, i int, w *written) error {
+func onlineClients(c cluster, posts []int64, w *written) []citusgrow.Call {
+	return []citusgrow.Call{
+		{Name: "RegisterUser", Do: func(ctx context.Context, i int) error {
 			u, err := c.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Online %d", i), Age: 30},
 				fmt.Sprintf("online-%d@example.org", i), fmt.Sprintf("online-%d@work.example", i))
 			if err == nil {
@@ -214,11 +152,11 @@ func onlineClients(c cluster, posts []int64) []client {
 			}
 			return err
 		}},
-		{"GetUserWithAddresses", func(ctx context.Context, i int, _ *written) error {
+		{Name: "GetUserWithAddresses", Do: func(ctx context.Context, i int) error {
 			_, err := c.GetUserWithAddresses(ctx, int64(1+i*37%onlineUsers), repo.Joined)
 			return err
 		}},
-		{"TagPost", func(ctx context.Context, i int, w *written) error {
+		{Name: "TagPost", Do: func(ctx context.Context, i int) error {
 			post, tag := posts[i%len(posts)], fmt.Sprintf("online-%d", i%7)
 			_, err := c.TagPost(ctx, post, tag, "go")
 			if err == nil {
@@ -228,11 +166,11 @@ func onlineClients(c cluster, posts []int64) []client {
 			}
 			return err
 		}},
-		{"ListUsers", func(ctx context.Context, i int, _ *written) error {
+		{Name: "ListUsers", Do: func(ctx context.Context, i int) error {
 			_, err := c.ListUsers(ctx, repo.UserQuery{OrderBy: repo.ByName, Limit: 20})
 			return err
 		}},
-		{"BulkInsertGraphs", func(ctx context.Context, i int, w *written) error {
+		{Name: "BulkInsertGraphs", Do: func(ctx context.Context, i int) error {
 			var graphs []repo.UserGraph
 			for j := range 10 {
 				graphs = append(graphs, repo.UserGraph{User: repo.NewUser{Name: fmt.Sprintf("Bulk %d.%d", i, j), Age: 40},
@@ -250,42 +188,6 @@ func onlineClients(c cluster, posts []int64) []client {
 			return err
 		}},
 	}
-}
-
-// traffic runs every client at one call per period until stop is closed,
-// recording each call's time by the phase it started in and each error.
-func traffic(clients []client, period time.Duration, phase *atomic.Int32, stop <-chan struct{}, w *written) (map[string]*latencies, *sync.WaitGroup) {
-	times := map[string]*latencies{}
-	var wg sync.WaitGroup
-	for _, cl := range clients {
-		l := &latencies{}
-		times[cl.name] = l
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(period)
-			defer tick.Stop()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				p := int(phase.Load())
-				ctx, cancel := context.WithTimeout(context.Background(), callDeadline)
-				start := time.Now()
-				err := cl.call(ctx, i, w)
-				l.add(p, time.Since(start))
-				cancel()
-				if err != nil {
-					w.mu.Lock()
-					w.failed[cl.name] = append(w.failed[cl.name], err.Error())
-					w.mu.Unlock()
-				}
-			}
-		}()
-	}
-	return times, &wg
 }
 
 // requireWritten requires every write a client was told succeeded to be
@@ -333,14 +235,12 @@ func TestCitusRebalanceUnderTraffic(t *testing.T) {
 	c.requireWhole(t, "loaded")
 	before := c.digests(t)
 
-	w := &written{tagged: map[int64][]string{}, failed: map[string][]string{}}
-	var phase atomic.Int32
-	stop := make(chan struct{})
-	times, clients := traffic(onlineClients(c, posts), 50*time.Millisecond, &phase, stop, w)
-	defer func() { close(stop); clients.Wait() }()
+	w := &written{tagged: map[int64][]string{}}
+	clients := citusgrow.Start(onlineClients(c, posts, w), 50*time.Millisecond, callDeadline)
+	defer clients.Stop()
 	time.Sleep(3 * time.Second) // calls before the move, for their p99
 
-	phase.Store(1)
+	clients.During.Store(true)
 	moveStart := time.Now()
 	worker, err := c.citus.AddWorker(c.ctx, "postgres")
 	require.NoError(t, err)
@@ -351,9 +251,7 @@ func TestCitusRebalanceUnderTraffic(t *testing.T) {
 	_, err = c.pool.Exec(ctx, "SELECT citus_rebalance_wait()")
 	require.NoError(t, err)
 	moved := time.Since(moveStart)
-	close(stop)
-	clients.Wait()
-	stop = make(chan struct{}) // for the deferred close
+	clients.Stop()
 
 	var state string
 	require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT state FROM citus_rebalance_status() ORDER BY job_id DESC LIMIT 1").Scan(&state))
@@ -363,20 +261,13 @@ func TestCitusRebalanceUnderTraffic(t *testing.T) {
 	var onNew int
 	require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM citus_shards WHERE nodeport = $1 AND citus_table_type = 'distributed'", port).Scan(&onNew))
 	require.Positive(t, onNew, "no shard moved to the new worker")
-
-	names := make([]string, 0, len(times))
-	for name := range times {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		l := times[name]
-		t.Logf("%s: %d calls before, p99 %v; %d during the move, p99 %v; failed %d", name,
-			len(l.phases[0]), p99(l.phases[0]), len(l.phases[1]), p99(l.phases[1]), len(w.failed[name]))
-		require.NotEmpty(t, l.phases[1], "%s made no call during the move", name)
+	for _, calls := range clients.Calls {
+		t.Logf("%s: %d calls before, p99 %v; %d during the move, p99 %v; failed %d", calls.Name,
+			len(calls.Times[0]), citusgrow.P99(calls.Times[0]), len(calls.Times[1]), citusgrow.P99(calls.Times[1]), len(calls.Failed))
+		require.NotEmpty(t, calls.Times[1], "%s made no call during the move", calls.Name)
+		require.Empty(t, calls.Failed, "%s: calls that failed", calls.Name)
 	}
 	t.Logf("worker added and %d shards moved to it in %v", onNew, moved)
-	require.Empty(t, w.failed, "calls that failed")
 
 	after := c.digests(t)
 	requireKept(t, before, after)

@@ -99,6 +99,8 @@ func TestCitusMoveErrors(t *testing.T) {
 			Message: `relation "users_102009" does not exist`}, true, true},
 		{"CopyToALostWorker", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
 			Message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"}, true, false},
+		{"CoordinatorGone", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
+			Message: "postmaster was shut down, exiting"}, true, false},
 		{"WorkerDown", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
 			Message: "connection to the remote node postgres@127.0.0.1:5433 failed with the following error: Connection refused"}, true, false},
 		{"DistributedDeadlock", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.DeadlockDetected,
