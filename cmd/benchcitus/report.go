@@ -153,14 +153,14 @@ func writeMove(w io.Writer, res *results) {
 			len(c.Times[1]), millis(citusgrow.P99(c.Times[1])), len(c.Failed))
 	}
 	fmt.Fprintf(w, "\nRows checked after the move: every table Citus holds (its catalog), the rows that were there before it "+
-		"(a reference table's all; a distributed table's of the loaded users), counted and summed (the first 60 bits of each row's md5) "+
+		"(a reference table's all; a distributed table's of the users there before it), counted and summed (the first 60 bits of each row's md5) "+
 		"before and after:\n\n")
 	fmt.Fprintln(w, "| table | rows of | rows before | rows after | checksum before | checksum after |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, t := range m.tables {
 		of := "all"
 		if t.rowsOf != "" {
-			of = t.rowsOf + " of the loaded users"
+			of = t.rowsOf + " of the users before"
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s |\n", t.table, of, t.rows, t.rowsAfter, t.sum, t.sumAfter)
 	}
