@@ -6,11 +6,14 @@
 // path), shows how Citus spread the rows over the workers, then runs point
 // reads, registrations and a cross-shard list on each, in alternating
 // rounds, and reports the median time per call, the ratio Citus / one node
-// and the round trips each call took on the wire. It prints a markdown
+// and the round trips each call took on the wire. Then (-grow, on by
+// default) it grows the Citus cluster under traffic: clients call at a
+// steady rate while a third worker is added and shards moved onto it
+// online, and every row is checked after (move.go). It prints a markdown
 // report (and writes it to -out). The servers are stopped and their folders
 // removed at the end, also after an error or Ctrl-C.
 //
-//	benchcitus [-users 1000000] [-ops 200] [-rounds 5] [-out FILE] [-dir DIR]
+//	benchcitus [-users 1000000] [-ops 200] [-rounds 5] [-grow=false] [-out FILE] [-dir DIR]
 //
 // It needs the PostgreSQL server binaries and the citus extension installed
 // in them (pgcluster.ErrNoCitus says where to get it).

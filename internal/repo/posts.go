@@ -236,6 +236,8 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 // of their own (three round trips then): a transaction that writes tags and
 // post_tags deadlocks with a shard move's switch-over (SCALING.md, "Growing
 // under traffic"). A failure after that leaves the new tags, with no post.
+// Inside InTx both statements are the transaction's: there a new tag and
+// its links are written together again.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
 	fail := func(err error) ([]Tag, error) {
 		return nil, fmt.Errorf("tag post %d with %s: %w", postID, shortList(names), err)
