@@ -133,7 +133,7 @@ func Checks(ctx context.Context, pool *pgxpool.Pool) ([]Check, error) {
 
 var rules = []Check{
 	{"emails registered twice across the shards", "SELECT count(*) FROM (SELECT email_key(email) FROM addresses GROUP BY 1 HAVING count(*) > 1) d"},
-	{"addresses and email_owners rows, counts apart by",
+	{"difference between the counts of addresses and of email_owners rows",
 		"SELECT abs((SELECT count(*) FROM addresses) - (SELECT count(*) FROM email_owners))"},
 	{"shards of distributed tables not in exactly one place", `SELECT count(*) FROM (SELECT s.shardid FROM pg_dist_shard s
 		JOIN pg_dist_partition p USING (logicalrelid) LEFT JOIN pg_dist_placement pl USING (shardid)

@@ -256,6 +256,12 @@ func TestCitusRebalanceUnderTraffic(t *testing.T) {
 	var state string
 	require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT state FROM citus_rebalance_status() ORDER BY job_id DESC LIMIT 1").Scan(&state))
 	require.Equal(t, "finished", state)
+	// A move that lost a deadlock with a call is cancelled and tried again
+	// a minute later (Citus's background task queue): none was.
+	var retried int
+	require.NoError(t, c.pool.QueryRow(c.ctx, `SELECT coalesce(max(retry_count), 0) FROM pg_dist_background_task
+		WHERE job_id = (SELECT max(job_id) FROM pg_dist_background_job)`).Scan(&retried))
+	require.Zero(t, retried, "a shard move was cancelled and retried")
 	port, err := worker.Port()
 	require.NoError(t, err)
 	var onNew int
