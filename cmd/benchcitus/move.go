@@ -27,6 +27,7 @@ type moveResult struct {
 	move        time.Duration // citus_rebalance_start to citus_rebalance_wait's return
 	shardsMoved int           // shard placements on the new worker after it
 	bytesMoved  int64
+	retried     int // tries of a move after the first (a move cancelled by a deadlock is tried again)
 	calls       []*citusgrow.Calls
 	tables      []tableSum // before, with after beside
 	written     int        // rows the clients were told were written, all found
@@ -107,6 +108,10 @@ func growUnderTraffic(ctx context.Context, cfg config, b *backend, stderr io.Wri
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(shard_size), 0)::bigint FROM citus_shards
 		WHERE nodeport = $1 AND citus_table_type = 'distributed'`, port).Scan(&res.shardsMoved, &res.bytesMoved); err != nil {
+		return nil, err
+	}
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(retry_count), 0) FROM pg_dist_background_task
+		WHERE job_id = (SELECT max(job_id) FROM pg_dist_background_job)`).Scan(&res.retried); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(stderr, "Citus: %d shards moved in %v; checking every row...\n", res.shardsMoved, res.move.Round(time.Millisecond))
