@@ -239,7 +239,8 @@ func (c cluster) recovered(t *testing.T, node *pgcluster.Cluster) {
 
 // TestCitusNodeCrash: each kind of call, and a seed, waits on a worker
 // (its shards locked), and the worker's postmaster and backends are killed
-// (SIGKILL): the call ends with ErrUnavailable, before its deadline. Once
+// (SIGKILL): the call ends with ErrUnavailable, before its deadline, and
+// not ErrCommitUnknown: the coordinator's ERROR says nothing committed. Once
 // the worker is back and Citus's two-phase commits recovered, what the call
 // wrote is whole or absent on every node. Then the same with the
 // coordinator killed instead, for a registration.
@@ -278,6 +279,11 @@ func TestCitusNodeCrash(t *testing.T) {
 		t.Logf("%s: %v", cc.name, err)
 		if err != nil {
 			require.ErrorIs(t, err, repo.ErrUnavailable)
+			if node == worker {
+				// The coordinator said so with an ERROR: nothing committed,
+				// and known (a write was tried again, three times at most).
+				require.NotErrorIs(t, err, repo.ErrCommitUnknown)
+			}
 		}
 		require.NoError(t, ctx.Err(), "the call outlived its deadline")
 		c.recovered(t, node)

@@ -103,3 +103,13 @@ var libpqLost = []string{
 	"could not connect to server",
 	"Connection refused",
 }
+
+// citusNodeError reports whether a Citus coordinator says, with an ERROR,
+// that it could not reach a node (a worker down or restarting): "connection
+// to the remote node <host>:<port> failed ..." (08006), or nodeLost's
+// XX000. The coordinator's session goes on and the transaction was rolled
+// back: nothing of it was committed (a node lost after the coordinator
+// committed gives a WARNING, and the commit stands).
+func citusNodeError(pgErr *pgconn.PgError) bool {
+	return nodeLost(pgErr) || strings.HasPrefix(pgErr.Code, "08") && strings.HasPrefix(pgErr.Message, "connection to the remote node")
+}

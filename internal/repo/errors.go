@@ -239,8 +239,9 @@ func sessionLost(err error) bool {
 // rolledBack reports whether err is an ERROR of the server's that undid
 // the whole statement (or transaction) for a reason a moment may cure: a
 // serialization failure or deadlock (40001, 40P01; on Citus also a
-// distributed deadlock, such as a write's with a shard move), or a shard
-// that moved under it (shardMoved). Nothing of it was committed.
+// distributed deadlock, such as a write's with a shard move), a shard that
+// moved under it (shardMoved), or a Citus node it could not reach
+// (citusNodeError: a worker restarting). Nothing of it was committed.
 func rolledBack(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || sessionLost(err) {
@@ -250,7 +251,7 @@ func rolledBack(err error) bool {
 	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
 		return true
 	}
-	return shardMoved(fromCitus(pgErr))
+	return shardMoved(fromCitus(pgErr)) || citusNodeError(pgErr)
 }
 
 // connectionLost reports whether err says the connection or server is gone,

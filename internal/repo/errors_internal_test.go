@@ -84,9 +84,10 @@ func TestCopyKeyErrorFromCitus(t *testing.T) {
 
 // TestCitusMoveErrors: what Citus says while a shard moves or a node is
 // away is ErrUnavailable, and a write refused whole by it (or by a lost
-// race) is known not written, so safe to send again; a table of the
-// statement's own that is missing, another internal error, or a session
-// the server ended are neither.
+// race) is known not written, so safe to send again, and its COMMIT's
+// outcome known; a table of the statement's own that is missing, another
+// internal error, a session the server ended, or a pooler's connection
+// error are not.
 func TestCitusMoveErrors(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -98,11 +99,13 @@ func TestCitusMoveErrors(t *testing.T) {
 		{"ShardMoved", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.UndefinedTable,
 			Message: `relation "users_102009" does not exist`}, true, true},
 		{"CopyToALostWorker", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
-			Message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"}, true, false},
+			Message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"}, true, true},
 		{"CoordinatorGone", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
-			Message: "postmaster was shut down, exiting"}, true, false},
+			Message: "postmaster was shut down, exiting"}, true, true},
 		{"WorkerDown", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
-			Message: "connection to the remote node postgres@127.0.0.1:5433 failed with the following error: Connection refused"}, true, false},
+			Message: "connection to the remote node postgres@127.0.0.1:5433 failed with the following error: Connection refused"}, true, true},
+		{"PoolerLostTheServer", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
+			Message: "server conn crashed?"}, true, false},
 		{"DistributedDeadlock", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.DeadlockDetected,
 			Message: "canceling the transaction since it was involved in a distributed deadlock"}, false, true},
 		{"SerializationFailure", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.SerializationFailure}, false, true},
@@ -117,6 +120,9 @@ func TestCitusMoveErrors(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, c.unavailable, errors.Is(dbError(context.Background(), c.err), ErrUnavailable))
 			require.Equal(t, c.again, rolledBack(fmt.Errorf("wrapped: %w", c.err)))
+			// Unknown: a session ended, or a connection error not Citus's (a pooler's).
+			lost := c.err.Severity == "FATAL" || c.unavailable && !c.again
+			require.Equal(t, lost, answerLost(c.err), "the outcome of a COMMIT this answered is unknown")
 		})
 	}
 }
