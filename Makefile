@@ -90,7 +90,7 @@ bench-seed: ## Seed USERS users (default 1M), ROUNDS times (default 3; medians),
 OPS ?= 200
 
 .PHONY: bench-citus
-bench-citus: ## Start a Citus cluster (a coordinator and two workers) and one server, load USERS users (default 1M, with their follows) into each, then time point reads, registrations, a cross-shard list, Follow, a list of followers and the feed (OPS calls each per round, default 200) as ratios with round trips; needs the citus extension
+bench-citus: ## Start a Citus cluster (a coordinator and two workers) and one server, load USERS users (default 1M, with their follows) into each, then time point reads, registrations, a cross-shard list, Follow, a list of followers and the feed (OPS calls each per round, default 200) as ratios with round trips, then add a third worker and move shards onto it under traffic (time to move, p99 before and during, every row checked); needs the citus extension
 	$(GO) run ./cmd/benchcitus -users $(USERS) -ops $(OPS)
 
 .PHONY: lint

@@ -19,6 +19,7 @@ type results struct {
 	loadStart, loadEnd string // load averages
 	started            time.Time
 	took               time.Duration
+	move               *moveResult // the growth phase's, when run
 }
 
 // bench starts the backends, loads, measures and reports; the servers are
@@ -55,13 +56,19 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	if err := probeRemote(ctx, cfg, backends[1]); err != nil {
 		return err
 	}
-	res.loadEnd = loadAverage()
-	res.took = time.Since(res.started)
 	if cfg.measured != nil {
 		if err := cfg.measured(ctx, backends, res); err != nil {
 			return err
 		}
 	}
+	// Last: it changes the Citus backend (a worker more, rows added).
+	if cfg.grow {
+		if res.move, err = growUnderTraffic(ctx, cfg, backends[1], stderr); err != nil {
+			return fmt.Errorf("growth phase: %w", err)
+		}
+	}
+	res.loadEnd = loadAverage()
+	res.took = time.Since(res.started)
 	var report strings.Builder
 	writeReport(&report, res)
 	if _, err := io.WriteString(stdout, report.String()); err != nil {

@@ -6,11 +6,14 @@
 // path), shows how Citus spread the rows over the workers, then runs point
 // reads, registrations and a cross-shard list on each, in alternating
 // rounds, and reports the median time per call, the ratio Citus / one node
-// and the round trips each call took on the wire. It prints a markdown
+// and the round trips each call took on the wire. Then (-grow, on by
+// default) it grows the Citus cluster under traffic: clients call at a
+// steady rate while a third worker is added and shards moved onto it
+// online, and every row is checked after (move.go). It prints a markdown
 // report (and writes it to -out). The servers are stopped and their folders
 // removed at the end, also after an error or Ctrl-C.
 //
-//	benchcitus [-users 1000000] [-ops 200] [-rounds 5] [-out FILE] [-dir DIR]
+//	benchcitus [-users 1000000] [-ops 200] [-rounds 5] [-grow=false] [-out FILE] [-dir DIR]
 //
 // It needs the PostgreSQL server binaries and the citus extension installed
 // in them (pgcluster.ErrNoCitus says where to get it).
@@ -21,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/inkwell-dev/inkwell/internal/cli"
 )
@@ -37,10 +41,12 @@ type config struct {
 	workers          int
 	load             string // loadInitial or loadBatched
 	batchSize        int
+	grow             bool          // the growth phase: a worker added and shards moved under traffic
+	growBefore       time.Duration // of calls before the worker is added
 	out              string
 	dir              string // where the servers' folders go ("": the system's temporary folder)
-	// measured, if set, is called with the backends once everything is
-	// measured, before they are stopped (the test reads them).
+	// measured, if set, is called with the backends once the calls are
+	// measured, before the growth phase (the test reads them).
 	measured func(ctx context.Context, backends []*backend, res *results) error
 }
 
@@ -92,6 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.IntVar(&cfg.workers, "workers", 2, "Citus workers")
 	flags.StringVar(&cfg.load, "load", loadInitial, "load path: initial (InitialLoadGraphs: one transaction, keys and indexes built after the copy) or batched (BulkInsertGraphs)")
 	flags.IntVar(&cfg.batchSize, "batch-size", 10_000, "users per batch with -load batched")
+	flags.BoolVar(&cfg.grow, "grow", true, "then, on Citus, add a worker and move shards onto it (logical replication) while clients call, and check every row")
+	flags.DurationVar(&cfg.growBefore, "grow-before", 10*time.Second, "how long the clients call before the worker is added")
 	flags.StringVar(&cfg.out, "out", "", "also write the report to this file")
 	flags.StringVar(&cfg.dir, "dir", "", "folder for the servers' data, removed at the end (default: the system's temporary folder)")
 	flags.AtLeast(0, "addresses-per-user", "posts-per-user", "follows-per-user", "tags")

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inkwell-dev/inkwell/internal/citusgrow"
 )
 
 // writeReport renders res as markdown.
@@ -91,6 +93,7 @@ func writeReport(w io.Writer, res *results) {
 		"itself included, is a NOTICE to the client).\n", probeCalls)
 	fmt.Fprintf(w, "Registered on top of the load (%d emails each): %d users on one node, %d on Citus.\n",
 		registeredEmails, one.registered, dist.registered)
+	writeMove(w, res)
 }
 
 func rate(l loadResult) float64 { return float64(l.rows.Rows()) / l.elapsed.Seconds() }
@@ -128,4 +131,40 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeMove renders the growth phase.
+func writeMove(w io.Writer, res *results) {
+	m := res.move
+	if m == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n### Growth under traffic: a worker added, shards moved onto it online\n\n")
+	fmt.Fprintf(w, "On the loaded Citus backend, after the calls above: wal_level set to logical on every node (a restart each), "+
+		"then five clients (one per kind of call, on a pool of 16 connections) each call every %v, %v before the move and "+
+		"through it: a third worker is started and added (`citus_add_node`, %.1f s), and "+
+		"`citus_rebalance_start(shard_transfer_mode => 'force_logical')` moves shards onto it, waited for with "+
+		"`citus_rebalance_wait()`: **%.1f s** to move %d shards (%.1f MiB) onto the new worker; moves tried again "+
+		"(cancelled by a deadlock with a call): %d.\n\n",
+		m.period, res.cfg.growBefore, m.addNode.Seconds(), m.move.Seconds(), m.shardsMoved, float64(m.bytesMoved)/(1<<20), m.retried)
+	fmt.Fprintln(w, "| call | calls before | p99 before | calls during the move | p99 during | failed |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, c := range m.calls {
+		fmt.Fprintf(w, "| %s | %d | %s | %d | %s | %d |\n", c.Name, len(c.Times[0]), millis(citusgrow.P99(c.Times[0])),
+			len(c.Times[1]), millis(citusgrow.P99(c.Times[1])), len(c.Failed))
+	}
+	fmt.Fprintf(w, "\nRows checked after the move: every table Citus holds (its catalog), the rows that were there before it "+
+		"(a reference table's all; a distributed table's of the users there before it), counted and summed (the first 60 bits of each row's md5) "+
+		"before and after:\n\n")
+	fmt.Fprintln(w, "| table | rows of | rows before | rows after | checksum before | checksum after |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, t := range m.tables {
+		of := "all"
+		if t.rowsOf != "" {
+			of = t.rowsOf + " of the users before"
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s |\n", t.table, of, t.rows, t.rowsAfter, t.sum, t.sumAfter)
+	}
+	fmt.Fprintf(w, "\nAnd: the %d users and emails the clients were told were written, all found; zero %s.\n",
+		m.written, strings.Join(m.checks, "; zero "))
 }

@@ -53,3 +53,35 @@ JOIN post_tags pt ON pt.user_id = p.user_id AND pt.post_id = p.id
 JOIN tags t ON t.id = pt.tag_id
 WHERE p.id = ANY(@post_ids::bigint[])
 ORDER BY pt.post_id, t.name COLLATE "C";
+
+-- name: LinkPostTags :many
+-- TagPost on Citus: put existing tags on a post, writing post_tags only
+-- (tags, a reference table, is only read). One row per tag found, or one row
+-- with no tag when none is; no rows when there is no such post, and then
+-- nothing is written.
+WITH post AS (
+    SELECT p.user_id, p.id FROM posts p WHERE p.id = @post_id
+),
+tag AS (
+    SELECT t.id, t.name FROM tags t WHERE t.name = ANY(@names::text[])
+),
+linked AS (
+    INSERT INTO post_tags (user_id, post_id, tag_id)
+    SELECT post.user_id, post.id, tag.id
+    FROM post
+    CROSS JOIN tag
+    ON CONFLICT DO NOTHING
+)
+SELECT tag.id AS tag_id, tag.name AS tag_name
+FROM post
+LEFT JOIN tag ON true;
+
+-- name: CreateMissingTags :exec
+-- Create the tags named that do not exist yet; existing ones are not
+-- written (DO NOTHING).
+INSERT INTO tags (name)
+SELECT unnest(@names::text[])
+ON CONFLICT (name) DO NOTHING;
+
+-- name: GetTagsByName :many
+SELECT * FROM tags WHERE name = ANY(@names::text[]);

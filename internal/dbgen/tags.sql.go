@@ -9,6 +9,96 @@ import (
 	"context"
 )
 
+const createMissingTags = `-- name: CreateMissingTags :exec
+INSERT INTO tags (name)
+SELECT unnest($1::text[])
+ON CONFLICT (name) DO NOTHING
+`
+
+// Create the tags named that do not exist yet; existing ones are not
+// written (DO NOTHING).
+func (q *Queries) CreateMissingTags(ctx context.Context, names []string) error {
+	_, err := q.db.Exec(ctx, createMissingTags, names)
+	return err
+}
+
+const getTagsByName = `-- name: GetTagsByName :many
+SELECT id, name FROM tags WHERE name = ANY($1::text[])
+`
+
+func (q *Queries) GetTagsByName(ctx context.Context, names []string) ([]Tag, error) {
+	rows, err := q.db.Query(ctx, getTagsByName, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Tag{}
+	for rows.Next() {
+		var i Tag
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const linkPostTags = `-- name: LinkPostTags :many
+WITH post AS (
+    SELECT p.user_id, p.id FROM posts p WHERE p.id = $1
+),
+tag AS (
+    SELECT t.id, t.name FROM tags t WHERE t.name = ANY($2::text[])
+),
+linked AS (
+    INSERT INTO post_tags (user_id, post_id, tag_id)
+    SELECT post.user_id, post.id, tag.id
+    FROM post
+    CROSS JOIN tag
+    ON CONFLICT DO NOTHING
+)
+SELECT tag.id AS tag_id, tag.name AS tag_name
+FROM post
+LEFT JOIN tag ON true
+`
+
+type LinkPostTagsParams struct {
+	PostID int64
+	Names  []string
+}
+
+type LinkPostTagsRow struct {
+	TagID   *int64
+	TagName *string
+}
+
+// TagPost on Citus: put existing tags on a post, writing post_tags only
+// (tags, a reference table, is only read). One row per tag found, or one row
+// with no tag when none is; no rows when there is no such post, and then
+// nothing is written.
+func (q *Queries) LinkPostTags(ctx context.Context, arg LinkPostTagsParams) ([]LinkPostTagsRow, error) {
+	rows, err := q.db.Query(ctx, linkPostTags, arg.PostID, arg.Names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LinkPostTagsRow{}
+	for rows.Next() {
+		var i LinkPostTagsRow
+		if err := rows.Scan(&i.TagID, &i.TagName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listTagsByPostIDs = `-- name: ListTagsByPostIDs :many
 SELECT pt.post_id, t.id, t.name
 FROM posts p

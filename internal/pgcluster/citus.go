@@ -29,6 +29,8 @@ const CitusWorkers = 2
 type Citus struct {
 	Coordinator *Cluster
 	Workers     []*Cluster
+	dir         string
+	opts        Options
 }
 
 // CitusInstalled returns nil when the Citus extension is installed in the
@@ -83,7 +85,7 @@ func StartCitus(ctx context.Context, dir string, workers int, opts Options) (_ *
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	c := &Citus{}
+	c := &Citus{dir: dir, opts: opts}
 	defer func() {
 		if err != nil {
 			_ = c.Stop(context.Background())
@@ -94,23 +96,8 @@ func StartCitus(ctx context.Context, dir string, workers int, opts Options) (_ *
 		if i > 0 {
 			name = "worker-" + strconv.Itoa(i)
 		}
-		node, err := New(filepath.Join(dir, name))
+		node, err := c.startNode(ctx, name)
 		if err != nil {
-			return nil, err
-		}
-		if i == 0 && node.runAs != nil {
-			// The nodes' folders are inside dir, which the server's user must enter.
-			if err := os.Chmod(dir, 0o711); err != nil {
-				return nil, err
-			}
-		}
-		opts := opts
-		opts.Port = 0
-		opts.extra = citusSettings
-		if err := node.Init(ctx, opts); err != nil {
-			return nil, err
-		}
-		if err := node.Start(ctx); err != nil {
 			return nil, err
 		}
 		if i == 0 {
@@ -123,6 +110,87 @@ func StartCitus(ctx context.Context, dir string, workers int, opts Options) (_ *
 		return nil, err
 	}
 	return c, nil
+}
+
+// startNode starts a node of c in c.dir/name, with c's options and Citus preloaded.
+func (c *Citus) startNode(ctx context.Context, name string) (*Cluster, error) {
+	node, err := New(filepath.Join(c.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	if node.runAs != nil {
+		// The nodes' folders are inside dir, which the server's user must enter.
+		if err := os.Chmod(c.dir, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	opts := c.opts
+	opts.Port = 0
+	opts.extra = citusSettings
+	if err := node.Init(ctx, opts); err != nil {
+		return nil, err
+	}
+	if err := node.Start(ctx); err != nil {
+		return node, err // Stop's to stop, if it started after all
+	}
+	return node, nil
+}
+
+// EnableLogical sets every node up for online shard moves, as
+// Options.Logical would have (ALTER SYSTEM, then a fast restart of each
+// node), and makes the workers AddWorker starts logical too: for a cluster
+// loaded with wal_level minimal, which writes no WAL for the load.
+func (c *Citus) EnableLogical(ctx context.Context) error {
+	c.opts.Logical = true
+	for _, node := range append([]*Cluster{c.Coordinator}, c.Workers...) {
+		var statements []string
+		for _, s := range logicalSettings {
+			name, value, _ := strings.Cut(s, " = ")
+			statements = append(statements, fmt.Sprintf("ALTER SYSTEM SET %s = %s", name, value))
+		}
+		if err := c.exec(ctx, node, "postgres", statements...); err != nil {
+			return err
+		}
+		if err := node.Restart(ctx, "fast"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddWorker starts one more worker, as StartCitus starts them, and adds it
+// to the cluster of each of databases (Citus keeps its node list per
+// database): the database and the extension made on it, then
+// citus_add_node on the coordinator, which copies Citus's metadata and the
+// reference tables there. It holds no shard until a rebalance moves some
+// (citus_rebalance_start). The worker is in c.Workers once started, so Stop
+// stops it even when adding it failed.
+func (c *Citus) AddWorker(ctx context.Context, databases ...string) (*Cluster, error) {
+	node, err := c.startNode(ctx, "worker-"+strconv.Itoa(len(c.Workers)+1))
+	if node != nil {
+		c.Workers = append(c.Workers, node)
+	}
+	if err != nil {
+		return nil, err
+	}
+	port, err := node.Port()
+	if err != nil {
+		return nil, err
+	}
+	for _, db := range databases {
+		if db != "postgres" {
+			if err := c.exec(ctx, node, "postgres", "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.exec(ctx, node, db, "CREATE EXTENSION citus"); err != nil {
+			return nil, err
+		}
+		if err := c.exec(ctx, c.Coordinator, db, fmt.Sprintf("SELECT citus_add_node('127.0.0.1', %d)", port)); err != nil {
+			return nil, err
+		}
+	}
+	return node, nil
 }
 
 // citusSettings are the postgresql.conf lines of every node. Databases made

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -48,6 +49,11 @@ type Options struct {
 	// not also to the WAL. The manual's "Populating a Database" advice for
 	// bulk loads; commits stay as durable as with any wal_level.
 	Standalone bool
+	// Logical is for a cluster that streams changes by logical replication,
+	// as the source of a Citus shard move does (citus_rebalance_start moves
+	// shards online that way): wal_level logical, with room for the move's
+	// replication slots and senders. It overrides Standalone's wal_level.
+	Logical bool
 	// Port to listen on at 127.0.0.1; 0 picks a free one.
 	Port int
 	// extra are more postgresql.conf lines (StartCitus's).
@@ -146,6 +152,9 @@ func (c *Cluster) configure(port int, opts Options) error {
 	if opts.Standalone {
 		settings = append(settings, "wal_level = minimal", "max_wal_senders = 0")
 	}
+	if opts.Logical {
+		settings = append(settings, logicalSettings...)
+	}
 	settings = append(settings, opts.extra...)
 	conf := filepath.Join(c.dataDir(), "postgresql.conf")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
@@ -157,6 +166,14 @@ func (c *Cluster) configure(port int, opts Options) error {
 		err = cerr
 	}
 	return err
+}
+
+// logicalSettings are Options.Logical's lines: a shard move takes a slot
+// and a sender on its source per shard group it moves at once, and workers
+// for the subscriptions on its target.
+var logicalSettings = []string{
+	"wal_level = logical", "max_wal_senders = 20", "max_replication_slots = 20",
+	"max_logical_replication_workers = 8",
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -196,6 +213,29 @@ func (c *Cluster) Kill(ctx context.Context) error {
 	return nil
 }
 
+// Crash kills the server as a power cut would end it: SIGKILL to the
+// postmaster and every process of its group (its backends, which would
+// otherwise run on until they notice it gone), then waits until they are all
+// gone. The next Start recovers from the WAL. pg_ctl starts the postmaster
+// in a session of its own, so its group is its children and nothing else.
+func (c *Cluster) Crash(ctx context.Context) error {
+	pid, err := c.postmasterPID()
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("crash cluster in %s: %w", c.Dir, err)
+	}
+	for syscall.Kill(-pid, 0) == nil {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("crash cluster in %s: processes left: %w", c.Dir, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // Running reports whether a server runs on the cluster (pg_ctl status).
 func (c *Cluster) Running(ctx context.Context) bool {
 	if !c.Initialized() {
@@ -206,7 +246,14 @@ func (c *Cluster) Running(ctx context.Context) bool {
 }
 
 // Port returns the port of the running server, read from postmaster.pid.
-func (c *Cluster) Port() (int, error) {
+func (c *Cluster) Port() (int, error) { return c.pidFileLine(4) }
+
+// postmasterPID returns the pid of the running server's postmaster.
+func (c *Cluster) postmasterPID() (int, error) { return c.pidFileLine(1) }
+
+// pidFileLine returns line n of postmaster.pid as a number (PostgreSQL's
+// pidfile.h: 1 the postmaster's pid, 4 the port).
+func (c *Cluster) pidFileLine(n int) (int, error) {
 	f, err := os.Open(filepath.Join(c.dataDir(), "postmaster.pid"))
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, ErrNotRunning
@@ -215,14 +262,13 @@ func (c *Cluster) Port() (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	// Line 4 of postmaster.pid is the port (see PostgreSQL's pidfile.h).
 	s := bufio.NewScanner(f)
 	for i := 1; s.Scan(); i++ {
-		if i == 4 {
+		if i == n {
 			return strconv.Atoi(strings.TrimSpace(s.Text()))
 		}
 	}
-	return 0, fmt.Errorf("read port from %s: %w", f.Name(), ErrNotRunning)
+	return 0, fmt.Errorf("read line %d of %s: %w", n, f.Name(), ErrNotRunning)
 }
 
 // URL returns the connection URL of database on the running server.

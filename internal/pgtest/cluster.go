@@ -93,13 +93,56 @@ func CreateDatabase(tb testing.TB, c *pgcluster.Cluster, name string) string {
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	defer pool.Close()
-	if _, err := migrate.UpPool(ctx, pool); err != nil {
+	if err := migrateURL(ctx, url); err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
 	return url
+}
+
+// migrateURL applies the migrations to the database at url.
+func migrateURL(ctx context.Context, url string) error {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = migrate.UpPool(ctx, pool)
+	return err
+}
+
+// StartCitus starts a Citus cluster of the test's own (a coordinator and
+// workers with opts, such as Logical for online shard moves, or durable
+// settings for a test that crashes a node and counts on every acknowledged
+// commit), for tests that add, crash or restart its nodes, which they
+// cannot do to the shared one. Its "postgres" database is migrated; the
+// cluster is stopped and removed when tb ends (or by Main's watchdog).
+func StartCitus(tb testing.TB, workers int, opts pgcluster.Options) *pgcluster.Citus {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dir, err := mkdirOwned("inkwell-citus-test-")
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	var c *pgcluster.Citus
+	release := started.add("the Citus cluster in "+dir, func(ctx context.Context) error {
+		var err error
+		if c != nil {
+			err = c.Stop(ctx)
+		}
+		os.RemoveAll(dir)
+		return err
+	})
+	tb.Cleanup(func() { _ = release() })
+	if c, err = pgcluster.StartCitus(ctx, dir, workers, opts); err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	url, err := c.URL("postgres")
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	if err := migrateURL(ctx, url); err != nil {
+		tb.Fatalf("pgtest: migrate the Citus cluster: %v", err)
+	}
+	return c
 }

@@ -62,3 +62,54 @@ var (
 
 // unshard turns a shard's name (users_102008) into its table's.
 func unshard(name string) string { return shardSuffix.ReplaceAllString(name, "") }
+
+// shardMoved reports whether a Citus error says that a shard the statement
+// was planned on is gone from its node: a statement planned before a shard
+// move's switch-over that reaches the old placement once it is dropped
+// (relation "users_102008" does not exist; Citus does not re-plan a read,
+// citusdata/citus#2536). The statement did nothing; asked again, it is
+// planned on the shard's new node. A table of the statement's own that is
+// missing names no shard.
+func shardMoved(pgErr *pgconn.PgError) bool {
+	return pgErr.Code == pgerrcode.UndefinedTable && shardName.MatchString(pgErr.Message)
+}
+
+// nodeLost reports whether a Citus error is a node going away under a
+// statement, which Citus says as an internal error (XX000) in some paths:
+// a worker's connection lost under a COPY (libpq's "server closed the
+// connection unexpectedly", where other paths say 08006), or the
+// coordinator's own postmaster gone while the session waited for a worker
+// ("postmaster was shut down, exiting"). Either way the statement, and its
+// transaction, failed whole, with an ERROR.
+func nodeLost(pgErr *pgconn.PgError) bool {
+	if pgErr.Code != pgerrcode.InternalError {
+		return false
+	}
+	for _, says := range libpqLost {
+		if strings.Contains(pgErr.Message, says) {
+			return true
+		}
+	}
+	return false
+}
+
+// libpqLost are what libpq says of a connection lost or refused, and what
+// Citus says when its postmaster dies under a wait.
+var libpqLost = []string{
+	"postmaster was shut down",
+	"server closed the connection unexpectedly",
+	"connection not open",
+	"no connection to the server",
+	"could not connect to server",
+	"Connection refused",
+}
+
+// citusNodeError reports whether a Citus coordinator says, with an ERROR,
+// that it could not reach a node (a worker down or restarting): "connection
+// to the remote node <host>:<port> failed ..." (08006), or nodeLost's
+// XX000. The coordinator's session goes on and the transaction was rolled
+// back: nothing of it was committed (a node lost after the coordinator
+// committed gives a WARNING, and the commit stands).
+func citusNodeError(pgErr *pgconn.PgError) bool {
+	return nodeLost(pgErr) || strings.HasPrefix(pgErr.Code, "08") && strings.HasPrefix(pgErr.Message, "connection to the remote node")
+}

@@ -81,8 +81,12 @@ func answerLost(err error) bool {
 	case errors.As(err, &connectErr):
 		return false
 	case errors.As(err, &pgErr):
-		// A connection exception (class 08) may come from a pooler.
-		return cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR" || strings.HasPrefix(pgErr.Code, "08")
+		// A connection exception (class 08) may come from a pooler; not
+		// a Citus coordinator's about a node (citusNodeError): its
+		// session, and the ERROR that rolled the transaction back, are
+		// its own.
+		return cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR" ||
+			strings.HasPrefix(pgErr.Code, "08") && !citusNodeError(pgErr)
 	case pgconn.SafeToRetry(err):
 		return false
 	}

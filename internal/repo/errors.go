@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,9 @@ import (
 //	connect now, 57P04 database dropped, 57P05 and
 //	25P03 idle timeouts; class 53 insufficient
 //	resources (too many connections, out of memory,
-//	disk full)
+//	disk full); on Citus also 42P01 naming a shard
+//	(it moved) and XX000 saying a node's connection
+//	was lost (see citus_errors.go)
 //
 // Anything else matches no sentinel, deliberately: the rest of class 42
 // (syntax error, undefined table, column or function) is a bug, or a schema
@@ -98,7 +101,7 @@ var (
 	// crash, network), or ended the session (pg_terminate_backend). A write
 	// whose outcome this leaves unknown (its statement or COMMIT was sent)
 	// matches ErrCommitUnknown too; without it, nothing was committed. Reads
-	// are retried once.
+	// are retried, twice at most (readAttempts).
 	ErrUnavailable = errors.New("database unavailable")
 	// ErrCommitUnknown: a COMMIT was sent but its answer was lost, so
 	// whether the transaction committed is unknown: look before writing it
@@ -226,6 +229,31 @@ func dbError(ctx context.Context, err error) error {
 	return err
 }
 
+// sessionLost reports whether err leaves the session gone: anything but
+// an ERROR the server sent (after which the session goes on).
+func sessionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	return !errors.As(err, &pgErr) || cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) != "ERROR"
+}
+
+// rolledBack reports whether err is an ERROR of the server's that undid
+// the whole statement (or transaction) for a reason a moment may cure: a
+// serialization failure or deadlock (40001, 40P01; on Citus also a
+// distributed deadlock, such as a write's with a shard move), a shard that
+// moved under it (shardMoved), or a Citus node it could not reach
+// (citusNodeError: a worker restarting). Nothing of it was committed.
+func rolledBack(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || sessionLost(err) {
+		return false
+	}
+	switch pgErr.Code {
+	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
+		return true
+	}
+	return shardMoved(fromCitus(pgErr)) || citusNodeError(pgErr)
+}
+
 // connectionLost reports whether err says the connection or server is gone,
 // rather than anything about the statement.
 func connectionLost(err error) bool {
@@ -240,6 +268,10 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 	pgErr = fromCitus(pgErr)
 	sentinel := sqlstateSentinel(pgErr.Code)
 	switch {
+	case shardMoved(pgErr):
+		return fmt.Errorf("%w: a shard moved under the statement: %w", ErrUnavailable, err)
+	case nodeLost(pgErr):
+		return fmt.Errorf("%w: a node of the Citus cluster went away: %w", ErrUnavailable, err)
 	case pgErr.Code == pgerrcode.ForeignKeyViolation && stillReferenced(err, pgErr):
 		// The server names the referencing table in TableName.
 		return fmt.Errorf("%w: still referenced from table %s (%s): %w",

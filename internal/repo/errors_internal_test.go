@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"testing"
@@ -79,4 +80,49 @@ func TestCopyKeyErrorFromCitus(t *testing.T) {
 	require.ErrorAs(t, err, &rowErr)
 	require.EqualValues(t, 12, rowErr.Position, "input row 1 of a batch starting at 11")
 	require.Equal(t, "email_owners", rowErr.Table)
+}
+
+// TestCitusMoveErrors: what Citus says while a shard moves or a node is
+// away is ErrUnavailable, and a write refused whole by it (or by a lost
+// race) is known not written, so safe to send again, and its COMMIT's
+// outcome known; a table of the statement's own that is missing, another
+// internal error, a session the server ended, or a pooler's connection
+// error are not.
+func TestCitusMoveErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name        string
+		err         *pgconn.PgError
+		unavailable bool
+		again       bool
+	}{
+		{"ShardMoved", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.UndefinedTable,
+			Message: `relation "users_102009" does not exist`}, true, true},
+		{"CopyToALostWorker", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
+			Message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"}, true, true},
+		{"CoordinatorGone", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
+			Message: "postmaster was shut down, exiting"}, true, true},
+		{"WorkerDown", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
+			Message: "connection to the remote node postgres@127.0.0.1:5433 failed with the following error: Connection refused"}, true, true},
+		{"PoolerLostTheServer", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
+			Message: "server conn crashed?"}, true, false},
+		{"DistributedDeadlock", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.DeadlockDetected,
+			Message: "canceling the transaction since it was involved in a distributed deadlock"}, false, true},
+		{"SerializationFailure", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.SerializationFailure}, false, true},
+		{"NoSuchTable", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.UndefinedTable,
+			Message: `relation "user_import" does not exist`}, false, false},
+		{"OtherInternalError", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
+			Message: "could not find valid entry for shard 102009"}, false, false},
+		{"DeadlockEndingTheSession", &pgconn.PgError{Severity: "FATAL", Code: pgerrcode.DeadlockDetected}, false, false},
+		{"CompletionUnknown", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.StatementCompletionUnknown}, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, c.unavailable, errors.Is(dbError(context.Background(), c.err), ErrUnavailable))
+			require.Equal(t, c.again, rolledBack(fmt.Errorf("wrapped: %w", c.err)))
+			// Unknown: a session ended, or a connection error not Citus's (a pooler's).
+			lost := c.err.Severity == "FATAL" || c.unavailable && !c.again
+			require.Equal(t, lost, answerLost(c.err), "the outcome of a COMMIT this answered is unknown")
+		})
+	}
 }

@@ -133,15 +133,9 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 			}
 		}
 	}
-	tagIDs := make(map[string]int64, len(names))
-	if len(names) > 0 {
-		tags, err := q.UpsertTags(ctx, slices.Sorted(maps.Keys(names)))
-		if err != nil {
-			return BulkResult{}, dbError(ctx, err)
-		}
-		for _, t := range tags {
-			tagIDs[t.Name] = t.ID
-		}
+	tagIDs, err := batchTags(ctx, tx, slices.Sorted(maps.Keys(names)))
+	if err != nil {
+		return BulkResult{}, dbError(ctx, err)
 	}
 
 	var nAddresses, nPosts int
@@ -237,6 +231,44 @@ func (b *graphBatch) insert(ctx context.Context, tx *Repo, first int64, graphs [
 		res.Extra = n
 	}
 	return res, nil
+}
+
+// batchTags gets or creates the tags of a batch and returns their ids by
+// name. On Citus it writes tags (a reference table) only when some are new:
+// a transaction that writes tags and post_tags deadlocks with a shard
+// move's switch-over (see TagPost), so the usual batch, whose tags all
+// exist, only reads them.
+func batchTags(ctx context.Context, tx *Repo, names []string) (map[string]int64, error) {
+	ids := make(map[string]int64, len(names))
+	if len(names) == 0 {
+		return ids, nil
+	}
+	q := tx.queries()
+	citus, err := tx.onCitus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	missing := names
+	if citus {
+		tags, err := q.GetTagsByName(ctx, names)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tags {
+			ids[t.Name] = t.ID
+		}
+		missing = slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := ids[n]; return ok })
+	}
+	if len(missing) > 0 {
+		tags, err := q.UpsertTags(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tags {
+			ids[t.Name] = t.ID
+		}
+	}
+	return ids, nil
 }
 
 // postTagIDs returns the ids of a post's tags, each once.

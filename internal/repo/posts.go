@@ -180,6 +180,14 @@ func (r *Repo) DeletePost(ctx context.Context, id int64) error {
 // statement (one round trip): all of it or nothing. Names are trimmed and lower-cased; tags the post already has
 // are kept. It returns the tags named, sorted by name. ErrInvalid for a bad
 // tag name; ErrNotFound if there is no such post.
+//
+// On Citus the links are written by a statement that only reads tags (a
+// reference table), and tags not there yet are created first by a statement
+// of their own (three round trips then): a transaction that writes tags and
+// post_tags deadlocks with a shard move's switch-over (SCALING.md, "Growing
+// under traffic"). A failure after that leaves the new tags, with no post.
+// Inside InTx both statements are the transaction's: there a new tag and
+// its links are written together again.
 func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Tag, error) {
 	fail := func(err error) ([]Tag, error) {
 		return nil, fmt.Errorf("tag post %d with %s: %w", postID, shortList(names), err)
@@ -191,18 +199,68 @@ func (r *Repo) TagPost(ctx context.Context, postID int64, names ...string) ([]Ta
 	if len(norm) == 0 {
 		return fail(invalid("tags", "", "none given"))
 	}
+	citus, err := r.onCitus(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	tag := r.tagInOneStatement
+	if citus {
+		tag = r.tagLinksOnly
+	}
+	tags, err := tag(ctx, postID, norm)
+	if err != nil {
+		return fail(dbError(ctx, err))
+	}
+	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Name, b.Name) })
+	return tags, nil
+}
+
+// tagInOneStatement is TagPost on one server: tags and links in one statement.
+func (r *Repo) tagInOneStatement(ctx context.Context, postID int64, names []string) ([]Tag, error) {
 	rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.TagPostRow, error) {
-		return q.TagPost(ctx, dbgen.TagPostParams{PostID: postID, Names: norm})
+		return q.TagPost(ctx, dbgen.TagPostParams{PostID: postID, Names: names})
 	})
 	if err == nil && len(rows) == 0 { // names are not empty: no post
 		err = ErrNotFound
 	}
 	if err != nil {
-		return fail(dbError(ctx, err))
+		return nil, err
 	}
-	tags := convert(rows, func(t dbgen.TagPostRow) Tag { return tagFromDB(dbgen.Tag(t)) })
-	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Name, b.Name) })
-	return tags, nil
+	return convert(rows, func(t dbgen.TagPostRow) Tag { return tagFromDB(dbgen.Tag(t)) }), nil
+}
+
+// tagLinksOnly is TagPost on Citus: the links of the tags that exist; if
+// some do not, they are created (a statement of its own) and the links
+// written again (they are kept, ON CONFLICT DO NOTHING).
+func (r *Repo) tagLinksOnly(ctx context.Context, postID int64, names []string) ([]Tag, error) {
+	link := func() ([]Tag, error) {
+		rows, err := writing(ctx, r, func(q *dbgen.Queries) ([]dbgen.LinkPostTagsRow, error) {
+			return q.LinkPostTags(ctx, dbgen.LinkPostTagsParams{PostID: postID, Names: names})
+		})
+		if err == nil && len(rows) == 0 {
+			err = ErrNotFound
+		}
+		tags := []Tag{}
+		for _, row := range rows {
+			if row.TagID != nil {
+				tags = append(tags, Tag{ID: *row.TagID, Name: *row.TagName})
+			}
+		}
+		return tags, err
+	}
+	tags, err := link()
+	if err != nil || len(tags) == len(names) {
+		return tags, err
+	}
+	if _, err := writing(ctx, r, func(q *dbgen.Queries) (struct{}, error) {
+		return struct{}{}, q.CreateMissingTags(ctx, names)
+	}); err != nil {
+		return nil, err
+	}
+	if tags, err = link(); err == nil && len(tags) != len(names) {
+		err = fmt.Errorf("%w: a tag was deleted while the post was tagged", ErrConflict)
+	}
+	return tags, err
 }
 
 // UntagPost takes tags off a post and returns how many it had. Tags

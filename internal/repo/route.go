@@ -109,17 +109,31 @@ func readingPipelinedSQL[T any](ctx context.Context, r *Repo, body func(db dbgen
 	})
 }
 
+// readAttempts bounds the runs of a read that fails for a reason that a
+// moment may cure: its server or connection went away, a Citus worker is
+// down or restarting, a shard moved under it (ErrUnavailable), or it lost a
+// race (ErrSerialization: a Citus distributed deadlock). The second run goes
+// at once, the third after a backoff; the context bounds them all.
+const readAttempts = 3
+
 func routeRead[T any](ctx context.Context, r *Repo, run func(served *Repo) (T, error)) (T, error) {
 	served := r.read(ctx)
 	v, err := run(served)
-	if err != nil && r.tx == nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
-		if served == r {
+	for attempt := 1; attempt < readAttempts && err != nil && r.tx == nil && ctx.Err() == nil &&
+		(errors.Is(err, ErrUnavailable) || errors.Is(err, ErrSerialization)); attempt++ {
+		if served == r && sessionLost(err) {
 			// What broke one connection (a restart, pg_terminate_backend, a
 			// network cut) has usually broken its idle siblings too: have
 			// the pool replace them rather than hand out the next dead one.
+			// Not when the server answered (a Citus coordinator saying a
+			// worker is down): its sessions are fine.
 			r.pool.Reset()
 		}
-		return run(r)
+		if attempt > 1 && sleep(ctx, backoff(attempt)) != nil {
+			break
+		}
+		served = r
+		v, err = run(r)
 	}
 	return v, err
 }
@@ -130,10 +144,19 @@ func routeRead[T any](ctx context.Context, r *Repo, run func(served *Repo) (T, e
 // several statements uses inTx instead.
 func writing[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T, error)) (T, error) {
 	defer wrote(ctx)
-	started := ctx.Err() == nil
-	v, err := body(r.queries())
-	if err != nil && r.tx == nil {
-		err = statementError(ctx, err, started)
+	for attempt := 1; ; attempt++ {
+		started := ctx.Err() == nil
+		v, err := body(r.queries())
+		if err == nil || r.tx != nil {
+			return v, err
+		}
+		if attempt >= writeAttempts || !rolledBack(err) || sleep(ctx, backoff(attempt)) != nil {
+			return v, statementError(ctx, err, started)
+		}
 	}
-	return v, err
 }
+
+// writeAttempts bounds the runs of a write outside a transaction whose
+// statement the server refused whole for a reason that a moment may cure
+// (rolledBack): nothing of it was written, so it is safe to send again.
+const writeAttempts = 3
