@@ -22,9 +22,11 @@ help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
-generate: ## Regenerate internal/dbgen from db/schema and db/queries (sqlc)
-	rm -rf internal/dbgen
-	$(GO) tool sqlc generate
+generate: ## Regenerate internal/dbgen from db/schema and db/queries (sqlc); on a SQL error it stays as it was
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp -r sqlc.yaml db "$$tmp"/ && \
+	$(GO) tool sqlc generate -f "$$tmp/sqlc.yaml" && \
+	rm -rf internal/dbgen && mv "$$tmp/internal/dbgen" internal/dbgen
 
 .PHONY: check-generated
 check-generated: ## Fail if internal/dbgen is not exactly what sqlc generates now

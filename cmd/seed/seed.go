@@ -267,16 +267,16 @@ func (cfg config) tables() []repo.ExtraTable {
 }
 
 // generator makes the generated users, with their follows and the rows of
-// the tables of yours; a new one for each load (the follows' hook counts
-// the graphs of its load).
+// the tables of yours; a new one for each load (a graph's n, which
+// repo.UserBefore counts back from, is its place in its load).
 func generator(cfg config) *fakedata.Generator {
 	extra := cfg.extension.rows
 	if cfg.followsPerUser > 0 {
 		follows := fakedata.Follows(cfg.followsPerUser)
-		extra = func(r *rand.Rand, g *repo.UserGraph) {
-			follows(r, g)
+		extra = func(r *rand.Rand, n int, g *repo.UserGraph) {
+			follows(r, n, g)
 			if cfg.extension.rows != nil {
-				cfg.extension.rows(r, g)
+				cfg.extension.rows(r, n, g)
 			}
 		}
 	}

@@ -13,12 +13,12 @@ import (
 // them, in the transaction of their users.
 var (
 	seedTables []repo.ExtraTable
-	seedRows   func(r *rand.Rand, g *repo.UserGraph)
+	seedRows   func(r *rand.Rand, n int, g *repo.UserGraph)
 )
 
 // extension is what the seed adds to the generated graphs: seedTables and
 // seedRows, or a test's.
 type extension struct {
 	tables []repo.ExtraTable
-	rows   func(r *rand.Rand, g *repo.UserGraph)
+	rows   func(r *rand.Rand, n int, g *repo.UserGraph)
 }

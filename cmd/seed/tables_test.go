@@ -20,7 +20,7 @@ func TestSeedYourTable(t *testing.T) {
 	t.Parallel()
 	grown, _ := pgtest.Grown(t)
 	bookmarks := repo.ExtraTable{Name: pgtest.GrownBookmarks, Columns: []string{"user_id", "post_user_id", "post_id", "note"}}
-	ext := extension{tables: []repo.ExtraTable{bookmarks}, rows: func(r *rand.Rand, g *repo.UserGraph) {
+	ext := extension{tables: []repo.ExtraTable{bookmarks}, rows: func(r *rand.Rand, _ int, g *repo.UserGraph) {
 		for i := range g.Posts {
 			if r.IntN(2) == 0 {
 				g.Rows = append(g.Rows, repo.TableRow{Table: bookmarks.Name,

@@ -29,10 +29,12 @@ type Config struct {
 	// seed", shows both.
 	Tables []repo.ExtraTable
 	// Extra, if set, adds rows of Tables to each graph (g.Rows, whose
-	// values may be repo.ThisUser and repo.PostOf(i)) once the rest of the
-	// graph is made. r is its own, seeded from Seed: the same seed gives the
-	// same rows, and the other data is the same with Extra or without.
-	Extra func(r *rand.Rand, g *repo.UserGraph)
+	// values may be repo.ThisUser, repo.PostOf(i) and repo.UserBefore(k),
+	// k <= n) once the rest of the graph is made; n is the number of graphs
+	// this generator made before g. r is its own, seeded from Seed: the same
+	// seed gives the same rows, and the other data is the same with Extra or
+	// without.
+	Extra func(r *rand.Rand, n int, g *repo.UserGraph)
 }
 
 // Generator makes user graphs one after another.
@@ -128,7 +130,7 @@ func (g *Generator) user() repo.UserGraph {
 		u.Posts = append(u.Posts, p)
 	}
 	if g.cfg.Extra != nil {
-		g.cfg.Extra(g.extra, &u)
+		g.cfg.Extra(g.extra, g.next-1, &u)
 	}
 	return u
 }

@@ -29,13 +29,9 @@ var followsSince = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // floor(n * u^3), u uniform in [0, 1), so that the first users are followed
 // by a large share of all (at a million users the first by tens of
 // thousands) and most by few or none. Each edge is two rows of
-// FollowTables, the other user named by repo.UserBefore. The hook counts
-// the graphs it is given: use a new one for each load, with a generator of
-// its own.
-func Follows(perUser int) func(r *rand.Rand, g *repo.UserGraph) {
-	var n int // the graphs before this one
-	return func(r *rand.Rand, g *repo.UserGraph) {
-		defer func() { n++ }()
+// FollowTables, the other user named by repo.UserBefore.
+func Follows(perUser int) func(r *rand.Rand, n int, g *repo.UserGraph) {
+	return func(r *rand.Rand, n int, g *repo.UserGraph) {
 		want := min(r.IntN(2*perUser+1), n)
 		var picked []int
 		for len(picked) < want {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -124,8 +125,8 @@ func newChecksAgree(t testing.TB) checksAgree {
 
 // values builds each column's values from the fuzzer's inputs.
 func (c checksAgree) values(col checkedColumn, s string, n int32, f float64) []any {
-	switch col.typ {
-	case "text":
+	switch typ := col.typ; {
+	case typ == "text" || strings.HasPrefix(typ, "character"): // varchar(n), char(n) too
 		k := 1 + int(uint32(n)%301)
 		if len(s)*k > 4000 {
 			k = 1
@@ -137,12 +138,23 @@ func (c checksAgree) values(col checkedColumn, s string, n int32, f float64) []a
 			out[i] = v
 		}
 		return out
-	case "integer":
+	case typ == "integer":
 		return []any{n, int32(int8(n)), int32(uint8(n))}
-	case "double precision":
+	case typ == "bigint":
+		return []any{int64(n), int64(int8(n)), int64(n) << 32, -int64(n) << 31}
+	case typ == "smallint":
+		return []any{int16(n), int16(int8(n)), int16(uint8(n))}
+	case typ == "double precision":
 		return []any{f, math.Mod(f, 8), float64(n) / 16}
+	case typ == "real":
+		return []any{float32(f), float32(math.Mod(f, 8)), float32(n) / 16}
+	case typ == "boolean":
+		return []any{true, false}
+	case typ == "timestamp with time zone" || typ == "date":
+		t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+		return []any{t0.Add(time.Duration(n) * time.Second), t0.AddDate(int(int8(n)), 0, 0), t0.AddDate(0, 0, int(n)%36500)}
 	}
-	return nil
+	return nil // the test names the column and its type: add a case above
 }
 
 func (c checksAgree) run(t *testing.T, inputs func(col checkedColumn) []any) {
@@ -294,4 +306,21 @@ func TestChecksSpellBlankRanges(t *testing.T) {
 		}
 	}
 	require.Positive(t, spelled, "no CHECK spells the blank characters")
+}
+
+// TestCheckValuesCoverColumnTypes: the differential tests have values for a
+// CHECKed column of every common type a user's table may have (a bigint CHECK
+// failed them once), and the server takes each as that type.
+func TestCheckValuesCoverColumnTypes(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	c := checksAgree{pool: pool}
+	for _, typ := range []string{"text", "character varying(80)", "integer", "bigint", "smallint",
+		"double precision", "real", "boolean", "timestamp with time zone", "date"} {
+		vals := c.values(checkedColumn{typ: typ}, "x", 7, 1.5)
+		require.NotEmpty(t, vals, typ)
+		var n int
+		require.NoError(t, pool.QueryRow(context.Background(), "SELECT cardinality($1::"+typ+"[])", vals).Scan(&n), typ)
+		require.Equal(t, len(vals), n, typ)
+	}
 }

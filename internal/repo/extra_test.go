@@ -28,7 +28,7 @@ var (
 
 // addBookmarks is the generator's hook (fakedata.Config.Extra): each user
 // bookmarks some of their posts and comments on the first.
-func addBookmarks(r *rand.Rand, g *repo.UserGraph) {
+func addBookmarks(r *rand.Rand, _ int, g *repo.UserGraph) {
 	for i := range g.Posts {
 		if r.IntN(2) == 0 {
 			g.Rows = append(g.Rows, repo.TableRow{Table: bookmarks.Name,
