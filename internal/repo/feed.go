@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/inkwell-dev/inkwell/internal/keyset"
 )
@@ -32,7 +31,8 @@ var feedList = keyset.New(keyset.Decl{
 	Children:    []keyset.Child{postTagsDecl},
 })
 
-// feedPosts reads the rows of feedList, as posts reads postsList's.
+// feedPosts reads the rows of feedList, as posts reads postsList's (not
+// listOf: the Author a Post points to is no field of its own to scan into).
 var feedPosts = list[Post]{
 	decl: feedList, dests: posts.dests, own: posts.own, id: posts.id,
 	column: func(p Post, col string) any {
@@ -48,15 +48,5 @@ var feedPosts = list[Post]{
 // says, in one round trip either way. ErrInvalid for a bad strategy, limit
 // or cursor.
 func (r *Repo) ListFeed(ctx context.Context, userID int64, q FollowQuery, s Strategy) (Page[Post], error) {
-	p, err := q.page(feedList, userID)
-	if err == nil {
-		err = s.check()
-	}
-	if err == nil {
-		var page Page[Post]
-		if page, err = listWith(ctx, r, feedPosts, postTagsChild, p, s); err == nil {
-			return page, nil
-		}
-	}
-	return Page[Post]{}, fmt.Errorf("list feed of user %d: %w", userID, err)
+	return listingWith(ctx, r, feedPosts, postTagsChild, q.query(feedList, userID), s, "list feed of user %d", userID)
 }

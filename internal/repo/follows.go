@@ -39,48 +39,43 @@ const newest = "created_at"
 // and keeps the first CreatedAt. ErrInvalid if they are the same user;
 // ErrNotFound if either user does not exist. Nothing is written on error.
 func (r *Repo) Follow(ctx context.Context, followerID, followeeID int64) error {
-	err := checkEdge(followerID, followeeID)
-	if err == nil {
-		err = writeEdge(ctx, r, func(q *dbgen.Queries) error {
-			err := q.CreateFollower(ctx, dbgen.CreateFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
-			return cmp.Or(err, q.CreateFollow(ctx, dbgen.CreateFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
-		})
-		err = dbErrorOrNil(ctx, err)
-	}
-	if err != nil {
-		return fmt.Errorf("user %d follow user %d: %w", followerID, followeeID, err)
-	}
-	return nil
+	return writeEdge(ctx, r, followerID, followeeID, func(q *dbgen.Queries) error {
+		err := q.CreateFollower(ctx, dbgen.CreateFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
+		return cmp.Or(err, q.CreateFollow(ctx, dbgen.CreateFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
+	}, "user %d follow user %d")
 }
 
 // Unfollow ends follower's following of followee, in one round trip; not
 // following is no error. ErrInvalid if they are the same user.
 func (r *Repo) Unfollow(ctx context.Context, followerID, followeeID int64) error {
-	err := checkEdge(followerID, followeeID)
-	if err == nil {
-		err = writeEdge(ctx, r, func(q *dbgen.Queries) error {
-			err := q.DeleteFollower(ctx, dbgen.DeleteFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
-			return cmp.Or(err, q.DeleteFollow(ctx, dbgen.DeleteFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
-		})
-		err = dbErrorOrNil(ctx, err)
-	}
-	if err != nil {
-		return fmt.Errorf("user %d unfollow user %d: %w", followerID, followeeID, err)
-	}
-	return nil
+	return writeEdge(ctx, r, followerID, followeeID, func(q *dbgen.Queries) error {
+		err := q.DeleteFollower(ctx, dbgen.DeleteFollowerParams{FolloweeID: followeeID, FollowerID: followerID})
+		return cmp.Or(err, q.DeleteFollow(ctx, dbgen.DeleteFollowParams{FollowerID: followerID, FolloweeID: followeeID}))
+	}, "user %d unfollow user %d")
 }
 
-// writeEdge writes both rows of an edge, the followers row first, in one
-// pipeline (BEGIN and COMMIT with them: one round trip, one transaction).
-// Follow and Unfollow are safe to run again: a deadlock with the deletes of
-// users (a cycle of several edges) is retried.
-func writeEdge(ctx context.Context, r *Repo, body func(q *dbgen.Queries) error) error {
-	_, err := retryDeadlocks(ctx, r, func() (struct{}, error) {
-		return writing(ctx, r, func(*dbgen.Queries) (struct{}, error) {
-			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) { return struct{}{}, body(q) })
+// writeEdge checks the edge, then writes both its rows, the followers row
+// first, in one pipeline (BEGIN and COMMIT with them: one round trip, one
+// transaction), every error wrapped as what says with both ids. (Not
+// writeOne: no row comes back, and the retry goes around writing, as in
+// DeleteUser.) Follow and Unfollow are safe to run again: a deadlock with
+// the deletes of users (a cycle of several edges) is retried.
+func writeEdge(ctx context.Context, r *Repo, followerID, followeeID int64, body func(q *dbgen.Queries) error, what string) error {
+	err := checkEdge(followerID, followeeID)
+	if err == nil {
+		_, err = retryDeadlocks(ctx, r, func() (struct{}, error) {
+			return writing(ctx, r, func(*dbgen.Queries) (struct{}, error) {
+				return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) { return struct{}{}, body(q) })
+			})
 		})
-	})
-	return err
+		if err != nil {
+			err = dbError(ctx, err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf(what+": %w", followerID, followeeID, err)
+	}
+	return nil
 }
 
 func checkEdge(followerID, followeeID int64) error {
@@ -88,13 +83,6 @@ func checkEdge(followerID, followeeID int64) error {
 		return invalid("followee", strconv.FormatInt(followeeID, 10), "is the follower: a user cannot follow themselves")
 	}
 	return nil
-}
-
-func dbErrorOrNil(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	return dbError(ctx, err)
 }
 
 // deleteEdges is DeleteUser's part, sent in its pipeline between the lock
@@ -131,48 +119,31 @@ func retryDeadlocks[T any](ctx context.Context, r *Repo, write func() (T, error)
 // first, in one round trip (on Citus, to userID's shard). ErrInvalid for a
 // bad limit or cursor.
 func (r *Repo) ListFollowing(ctx context.Context, userID int64, q FollowQuery) (Page[Edge], error) {
-	return listEdges(ctx, r, following, userID, q)
+	return listing(ctx, r, following, q.query(followingList, userID), "list following of user %d", userID)
 }
 
 // ListFollowers returns a page of the users who follow userID, newest edge
 // first, in one round trip (on Citus, to userID's shard). ErrInvalid for a
 // bad limit or cursor.
 func (r *Repo) ListFollowers(ctx context.Context, userID int64, q FollowQuery) (Page[Edge], error) {
-	return listEdges(ctx, r, followers, userID, q)
+	return listing(ctx, r, followers, q.query(followersList, userID), "list followers of user %d", userID)
 }
 
-func listEdges(ctx context.Context, r *Repo, l list[Edge], userID int64, q FollowQuery) (Page[Edge], error) {
-	fail := func(err error) (Page[Edge], error) {
-		return Page[Edge]{}, fmt.Errorf("list %s of user %d: %w", l.decl.Name(), userID, err)
-	}
-	p, err := q.page(l.decl, userID)
-	if err != nil {
-		return fail(err)
-	}
-	return readingSQL(ctx, r, func(db dbgen.DBTX) (Page[Edge], error) {
-		items, err := queryPage(ctx, db, l, p)
-		if err != nil {
-			return fail(dbError(ctx, err))
-		}
-		return l.pageOf(p, items), nil
-	})
-}
-
-// page checks q and returns its page of l, a list of one user's rows, newest
-// first: its one filter, required, is the user's.
-func (q FollowQuery) page(l *keyset.List, userID int64) (keyset.Page, error) {
-	return keysetPage(l, keyset.Query{Order: newest, Desc: true, After: q.After, Limit: q.Limit,
-		Filters: []keyset.Arg{{Filter: l.Filters()[0], Values: []any{userID}}}})
+// query returns q's query of l, a list of one user's rows, newest first:
+// its one filter, required, is the user's.
+func (q FollowQuery) query(l *keyset.List, userID int64) keyset.Query {
+	return keyset.Query{Order: newest, Desc: true, After: q.After, Limit: q.Limit,
+		Filters: []keyset.Arg{{Filter: l.Filters()[0], Values: []any{userID}}}}
 }
 
 // edgesList declares a list of one user's edges (table follows or
-// followers, the other user in column other), newest first: its index is
-// (user_id, created_at, other).
-func edgesList(name, table, other string) *keyset.List {
+// followers; its user_id selected as the Edge's field user, the other user
+// in column other), newest first: its index is (user_id, created_at, other).
+func edgesList(name, table, user, other string) *keyset.List {
 	return keyset.New(keyset.Decl{
 		Name:    name,
 		Table:   table,
-		Columns: []string{"user_id", other, "created_at"},
+		Columns: []string{"user_id AS " + user, other, "created_at"},
 		Tie:     []keyset.Key{{Column: other, Type: keyset.Int64}},
 		Orders:  []keyset.Order{{Name: newest, Keys: []keyset.Key{{Column: "created_at", Type: keyset.Time}}}},
 		Filters: []keyset.Filter{{Name: "user_id", SQL: "user_id = @user_id", Prefix: true, Required: true}},
@@ -180,37 +151,8 @@ func edgesList(name, table, other string) *keyset.List {
 }
 
 var (
-	followingList = edgesList("following", "follows", "followee_id")   // follows_user_id_created_at_idx
-	followersList = edgesList("followers", "followers", "follower_id") // followers_user_id_created_at_idx
-)
-
-func init() { keysetLists = append(keysetLists, followingList, followersList, feedList) }
-
-// edges reads the rows of an edges list, whose user is the follower
-// (following) or the followee (followers).
-func edges(l *keyset.List, userIsFollower bool) list[Edge] {
-	return list[Edge]{
-		decl: l,
-		dests: func(e *Edge) []any {
-			if userIsFollower {
-				return []any{&e.FollowerID, &e.FolloweeID, &e.CreatedAt}
-			}
-			return []any{&e.FolloweeID, &e.FollowerID, &e.CreatedAt}
-		},
-		column: func(e Edge, col string) any {
-			switch {
-			case col == "created_at":
-				return e.CreatedAt
-			case userIsFollower:
-				return e.FolloweeID
-			}
-			return e.FollowerID
-		},
-		id: func(e Edge) int64 { return e.FolloweeID },
-	}
-}
-
-var (
-	following = edges(followingList, true)
-	followers = edges(followersList, false)
+	followingList = edgesList("following", "follows", "follower_id", "followee_id")   // follows_user_id_created_at_idx
+	followersList = edgesList("followers", "followers", "followee_id", "follower_id") // followers_user_id_created_at_idx
+	following     = listOf[Edge](followingList)
+	followers     = listOf[Edge](followersList)
 )

@@ -56,7 +56,7 @@ var usersList = keyset.New(keyset.Decl{
 
 // keysetLists are the repository's keyset lists, for tests that check every
 // statement they can send (TestListPlans).
-var keysetLists = []*keyset.List{usersList, postsList}
+var keysetLists = []*keyset.List{usersList, postsList, followingList, followersList, feedList}
 
 // The lists of users, as Users, with their addresses or posts.
 var (

@@ -69,14 +69,32 @@ var methods = []method{
 	// One user's edges: one shard on Citus.
 	{name: "ListFollowing", route: read, samples: ok(1, func(e at) error {
 		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
-	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }},
+	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
+		func(e at) error { return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1})) },
+		func(e at) error {
+			return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
+		},
+	}},
 	{name: "ListFollowers", route: read, samples: ok(1, func(e at) error {
 		return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{})) // Follow's samples add some
-	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }},
+	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
+		func(e at) error {
+			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: repo.MaxPageSize + 1}))
+		},
+		func(e at) error {
+			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
+		},
+	}},
 	// The followees found within the statement (on Citus by the coordinator, then every shard).
 	{name: "ListFeed", route: read, samples: ok(1, func(e at) error {
 		return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, e.s))
-	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }},
+	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
+		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1}, e.s)) },
+		func(e at) error {
+			return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}, e.s))
+		},
+		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },
+	}},
 
 	// Writes; rows of their own are made with e.prep.
 	{name: "CreateUser", route: write, samples: ok(1, func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: "Created"})) }),
@@ -145,12 +163,12 @@ var methods = []method{
 			require.NoError(e.t, e.prep.Follow(bg, u.ID, e.user.ID))
 			return e.r.Follow(e.ctx, u.ID, e.user.ID)
 		}},
-	}},
+	}, bad: []func(e at) error{func(e at) error { return e.r.Follow(e.ctx, e.user.ID, e.user.ID) }}},
 	{name: "Unfollow", route: write, samples: ok(1, func(e at) error {
 		u := e.newUser()
 		require.NoError(e.t, e.prep.Follow(bg, e.user.ID, u.ID))
 		return e.r.Unfollow(e.ctx, e.user.ID, u.ID)
-	})},
+	}), bad: []func(e at) error{func(e at) error { return e.r.Unfollow(e.ctx, e.user.ID, e.user.ID) }}},
 	// Reset empties the tables the others read: it runs last.
 	{name: "Reset", route: write, last: true, samples: ok(1, func(e at) error { return e.r.Reset(e.ctx) })},
 
