@@ -94,7 +94,7 @@ func (l *sessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error
 // lockWait is a lock the migrator's session waited for, from pg_locks.
 type lockWait struct {
 	Lock   string // "AccessExclusiveLock on relation users"
-	Holder string // the first session ahead of it: pid, state and query, shortened
+	Holder string // the first session ahead of it: pid, state, its statement's first word, its application
 }
 
 // watch polls pg_locks, on a connection of its own, for a lock the session
@@ -130,14 +130,18 @@ const watchEvery = 100 * time.Millisecond
 
 // waitQuery finds the lock pid $1 waits for, and the first session ahead of
 // it (pg_blocking_pids: holding it, or queued before it for a mode that
-// conflicts) and what it does.
+// conflicts) and what it does: the first word of its statement and its
+// application, never the statement's text, which may quote a value (a
+// password in an ALTER ROLE).
 const waitQuery = `
 SELECT l.mode || ' on ' || CASE
            WHEN l.relation IS NOT NULL THEN 'relation ' || l.relation::regclass::text
            WHEN l.locktype = 'virtualxid' THEN 'the end of transaction ' || l.virtualxid
            WHEN l.locktype = 'transactionid' THEN 'the end of transaction ' || l.transactionid::text
            ELSE l.locktype END,
-       coalesce((SELECT format('pid %s (%s): %s', a.pid, a.state, left(a.query, 120))
+       coalesce((SELECT format('pid %s (%s): %s, %s', a.pid, a.state,
+                               upper(substring(a.query FROM '^\s*([A-Za-z]+)')),
+                               coalesce(nullif(a.application_name, ''), a.backend_type))
                  FROM pg_stat_activity a WHERE a.pid = (pg_blocking_pids(l.pid))[1]), '')
 FROM pg_locks l
 WHERE l.pid = $1 AND NOT l.granted

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 
@@ -107,9 +108,36 @@ var libpqLost = []string{
 // citusNodeError reports whether a Citus coordinator says, with an ERROR,
 // that it could not reach a node (a worker down or restarting): "connection
 // to the remote node <host>:<port> failed ..." (08006), or nodeLost's
-// XX000. The coordinator's session goes on and the transaction was rolled
-// back: nothing of it was committed (a node lost after the coordinator
-// committed gives a WARNING, and the commit stands).
+// XX000. The coordinator's session goes on. In a transaction block (a
+// pipeline's or InTx's) the ERROR rolled the transaction back: nothing of it
+// was committed (a node lost after the coordinator committed gives a
+// WARNING, and the commit stands). Outside one, a statement on one shard
+// runs on its worker in autocommit, which may have committed before the
+// connection broke: see nodeLostMidStatement.
 func citusNodeError(pgErr *pgconn.PgError) bool {
 	return nodeLost(pgErr) || strings.HasPrefix(pgErr.Code, "08") && strings.HasPrefix(pgErr.Message, "connection to the remote node")
 }
+
+// nodeNeverReached reports whether a citusNodeError says the coordinator
+// could not open its connection to the node: nothing was sent to it.
+func nodeNeverReached(pgErr *pgconn.PgError) bool {
+	return strings.Contains(pgErr.Message, "Connection refused") || strings.Contains(pgErr.Message, "could not connect to server")
+}
+
+// nodeLostMidStatement reports whether err is a Citus node lost once a
+// statement outside a transaction block may have reached it: the worker
+// may have committed it before its connection broke, so its outcome is
+// unknown. An error from a transaction of the repository's own (ownTx) is
+// not: the ERROR rolled it back.
+func nodeLostMidStatement(err error) bool {
+	var pgErr *pgconn.PgError
+	var own ownTxError
+	return errors.As(err, &pgErr) && citusNodeError(pgErr) && !nodeNeverReached(pgErr) && !errors.As(err, &own)
+}
+
+// ownTxError marks the error of statements that ran in a transaction the
+// repository began and ended itself (a pipeline's, see pipelineSQL): a
+// server's ERROR among them rolled all of them back.
+type ownTxError struct{ error }
+
+func (e ownTxError) Unwrap() error { return e.error }

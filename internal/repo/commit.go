@@ -103,6 +103,9 @@ func answerLost(err error) bool {
 // context's error is unknown unless ctx had ended before the write began
 // (started false), when nothing was sent.
 func statementError(ctx context.Context, err error, started bool) error {
+	if nodeLostMidStatement(err) && !errors.Is(err, ErrCommitUnknown) {
+		return fmt.Errorf("%w: %w", ErrCommitUnknown, dbError(ctx, err))
+	}
 	if errors.Is(err, ErrCommitUnknown) || !answerLost(err) {
 		return err
 	}

@@ -123,6 +123,12 @@ func fieldPaths(t reflect.Type, what string, cols []string, key string) [][]int 
 			panic(fmt.Sprintf("repo: %s: column %s has no field in %s (named %s or tagged `db:%q`)",
 				what, col, own, camel(columnName(col)), columnName(col)))
 		}
+		for j := range i { // two columns in one field: the second would overwrite the first
+			if slices.Equal(paths[j], paths[i]) {
+				panic(fmt.Sprintf("repo: %s: columns %s and %s both fill field %s of %s (alias one: AS <name>)",
+					what, cols[j], col, camel(columnName(col)), own))
+			}
+		}
 	}
 	return paths
 }

@@ -36,6 +36,9 @@ func TestDeriveRefusesMismatches(t *testing.T) {
 		func() { childOf(usersList, "friends", userAddresses) })
 	type noEmail struct{ ID, UserID int64 }
 	require.Panics(t, func() { childOf(usersList, "addresses", relation[User, noEmail]{}) })
+	type oneID struct{ ID int64 }
+	require.PanicsWithValue(t, "repo: list joined: columns p.id and u.id both fill field ID of repo.oneID (alias one: AS <name>)",
+		func() { fieldPaths(reflect.TypeFor[oneID](), "list joined", []string{"p.id", "u.id"}, "") })
 }
 
 // TestDeriveTags: a field tagged `db:"..."` takes the column of that name,

@@ -251,7 +251,7 @@ func rolledBack(err error) bool {
 	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
 		return true
 	}
-	return shardMoved(fromCitus(pgErr)) || citusNodeError(pgErr)
+	return shardMoved(fromCitus(pgErr)) || citusNodeError(pgErr) && !nodeLostMidStatement(err)
 }
 
 // connectionLost reports whether err says the connection or server is gone,

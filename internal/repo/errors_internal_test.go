@@ -99,9 +99,11 @@ func TestCitusMoveErrors(t *testing.T) {
 		{"ShardMoved", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.UndefinedTable,
 			Message: `relation "users_102009" does not exist`}, true, true},
 		{"CopyToALostWorker", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
-			Message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"}, true, true},
+			Message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"}, true, false},
 		{"CoordinatorGone", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.InternalError,
-			Message: "postmaster was shut down, exiting"}, true, true},
+			Message: "postmaster was shut down, exiting"}, true, false},
+		{"WorkerLostMidStatement", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
+			Message: "connection to the remote node postgres@127.0.0.1:5433 failed with the following error: connection not open"}, true, false},
 		{"WorkerDown", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
 			Message: "connection to the remote node postgres@127.0.0.1:5433 failed with the following error: Connection refused"}, true, true},
 		{"PoolerLostTheServer", &pgconn.PgError{Severity: "ERROR", Code: pgerrcode.ConnectionFailure,
@@ -121,8 +123,17 @@ func TestCitusMoveErrors(t *testing.T) {
 			require.Equal(t, c.unavailable, errors.Is(dbError(context.Background(), c.err), ErrUnavailable))
 			require.Equal(t, c.again, rolledBack(fmt.Errorf("wrapped: %w", c.err)))
 			// Unknown: a session ended, or a connection error not Citus's (a pooler's).
-			lost := c.err.Severity == "FATAL" || c.unavailable && !c.again
+			lost := c.err.Severity == "FATAL" || c.unavailable && !c.again && !citusNodeError(c.err)
 			require.Equal(t, lost, answerLost(c.err), "the outcome of a COMMIT this answered is unknown")
+			if citusNodeError(c.err) {
+				// In a transaction of the repository's own the ERROR rolled
+				// it all back; a statement outside one, which its worker
+				// may have committed, is unknown unless the node was never
+				// reached.
+				require.True(t, rolledBack(ownTxError{fmt.Errorf("wrapped: %w", c.err)}))
+				require.False(t, errors.Is(statementError(context.Background(), ownTxError{c.err}, true), ErrCommitUnknown))
+				require.Equal(t, !c.again, errors.Is(statementError(context.Background(), c.err, true), ErrCommitUnknown))
+			}
 		})
 	}
 }

@@ -144,7 +144,7 @@ func pipelineSQL[T any](ctx context.Context, db handle, f framing, body func(db 
 		err = cerr
 	}
 	if err != nil && commits {
-		err = commitError(ctx, err)
+		err = ownTxError{commitError(ctx, err)}
 	}
 	if err != nil {
 		if f.savepoint && !onPool {

@@ -201,15 +201,17 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, connectError(ctx, pc.ConnConfig, err)
+	}
+	// After the ping: a pool that failed to open leaves no callback behind
+	// in the MeterProvider (it has no way to take one back later).
 	if cfg.MeterProvider != nil {
 		if err := observePool(cfg.MeterProvider, pool, pc.ConnConfig); err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("open pool: metrics: %w", err)
 		}
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, connectError(ctx, pc.ConnConfig, err)
 	}
 	return pool, nil
 }

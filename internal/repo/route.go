@@ -158,5 +158,6 @@ func writing[T any](ctx context.Context, r *Repo, body func(q *dbgen.Queries) (T
 
 // writeAttempts bounds the runs of a write outside a transaction whose
 // statement the server refused whole for a reason that a moment may cure
-// (rolledBack): nothing of it was written, so it is safe to send again.
+// (rolledBack): nothing of it was written, so it is safe to send again. A
+// Citus worker lost mid-statement is not such a reason (nodeLostMidStatement).
 const writeAttempts = 3

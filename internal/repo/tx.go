@@ -105,12 +105,12 @@ func (r *Repo) InTx(ctx context.Context, opts TxOptions, fn func(tx *Repo) error
 		ctx = trace.ContextWithSpan(ctx, t.traced().span)
 	}
 	ctx, span := r.tel.start(ctx, "InTx", txAttrs(txOpts)...)
+	defer span.End() // also when fn panics (runInTx rolls back, then re-panics)
 	attempts, err := r.runInTx(ctx, opts, txOpts, fn)
 	span.SetAttributes(attemptsAttr(attempts))
 	if err != nil {
 		spanFailed(ctx, span, err)
 	}
-	span.End()
 	return err
 }
 
