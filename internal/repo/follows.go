@@ -100,9 +100,11 @@ func deleteEdges(ctx context.Context, q *dbgen.Queries, userID int64) error {
 
 // retryDeadlocks runs write, a write of one statement or pipeline that is
 // safe to run again, once more when it lost a deadlock or a serialization
-// failure, with InTx's backoff and default number of attempts. Inside a
-// transaction it runs once: the transaction is aborted, and its InTx
-// retries it.
+// failure, with InTx's backoff, up to InTx's default number of attempts.
+// write goes through writing, which already runs such a write up to
+// writeAttempts times: so at most attempts x writeAttempts runs in all
+// (bounded, and safe: a lost deadlock wrote nothing). Inside a transaction
+// it runs once: the transaction is aborted, and its InTx retries it.
 func retryDeadlocks[T any](ctx context.Context, r *Repo, write func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
 		v, err := write()
