@@ -55,6 +55,7 @@
 //   - citus_errors.go: Citus's errors read as one server's
 //   - url.go: CheckURL; database URLs kept out of errors
 //   - validate.go: checks of input before anything is sent (names, ages, emails, tags); emailKey
+//   - rules.go: a CHECKed column's rule declared in one line (requiredText, optionalText, inRange), checked in Go and by FuzzChecksAgree
 //   - streamsafe.go: the Unicode classes validate.go shares with the schema's CHECKs
 //
 // Conversion:
