@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -20,14 +21,9 @@ func TestSeedYourTable(t *testing.T) {
 	t.Parallel()
 	grown, _ := pgtest.Grown(t)
 	bookmarks := repo.ExtraTable{Name: pgtest.GrownBookmarks, Columns: []string{"user_id", "post_user_id", "post_id", "note"}}
-	ext := extension{tables: []repo.ExtraTable{bookmarks}, rows: func(r *rand.Rand, _ int, g *repo.UserGraph) {
-		for i := range g.Posts {
-			if r.IntN(2) == 0 {
-				g.Rows = append(g.Rows, repo.TableRow{Table: bookmarks.Name,
-					Values: []any{repo.ThisUser, repo.ThisUser, repo.PostOf(i), "read later"}})
-			}
-		}
-	}}
+	ext := extension{tables: []repo.ExtraTable{bookmarks}, rows: fakedata.PerPost(bookmarks, 0.5, func(_ *rand.Rand, post repo.Ref) []any {
+		return []any{repo.ThisUser, repo.ThisUser, post, "read later"}
+	})}
 	ctx := context.Background()
 	got := map[string]string{}
 	for _, load := range []string{loadInitial, loadBatched} {
