@@ -1,8 +1,6 @@
 package main
 
 import (
-	"math/rand/v2"
-
 	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -35,9 +33,9 @@ func seedExtension() extension {
 	return extension{tables: seedTables, rows: fakedata.All(seedHooks...)}
 }
 
-// extension is what the seed adds to the generated graphs: seedTables and
-// seedRows, or a test's.
+// extension is what the seed adds to the generated graphs: seedExtension,
+// or a test's.
 type extension struct {
 	tables []repo.ExtraTable
-	rows   func(r *rand.Rand, n int, g *repo.UserGraph)
+	rows   fakedata.Hook
 }
