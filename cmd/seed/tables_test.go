@@ -45,3 +45,23 @@ func TestSeedYourTable(t *testing.T) {
 	}
 	require.Equal(t, got[loadBatched], got[loadInitial])
 }
+
+// TestSeedTableAddsEach: two files' seedTable calls both reach the seed, in
+// order, each table with its hook (not in parallel: it sets the seed's own
+// variables, which the parallel tests read once it is done).
+func TestSeedTableAddsEach(t *testing.T) {
+	tables, hooks := seedTables, seedHooks
+	t.Cleanup(func() { seedTables, seedHooks = tables, hooks })
+	seedTables, seedHooks = nil, nil
+	a, b := repo.ExtraTable{Name: "a", Columns: []string{"user_id"}}, repo.ExtraTable{Name: "b", Columns: []string{"user_id"}}
+	for _, tb := range []repo.ExtraTable{a, b} {
+		seedTable(tb, func(_ *rand.Rand, _ int, g *repo.UserGraph) {
+			g.Rows = append(g.Rows, repo.TableRow{Table: tb.Name, Values: []any{repo.ThisUser}})
+		})
+	}
+	ext := seedExtension()
+	require.Equal(t, []repo.ExtraTable{a, b}, ext.tables)
+	var g repo.UserGraph
+	ext.rows(rand.New(rand.NewPCG(1, 2)), 0, &g)
+	require.Equal(t, []repo.TableRow{{Table: "a", Values: []any{repo.ThisUser}}, {Table: "b", Values: []any{repo.ThisUser}}}, g.Rows)
+}
