@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 
 // runFS is run with the migrations in fsys: the schema this seed knows.
 func runFS(ctx context.Context, fsys fs.FS, args []string, stdout, stderr io.Writer, terminal bool) int {
-	return runWith(ctx, fsys, extension{tables: seedTables, rows: seedRows}, args, stdout, stderr, terminal)
+	return runWith(ctx, fsys, seedExtension(), args, stdout, stderr, terminal)
 }
 
 // runWith is runFS filling the tables of ext too.

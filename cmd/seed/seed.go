@@ -272,13 +272,7 @@ func (cfg config) tables() []repo.ExtraTable {
 func generator(cfg config) *fakedata.Generator {
 	extra := cfg.extension.rows
 	if cfg.followsPerUser > 0 {
-		follows := fakedata.Follows(cfg.followsPerUser)
-		extra = func(r *rand.Rand, n int, g *repo.UserGraph) {
-			follows(r, n, g)
-			if cfg.extension.rows != nil {
-				cfg.extension.rows(r, n, g)
-			}
-		}
+		extra = fakedata.All(fakedata.Follows(cfg.followsPerUser), cfg.extension.rows)
 	}
 	return fakedata.New(fakedata.Config{Seed: cfg.seed, AddressesPerUser: cfg.addressesPerUser,
 		PostsPerUser: cfg.postsPerUser, Tags: cfg.tags, Tables: cfg.tables(), Extra: extra})

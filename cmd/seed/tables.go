@@ -1,24 +1,41 @@
 package main
 
 import (
-	"math/rand/v2"
-
+	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
 // Tables of yours that the seed fills with the generated users
-// (CONTRIBUTING, "Adding a table to the seed"): declare each in seedTables,
-// and add its rows to each generated graph in seedRows (g.Rows; a value may
-// be repo.ThisUser or repo.PostOf(i)). Both loads, initial and batched, take
-// them, in the transaction of their users.
+// (CONTRIBUTING, "Adding a table to the seed"): each file of yours in
+// cmd/seed declares its table and the hook that adds its rows to each
+// generated graph (g.Rows; a value may be repo.ThisUser, repo.PostOf(i) or
+// repo.UserBefore(k)) with a package-level var:
+//
+//	var _ = seedTable(revisions, fakedata.PerPost(revisions, 0.5, ...))
+//
+// Both loads, initial and batched, take them, in the transaction of their
+// users, in the order of the files' names (a table before one that refers
+// to it).
 var (
 	seedTables []repo.ExtraTable
-	seedRows   func(r *rand.Rand, n int, g *repo.UserGraph)
+	seedHooks  []fakedata.Hook
 )
 
-// extension is what the seed adds to the generated graphs: seedTables and
-// seedRows, or a test's.
+// seedTable adds a table of yours and its rows' hook to the seed.
+func seedTable(t repo.ExtraTable, rows fakedata.Hook) bool {
+	seedTables = append(seedTables, t)
+	seedHooks = append(seedHooks, rows)
+	return true
+}
+
+// seedExtension is the tables of yours and their hooks, as one extension.
+func seedExtension() extension {
+	return extension{tables: seedTables, rows: fakedata.All(seedHooks...)}
+}
+
+// extension is what the seed adds to the generated graphs: seedExtension,
+// or a test's.
 type extension struct {
 	tables []repo.ExtraTable
-	rows   func(r *rand.Rand, n int, g *repo.UserGraph)
+	rows   fakedata.Hook
 }

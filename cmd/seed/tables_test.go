@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inkwell-dev/inkwell/internal/fakedata"
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
@@ -20,14 +21,9 @@ func TestSeedYourTable(t *testing.T) {
 	t.Parallel()
 	grown, _ := pgtest.Grown(t)
 	bookmarks := repo.ExtraTable{Name: pgtest.GrownBookmarks, Columns: []string{"user_id", "post_user_id", "post_id", "note"}}
-	ext := extension{tables: []repo.ExtraTable{bookmarks}, rows: func(r *rand.Rand, _ int, g *repo.UserGraph) {
-		for i := range g.Posts {
-			if r.IntN(2) == 0 {
-				g.Rows = append(g.Rows, repo.TableRow{Table: bookmarks.Name,
-					Values: []any{repo.ThisUser, repo.ThisUser, repo.PostOf(i), "read later"}})
-			}
-		}
-	}}
+	ext := extension{tables: []repo.ExtraTable{bookmarks}, rows: fakedata.PerPost(bookmarks, 0.5, func(_ *rand.Rand, post repo.Ref) []any {
+		return []any{repo.ThisUser, repo.ThisUser, post, "read later"}
+	})}
 	ctx := context.Background()
 	got := map[string]string{}
 	for _, load := range []string{loadInitial, loadBatched} {
@@ -48,4 +44,24 @@ func TestSeedYourTable(t *testing.T) {
 		got[load] = rows
 	}
 	require.Equal(t, got[loadBatched], got[loadInitial])
+}
+
+// TestSeedTableAddsEach: two files' seedTable calls both reach the seed, in
+// order, each table with its hook (not in parallel: it sets the seed's own
+// variables, which the parallel tests read once it is done).
+func TestSeedTableAddsEach(t *testing.T) {
+	tables, hooks := seedTables, seedHooks
+	t.Cleanup(func() { seedTables, seedHooks = tables, hooks })
+	seedTables, seedHooks = nil, nil
+	a, b := repo.ExtraTable{Name: "a", Columns: []string{"user_id"}}, repo.ExtraTable{Name: "b", Columns: []string{"user_id"}}
+	for _, tb := range []repo.ExtraTable{a, b} {
+		seedTable(tb, func(_ *rand.Rand, _ int, g *repo.UserGraph) {
+			g.Rows = append(g.Rows, repo.TableRow{Table: tb.Name, Values: []any{repo.ThisUser}})
+		})
+	}
+	ext := seedExtension()
+	require.Equal(t, []repo.ExtraTable{a, b}, ext.tables)
+	var g repo.UserGraph
+	ext.rows(rand.New(rand.NewPCG(1, 2)), 0, &g)
+	require.Equal(t, []repo.TableRow{{Table: "a", Values: []any{repo.ThisUser}}, {Table: "b", Values: []any{repo.ThisUser}}}, g.Rows)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
-// TestBadInput runs every bad call methods (methods_test.go) declares, on
+// TestBadInput runs every bad call methods (methods_test.go, declare) declares, on
 // the fixture's rows: each ends with ErrInvalid, as a *FieldError naming the
 // input, and leaves every table and sequence of the catalog as it was.
 // (That it sends nothing, TestRoundTrips and TestReplicas check.)

@@ -55,6 +55,7 @@
 //   - citus_errors.go: Citus's errors read as one server's
 //   - url.go: CheckURL; database URLs kept out of errors
 //   - validate.go: checks of input before anything is sent (names, ages, emails, tags); emailKey
+//   - rules.go: a CHECKed column's rule declared in one line (requiredText, optionalText, inRange), checked in Go and by FuzzChecksAgree
 //   - streamsafe.go: the Unicode classes validate.go shares with the schema's CHECKs
 //
 // Conversion:
@@ -62,7 +63,8 @@
 //   - load.go: related rows attached to their parents (relation, attach, fold), for Joined and SelectIn
 //   - derive.go: a keyset list's rows scanned into a struct by its field names (listOf, childOf)
 //
-// A new exported method also gets its entry in methods_test.go (its route,
-// round trips and sample calls), which the routing, round-trip and
+// A new exported method also gets its declaration (its route, round trips
+// and sample calls), with declare in its feature's own test file
+// (methods_test.go), which the routing, round-trip, bad-input and
 // empty-page tests read. TestDocMapsEveryFile keeps this map true.
 package repo

@@ -74,8 +74,10 @@ const (
 // ThisUser is the id of the graph's user.
 var ThisUser = Ref{kind: refUser}
 
-// PostOf is the id of the graph's i-th post (UserGraph.Posts[i], from 0).
-// With the post's user (ThisUser) it is the post's key (user_id, id).
+// PostOf is the id of the graph's i-th post (UserGraph.Posts[i], from 0):
+// one column's value, the post's id alone. Posts are keyed by (user_id, id),
+// so a row that refers to a post gives ThisUser in the column before it,
+// the post's user: Values: []any{..., ThisUser, PostOf(i), ...}.
 func PostOf(i int) Ref { return Ref{kind: refPost, n: i} }
 
 // UserBefore is the id of the user of the graph k places before this one in

@@ -12,6 +12,53 @@ import (
 	"github.com/inkwell-dev/inkwell/internal/repo"
 )
 
+// The follows' methods, declared as methods_test.go says.
+var _ = declare(
+	// One user's edges: one shard on Citus.
+	method{name: "ListFollowing", route: read, samples: ok(1, func(e at) error {
+		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
+	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
+		func(e at) error { return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1})) },
+		func(e at) error {
+			return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
+		},
+	}},
+	method{name: "ListFollowers", route: read, samples: ok(1, func(e at) error {
+		return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{})) // Follow's samples add some
+	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
+		func(e at) error {
+			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: repo.MaxPageSize + 1}))
+		},
+		func(e at) error {
+			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
+		},
+	}},
+	// The followees found within the statement (on Citus by the coordinator, then every shard).
+	method{name: "ListFeed", route: read, samples: ok(1, func(e at) error {
+		return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, e.s))
+	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
+		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1}, e.s)) },
+		func(e at) error {
+			return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}, e.s))
+		},
+		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },
+	}},
+	// Both rows of the edge, BEGIN and COMMIT in one batch.
+	method{name: "Follow", route: write, samples: []sample{
+		{name: "OK", trips: 1, call: func(e at) error { return e.r.Follow(e.ctx, e.newUser().ID, e.user.ID) }},
+		{name: "Twice", trips: 1, call: func(e at) error {
+			u := e.newUser()
+			require.NoError(e.t, e.prep.Follow(bg, u.ID, e.user.ID))
+			return e.r.Follow(e.ctx, u.ID, e.user.ID)
+		}},
+	}, bad: []func(e at) error{func(e at) error { return e.r.Follow(e.ctx, e.user.ID, e.user.ID) }}},
+	method{name: "Unfollow", route: write, samples: ok(1, func(e at) error {
+		u := e.newUser()
+		require.NoError(e.t, e.prep.Follow(bg, e.user.ID, u.ID))
+		return e.r.Unfollow(e.ctx, e.user.ID, u.ID)
+	}), bad: []func(e at) error{func(e at) error { return e.r.Unfollow(e.ctx, e.user.ID, e.user.ID) }}},
+)
+
 // edgeRows are the rows of both tables of the follows relation, as
 // follower->followee pairs with their created_at: a mirror row says the
 // same as its edge's row.

@@ -1,12 +1,15 @@
 package repo_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -21,9 +24,11 @@ import (
 // methods declares every exported method of *Repo once: where it sends its
 // statements, the calls that exercise it with their round-trip budgets, and,
 // for a list, a call that finds nothing. TestReplicas/EveryMethodIsRouted,
-// TestRoundTrips and TestEmptyPages run what is declared here, and
-// TestReadmeRoundTrips checks README.md's table against it. A method missing
-// here fails TestEveryMethodDeclared: add one entry when you add a method.
+// TestRoundTrips, TestBadInput and TestEmptyPages run what is declared, and
+// TestReadmeRoundTrips checks README.md's table against it. The repository's
+// first methods are declared here; a feature declares its own in its own
+// test file, with declare (follows_test.go). A method declared nowhere fails
+// TestEveryMethodDeclared, one declared twice TestNoMethodDeclaredTwice.
 var methods = []method{
 	// Reads, on the fixture's rows.
 	{name: "GetUser", route: read, samples: ok(1, func(e at) error { return errOf(e.r.GetUser(e.ctx, e.user.ID)) })},
@@ -66,35 +71,6 @@ var methods = []method{
 		{name: "Desc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Desc: true}, e.s)) }},
 	}, empty: func(e at) (any, error) { return e.r.ListPosts(e.ctx, repo.PostQuery{UserID: nobody}, e.s) },
 		bad: []func(e at) error{func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Tag: "no tag!"}, e.s)) }}},
-	// One user's edges: one shard on Citus.
-	{name: "ListFollowing", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
-	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
-		func(e at) error { return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1})) },
-		func(e at) error {
-			return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
-		},
-	}},
-	{name: "ListFollowers", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{})) // Follow's samples add some
-	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
-		func(e at) error {
-			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: repo.MaxPageSize + 1}))
-		},
-		func(e at) error {
-			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
-		},
-	}},
-	// The followees found within the statement (on Citus by the coordinator, then every shard).
-	{name: "ListFeed", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, e.s))
-	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
-		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1}, e.s)) },
-		func(e at) error {
-			return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}, e.s))
-		},
-		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },
-	}},
 
 	// Writes; rows of their own are made with e.prep.
 	{name: "CreateUser", route: write, samples: ok(1, func(e at) error { return errOf(e.r.CreateUser(e.ctx, repo.NewUser{Name: "Created"})) }),
@@ -155,20 +131,6 @@ var methods = []method{
 		require.NoError(e.t, err)
 		return errOf(e.r.UntagPost(e.ctx, p.ID, "go"))
 	})},
-	// Both rows of the edge, BEGIN and COMMIT in one batch.
-	{name: "Follow", route: write, samples: []sample{
-		{name: "OK", trips: 1, call: func(e at) error { return e.r.Follow(e.ctx, e.newUser().ID, e.user.ID) }},
-		{name: "Twice", trips: 1, call: func(e at) error {
-			u := e.newUser()
-			require.NoError(e.t, e.prep.Follow(bg, u.ID, e.user.ID))
-			return e.r.Follow(e.ctx, u.ID, e.user.ID)
-		}},
-	}, bad: []func(e at) error{func(e at) error { return e.r.Follow(e.ctx, e.user.ID, e.user.ID) }}},
-	{name: "Unfollow", route: write, samples: ok(1, func(e at) error {
-		u := e.newUser()
-		require.NoError(e.t, e.prep.Follow(bg, e.user.ID, u.ID))
-		return e.r.Unfollow(e.ctx, e.user.ID, u.ID)
-	}), bad: []func(e at) error{func(e at) error { return e.r.Unfollow(e.ctx, e.user.ID, e.user.ID) }}},
 	// Reset empties the tables the others read: it runs last.
 	{name: "Reset", route: write, last: true, samples: ok(1, func(e at) error { return e.r.Reset(e.ctx) })},
 
@@ -263,6 +225,7 @@ var methods = []method{
 type method struct {
 	name  string
 	route route
+	at    string // where declare was called (file:line); empty in methods' literal
 	// samples are calls of the method. Each must end with its want and take
 	// at most its trips (README.md's "Round trips" table says the same). A
 	// method taking a repo.Strategy runs each with Joined and with SelectIn.
@@ -421,15 +384,57 @@ var (
 	tooOld = ptr[int32](150)
 )
 
-// TestEveryMethodDeclared: every exported method of *Repo has one entry in
-// methods, with at least one sample, and an empty page exactly when it
-// returns a Page.
+// declare adds a feature's methods to methods, from the feature's own test
+// file, where a package-level var calls it once:
+//
+//	var _ = declare(method{name: "Follow", ...}, method{name: "Unfollow", ...})
+//
+// Every test that walks methods then runs them as it runs the others.
+func declare(ms ...method) bool {
+	_, file, line, _ := runtime.Caller(1)
+	for _, m := range ms {
+		m.at = fmt.Sprintf("%s:%d", filepath.Base(file), line)
+		methods = append(methods, m)
+	}
+	return true
+}
+
+// declaredTwice names each method ms declare more than once, with where.
+func declaredTwice(ms []method) []string {
+	where := map[string][]string{}
+	var names []string
+	for _, m := range ms {
+		if where[m.name] == nil {
+			names = append(names, m.name)
+		}
+		where[m.name] = append(where[m.name], cmp.Or(m.at, "methods_test.go (methods)"))
+	}
+	var twice []string
+	for _, name := range names {
+		if len(where[name]) > 1 {
+			twice = append(twice, fmt.Sprintf("%s: %s", name, strings.Join(where[name], ", ")))
+		}
+	}
+	return twice
+}
+
+// TestNoMethodDeclaredTwice: each method has one declaration, in methods or
+// in one call of declare, so that its route and budgets are said once.
+func TestNoMethodDeclaredTwice(t *testing.T) {
+	t.Parallel()
+	require.Empty(t, declaredTwice(methods), "methods declared twice; keep one declaration of each")
+	// And the check finds one: a method in methods and in a feature's file.
+	twice := declaredTwice([]method{{name: "Follow"}, {name: "Reset"}, {name: "Follow", at: "follows_test.go:12"}})
+	require.Equal(t, []string{"Follow: methods_test.go (methods), follows_test.go:12"}, twice)
+}
+
+// TestEveryMethodDeclared: every exported method of *Repo is declared (in
+// methods or by declare), with at least one sample, and an empty page
+// exactly when it returns a Page.
 func TestEveryMethodDeclared(t *testing.T) {
 	t.Parallel()
 	declared := map[string]method{}
 	for _, m := range methods {
-		_, dup := declared[m.name]
-		require.False(t, dup, "methods declares %s twice", m.name)
 		declared[m.name] = m
 	}
 	var missing []string
@@ -443,7 +448,7 @@ func TestEveryMethodDeclared(t *testing.T) {
 			if rm.Type.NumOut() == 2 {
 				call = "errOf(" + call + ")"
 			}
-			entry := fmt.Sprintf("\t{name: %q, route: read /* or write, transaction, local */, samples: ok(1 /* round trips */, func(e at) error {\n\t\treturn %s\n\t})", rm.Name, call)
+			entry := fmt.Sprintf("\tmethod{name: %q, route: read /* or write, transaction, local */, samples: ok(1 /* round trips */, func(e at) error {\n\t\treturn %s\n\t})", rm.Name, call)
 			if rm.Type.NumIn() > 2 { // arguments beyond ctx: input it may refuse
 				entry += fmt.Sprintf(", bad: []func(e at) error{func(e at) error {\n\t\treturn %s /* with input it refuses; or no bad: if none */\n\t}}", call)
 			}
@@ -453,18 +458,18 @@ func TestEveryMethodDeclared(t *testing.T) {
 			missing = append(missing, entry+"},")
 			continue
 		}
-		require.NotEmpty(t, m.samples, "methods[%s] has no sample", m.name)
+		require.NotEmpty(t, m.samples, "the declaration of %s has no sample", m.name)
 		for _, s := range m.samples {
-			require.NotEmpty(t, s.name, "methods[%s]: a sample without a name", m.name)
-			require.NotNil(t, s.call, "methods[%s] sample %s: no call", m.name, s.name)
+			require.NotEmpty(t, s.name, "the declaration of %s: a sample without a name", m.name)
+			require.NotNil(t, s.call, "the declaration of %s: sample %s has no call", m.name, s.name)
 		}
-		require.Equal(t, pages, m.empty != nil, "methods[%s]: a method returning a Page has an empty page call (TestEmptyPages), and only such a method", m.name)
+		require.Equal(t, pages, m.empty != nil, "the declaration of %s: a method returning a Page has an empty page call (TestEmptyPages), and only such a method", m.name)
 	}
 	if len(missing) > 0 {
-		t.Fatalf("methods in internal/repo/methods_test.go has no entry for these methods of *Repo; add, and fill in:\n%s", strings.Join(missing, "\n"))
+		t.Fatalf("no declaration of these methods of *Repo; add to your feature's test file (internal/repo/<table>_test.go), and fill in:\nvar _ = declare(\n%s\n)", strings.Join(missing, "\n"))
 	}
 	for name := range declared {
-		require.True(t, exported[name], "methods declares %s, which *Repo does not have", name)
+		require.True(t, exported[name], "%s declares %s, which *Repo does not have", cmp.Or(declared[name].at, "methods"), name)
 	}
 }
 
@@ -536,7 +541,7 @@ func TestReadmeRoundTrips(t *testing.T) {
 			m, ok := declared[name]
 			switch {
 			case !ok:
-				problems = append(problems, fmt.Sprintf("README.md line %d names %s, which methods does not declare", i+1, name))
+				problems = append(problems, fmt.Sprintf("README.md line %d names %s, which no declaration declares", i+1, name))
 			case seen[name] > 0:
 				problems = append(problems, fmt.Sprintf("README.md lines %d and %d both name %s", seen[name], i+1, name))
 			default:
@@ -567,7 +572,7 @@ func TestReadmeRoundTrips(t *testing.T) {
 		}
 	}
 	if len(problems) > 0 {
-		t.Fatalf("README.md's table of round trips (%s) does not say what methods in internal/repo/methods_test.go declares:\n%s",
+		t.Fatalf("README.md's table of round trips (%s) does not say what the methods' declarations (methods_test.go, declare) say:\n%s",
 			readmeTripsHeader, strings.Join(problems, "\n"))
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // TestEmptyPages: an empty page has the same shape from every list method
 // and strategy, Items an empty slice (JSON []), never nil (null). The list
-// methods are those methods (methods_test.go) declares with an empty call;
+// methods are those methods (methods_test.go, declare) declares with an empty call;
 // TestEveryMethodDeclared sees that every method returning a Page has one.
 func TestEmptyPages(t *testing.T) {
 	t.Parallel()

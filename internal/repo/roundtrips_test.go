@@ -14,7 +14,7 @@ import (
 )
 
 // TestRoundTrips counts, on the wire, the round trips of every sample call
-// methods (methods_test.go) declares, and fails when one takes more than its
+// methods (methods_test.go, declare) declares, and fails when one takes more than its
 // trips (on Citus, its citus where it differs). The rows a call needs first
 // are made on another pool, not counted. Each call is made once to warm the
 // connection's statement cache (a first statement on a connection is

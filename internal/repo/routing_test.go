@@ -39,7 +39,7 @@ func (r route) String() string {
 // on the primary once its context has written something the replica has
 // not replayed; a write or transaction goes to the primary and marks its
 // context; a local method, or a sample of no round trips, sends no
-// statement. It runs every sample methods declares (methods_test.go), and a
+// statement. It runs every sample methods declares (methods_test.go, declare), and a
 // method missing there fails TestEveryMethodDeclared, so a new method cannot
 // skip reading, writing or inTx unnoticed.
 func testEveryMethodIsRouted(t *testing.T, primaryPool, replicaPool *pgxpool.Pool, onPrimary, onReplica *sqlcCounter) {

@@ -2,7 +2,6 @@ package repo
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -185,14 +184,12 @@ func checkRequired(field, value string, maxLen int) error {
 	return nil
 }
 
-func checkName(name string) error { return checkRequired("name", name, MaxNameLen) }
-
-func checkAge(age int32) error {
-	if age < MinAge || age > MaxAge {
-		return invalid("age", strconv.Itoa(int(age)), "must be between 0 and 150")
-	}
-	return nil
-}
+var (
+	checkName   = requiredText("users.name", "name", MaxNameLen)
+	checkAge    = inRange[int32]("users.age", "age", MinAge, MaxAge)
+	checkRating = inRange[float64]("posts.rating", "rating", 0, MaxRating)
+	checkBio    = optionalText("profiles.bio", "bio", MaxBioLen)
+)
 
 func checkEmail(email string) error {
 	if err := checkText("email", email); err != nil {
@@ -258,13 +255,6 @@ func keyStable(r rune) bool {
 	return true
 }
 
-func checkRating(rating float64) error {
-	if math.IsNaN(rating) || rating < 0 || rating > MaxRating {
-		return invalid("rating", strconv.FormatFloat(rating, 'g', -1, 64), "must be between 0 and 5")
-	}
-	return nil
-}
-
 // normalizeTag lower-cases and trims a tag name, then checks its shape.
 func normalizeTag(name string) (string, error) {
 	if err := checkText("tag", name); err != nil {
@@ -275,16 +265,6 @@ func normalizeTag(name string) (string, error) {
 		return "", invalid("tag", name, "must be 1 to 50 letters, digits or dashes, starting with a letter or digit")
 	}
 	return norm, nil
-}
-
-func checkBio(bio string) error {
-	if err := checkText("bio", bio); err != nil {
-		return err
-	}
-	if utf8.RuneCountInString(bio) > MaxBioLen {
-		return invalid("bio", bio, "is longer than 2000 characters")
-	}
-	return nil
 }
 
 func normalizedTag(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
@@ -302,8 +282,9 @@ func checkWebsite(website *string) error {
 	return nil
 }
 
-// goValidators: a column with a CHECK is validated in Go too; add yours here.
-// Each entry, by "table.column", calls the column's Go check (the check...
+// goValidators: a column with a CHECK is validated in Go too: declared with
+// requiredText, optionalText or inRange (rules.go), or, for a rule they
+// cannot say, by an entry here. Each entry, by "table.column", calls the column's Go check (the check...
 // functions above) on a value and returns the value Go would store (tags are
 // normalized first) or the error that refuses it. The differential tests of
 // checks_test.go (FuzzChecksAgree, TestChecksAgreeOnSpaceLikeCharacters) read
@@ -312,13 +293,9 @@ func checkWebsite(website *string) error {
 // alone and no entry here fails them, and so does an entry whose column has
 // no such CHECK.
 var goValidators = map[string]func(v any) (any, error){
-	"users.name":       func(v any) (any, error) { return v, checkName(v.(string)) },
-	"users.age":        func(v any) (any, error) { return v, checkAge(v.(int32)) },
 	"addresses.email":  func(v any) (any, error) { return v, checkEmail(v.(string)) },
 	"posts.title":      func(v any) (any, error) { return v, NewPost{Title: v.(string)}.validate() },
-	"posts.rating":     func(v any) (any, error) { return v, checkRating(v.(float64)) },
 	"tags.name":        func(v any) (any, error) { return normalizeTag(v.(string)) },
-	"profiles.bio":     func(v any) (any, error) { return v, checkBio(v.(string)) },
 	"profiles.website": func(v any) (any, error) { s := v.(string); return v, checkWebsite(&s) },
 }
 
