@@ -19,7 +19,8 @@
 // Related rows load with the page in one round trip, by the same index
 // seek: Joined is one statement (the page in a WITH, joined to the child
 // table), SelectIn the page statement and `WITH page AS (<page>) SELECT
-// child.* FROM child JOIN page ...`, sent together.
+// child.* FROM child WHERE child.parent_id = ANY (ARRAY(SELECT id FROM
+// page))`, sent together.
 //
 // The package knows no table of its own; internal/repo declares its lists.
 package keyset
@@ -113,8 +114,16 @@ type Child struct {
 	// list's Join too (on Citus, distributed tables must join each other on
 	// their distribution columns, not only the page).
 	JoinedOn string
-	Key      string // the child's column naming its parent, by which select-in rows come: "c.user_id"
-	OrderBy  string // the children's order under one parent: "c.id"
+	// In finds the children of the page's rows in the select-in statement,
+	// "page" a CTE of them: each column of the child naming its parent =
+	// ANY of an array of the page's, "c.user_id = ANY (ARRAY(SELECT id FROM
+	// page))". That is a hand-written select-in's index seek, whatever the
+	// page's size: joined to the page instead, the child table is hashed
+	// whole by a generic plan, which guesses a tenth of the list's table for
+	// LIMIT $n, where an ANY of an array it guesses ten rows.
+	In      string
+	Key     string // the child's column naming its parent, by which select-in rows come: "c.user_id"
+	OrderBy string // the children's order under one parent: "c.id"
 }
 
 // Decl declares a list.
@@ -181,8 +190,8 @@ func New(d Decl) *List {
 		}
 	}
 	for i, c := range d.Children {
-		if c.On == "" || c.Key == "" || c.Columns == "" || c.OrderBy == "" {
-			fail("child %q: columns, on, key and order are required", c.Name)
+		if c.On == "" || c.In == "" || c.Key == "" || c.Columns == "" || c.OrderBy == "" {
+			fail("child %q: columns, on, in, key and order are required", c.Name)
 		}
 		l.children[c.Name] = i
 	}
@@ -465,7 +474,7 @@ func (l *List) body(s shape) string {
 	if s.mode == modeSelectIn {
 		c := l.d.Children[s.child]
 		return "WITH page AS (" + page + ") SELECT " + c.Columns + " FROM " + c.Table +
-			" JOIN page ON " + c.On + " ORDER BY " + c.Key + ", " + c.OrderBy
+			" WHERE " + c.In + " ORDER BY " + c.Key + ", " + c.OrderBy
 	}
 	cols := make([]string, len(l.d.Columns))
 	for i, col := range l.d.Columns {

@@ -23,7 +23,7 @@ var things = keyset.New(keyset.Decl{
 		{Name: "min_score", SQL: "score >= @min_score", Column: "score"},
 		{Name: "kind", SQL: "kind = @kind AND @kind <> ''"},
 	},
-	Children: []keyset.Child{{Name: "parts", Table: "parts c", Columns: "c.id", On: "c.thing_id = page.id", Key: "c.thing_id", OrderBy: "c.id"}},
+	Children: []keyset.Child{{Name: "parts", Table: "parts c", Columns: "c.id", On: "c.thing_id = page.id", In: "c.thing_id = ANY (ARRAY(SELECT id FROM page))", Key: "c.thing_id", OrderBy: "c.id"}},
 })
 
 func TestStatements(t *testing.T) {
@@ -44,7 +44,7 @@ func TestStatements(t *testing.T) {
 	require.Equal(t, sql, again, "one text per shape")
 
 	sql, args = page.SelectIn("parts")
-	require.Equal(t, keyset.Header("things")+`WITH page AS (SELECT id, score, at FROM things WHERE (score >= $1) AND coalesce((kind = $2 AND $2 <> ''), false) AND (score, id) > ($3, $4) ORDER BY score, id LIMIT $5) SELECT c.id FROM parts c JOIN page ON c.thing_id = page.id ORDER BY c.thing_id, c.id`, sql)
+	require.Equal(t, keyset.Header("things")+`WITH page AS (SELECT id, score, at FROM things WHERE (score >= $1) AND coalesce((kind = $2 AND $2 <> ''), false) AND (score, id) > ($3, $4) ORDER BY score, id LIMIT $5) SELECT c.id FROM parts c WHERE c.thing_id = ANY (ARRAY(SELECT id FROM page)) ORDER BY c.thing_id, c.id`, sql)
 	require.Equal(t, int64(10), args[len(args)-1], "the children of the page, not of the row after it")
 	sql, _ = page.Joined("parts")
 	require.Contains(t, sql, `SELECT page.id, page.score, page.at, c.id FROM page LEFT JOIN parts c ON c.thing_id = page.id ORDER BY page.score, page.id, c.id`)

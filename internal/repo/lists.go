@@ -48,9 +48,9 @@ var usersList = keyset.New(keyset.Decl{
 	},
 	Children: []keyset.Child{
 		{Name: "addresses", Table: "addresses c", Columns: "c.id, c.user_id, c.email",
-			On: "c.user_id = page.id", Key: "c.user_id", OrderBy: "c.id"},
+			On: "c.user_id = page.id", In: "c.user_id = ANY (ARRAY(SELECT id FROM page))", Key: "c.user_id", OrderBy: "c.id"},
 		{Name: "posts", Table: "posts c", Columns: "c.id, c.user_id, c.title, c.content, c.published, c.rating, c.created_at",
-			On: "c.user_id = page.id", Key: "c.user_id", OrderBy: "c.id"},
+			On: "c.user_id = page.id", In: "c.user_id = ANY (ARRAY(SELECT id FROM page))", Key: "c.user_id", OrderBy: "c.id"},
 	},
 })
 
