@@ -51,6 +51,12 @@ INSERT INTO email_owners (email_key, user_id, address_id)
 VALUES (email_key(@email), currval(pg_get_serial_sequence('users', 'id')),
         currval(pg_get_serial_sequence('addresses', 'id')));
 
+-- name: ListAddressesOfUser :many
+-- A user's addresses, oldest first (one shard on Citus).
+SELECT * FROM addresses
+WHERE user_id = @user_id
+ORDER BY id;
+
 -- name: ListAddressesByUserIDs :many
 -- Select-in load: the addresses of many users in one round trip.
 SELECT * FROM addresses

@@ -182,6 +182,33 @@ func (q *Queries) ListAddressesByUserIDs(ctx context.Context, userIds []int64) (
 	return items, nil
 }
 
+const listAddressesOfUser = `-- name: ListAddressesOfUser :many
+SELECT id, user_id, email FROM addresses
+WHERE user_id = $1
+ORDER BY id
+`
+
+// A user's addresses, oldest first (one shard on Citus).
+func (q *Queries) ListAddressesOfUser(ctx context.Context, userID int64) ([]Address, error) {
+	rows, err := q.db.Query(ctx, listAddressesOfUser, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Address{}
+	for rows.Next() {
+		var i Address
+		if err := rows.Scan(&i.ID, &i.UserID, &i.Email); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listAddressesOfUserByName = `-- name: ListAddressesOfUserByName :many
 SELECT a.id, a.user_id, a.email
 FROM addresses a

@@ -37,6 +37,7 @@ var methods = []method{
 		{name: "OK", trips: 1, call: func(e at) error { return errOf(e.r.GetUserWithAddresses(e.ctx, e.user.ID, e.s)) }},
 		{name: "NotFound", trips: 1, want: repo.ErrNotFound, call: func(e at) error { return errOf(e.r.GetUserWithAddresses(e.ctx, e.user.ID+1000, e.s)) }},
 	}},
+	{name: "ListAddresses", route: read, samples: ok(1, func(e at) error { return errOf(e.r.ListAddresses(e.ctx, e.user.ID)) })},
 	// SelectIn: the addresses' query finds the user by name too, one batch.
 	{name: "FindUserByName", route: read, samples: []sample{
 		{name: "OK", trips: 1, call: func(e at) error { return errOf(e.r.FindUserByName(e.ctx, e.user.Name, e.s)) }},

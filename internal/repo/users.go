@@ -174,6 +174,14 @@ func (r *Repo) GetUserWithAddresses(ctx context.Context, id int64, s Strategy) (
 	return u, nil
 }
 
+// ListAddresses returns a user's addresses, oldest first, in one round
+// trip: none for a user who has none or does not exist
+// (GetUserWithAddresses tells the two apart).
+func (r *Repo) ListAddresses(ctx context.Context, userID int64) ([]Address, error) {
+	return readOne(ctx, r, func(q *dbgen.Queries) ([]dbgen.Address, error) { return q.ListAddressesOfUser(ctx, userID) },
+		func(rows []dbgen.Address) []Address { return convert(rows, addressFromDB) }, "list addresses of user %d", userID)
+}
+
 // FindUserByName returns the oldest user with exactly that name, with their
 // addresses loaded as s says (the tutorials' display_user), in one round trip
 // either way; ErrNotFound if nobody has that name, ErrInvalid for a bad name

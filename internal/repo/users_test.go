@@ -332,9 +332,27 @@ func TestAddresses(t *testing.T) {
 	require.ErrorContains(t, err, `email "not-an-email" must look like name@example.com`)
 	require.Equal(t, 2, e.rows(t, "addresses"))
 
+	got, err := e.ListAddresses(e.ctx, bob.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"bob@example.com", "bob@work.com"}, emailsOf(got), "oldest first")
+	none, err := e.ListAddresses(e.ctx, bob.ID+1000)
+	require.NoError(t, err, "no such user: no addresses, no error")
+	require.Empty(t, none)
+
 	require.NoError(t, e.DeleteAddress(e.ctx, a.ID))
 	require.ErrorIs(t, e.DeleteAddress(e.ctx, a.ID), repo.ErrNotFound)
 	require.Equal(t, 1, e.rows(t, "addresses"))
+	got, err = e.ListAddresses(e.ctx, bob.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"bob@example.com"}, emailsOf(got))
+}
+
+func emailsOf(addresses []repo.Address) []string {
+	var emails []string
+	for _, a := range addresses {
+		emails = append(emails, a.Email)
+	}
+	return emails
 }
 
 func TestProfile(t *testing.T) {

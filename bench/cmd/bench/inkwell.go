@@ -103,11 +103,11 @@ func (p *inkwellPeer) listNaive(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, u := range page.Items {
-		full, err := p.r.GetUserWithAddresses(ctx, u.ID, repo.Joined) // one query per user
+		addresses, err := p.r.ListAddresses(ctx, u.ID) // one query per user, as every peer's
 		if err != nil {
 			return 0, err
 		}
-		n += len(full.Addresses)
+		n += len(addresses)
 	}
 	return n, nil
 }
