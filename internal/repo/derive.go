@@ -163,17 +163,22 @@ func splitColumns(cols string) []string {
 	return out
 }
 
+// camel is the field name a message suggests for col (fieldNamed accepts
+// any case): Go's initialisms upper-cased, user_id UserID, url URL.
 func camel(col string) string {
 	var b strings.Builder
 	for w := range strings.SplitSeq(col, "_") {
-		if w == "id" {
-			b.WriteString("ID")
+		if initialisms[w] {
+			b.WriteString(strings.ToUpper(w))
 		} else if w != "" {
 			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
 		}
 	}
 	return b.String()
 }
+
+var initialisms = map[string]bool{"id": true, "url": true, "uri": true, "uuid": true, "ip": true,
+	"api": true, "http": true, "json": true, "html": true, "sql": true}
 
 // fieldAddrs returns the addresses of v's fields at paths, as scan targets.
 func fieldAddrs(v reflect.Value, paths [][]int) []any {

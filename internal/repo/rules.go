@@ -53,6 +53,9 @@ func inRange[T int16 | int32 | int64 | float64](column, field string, lo, hi T) 
 	})
 }
 
+// declareRule declares a rule the helpers above cannot say: check is the
+// column's Go check, returned for the methods to call and registered for
+// FuzzChecksAgree. Two rules for one column panic.
 func declareRule[T any](column string, check func(T) error) func(T) error {
 	if _, dup := declaredRules[column]; dup {
 		panic("repo: two rules declared for " + column)
