@@ -115,12 +115,14 @@ type Child struct {
 	// their distribution columns, not only the page).
 	JoinedOn string
 	// In finds the children of the page's rows in the select-in statement,
-	// "page" a CTE of them: each column of the child naming its parent =
-	// ANY of an array of the page's, "c.user_id = ANY (ARRAY(SELECT id FROM
-	// page))". That is a hand-written select-in's index seek, whatever the
-	// page's size: joined to the page instead, the child table is hashed
-	// whole by a generic plan, which guesses a tenth of the list's table for
-	// LIMIT $n, where an ANY of an array it guesses ten rows.
+	// "page" a CTE of them: Key = ANY of an array of the page's, "c.user_id
+	// = ANY (ARRAY(SELECT id FROM page))". With an index leading with Key,
+	// that is a hand-written select-in's index seek, whatever the page's
+	// size: joined to the page instead, the child table is hashed whole by a
+	// generic plan, which guesses a tenth of the list's table for LIMIT $n,
+	// where an ANY of an array it guesses ten rows; and an ANY on another
+	// column too (the author of a post) may be sought first, the rest
+	// filtered, reading all of a prolific author's children.
 	In      string
 	Key     string // the child's column naming its parent, by which select-in rows come: "c.user_id"
 	OrderBy string // the children's order under one parent: "c.id"
