@@ -14,8 +14,8 @@ import (
 //	var _ = seedTable(revisions, fakedata.PerPost(revisions, 0.5, ...))
 //
 // Both loads, initial and batched, take them, in the transaction of their
-// users, in the order of the files' names (a table before one that refers
-// to it).
+// users, each table's rows after those of the tables it refers to (the
+// catalog's foreign keys say which), whatever the files' order.
 var (
 	seedTables []repo.ExtraTable
 	seedHooks  []fakedata.Hook

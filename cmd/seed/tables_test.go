@@ -46,9 +46,10 @@ func TestSeedYourTable(t *testing.T) {
 	require.Equal(t, got[loadBatched], got[loadInitial])
 }
 
-// TestSeedTableAddsEach: two files' seedTable calls both reach the seed, in
-// order, each table with its hook (not in parallel: it sets the seed's own
-// variables, which the parallel tests read once it is done).
+// TestSeedTableAddsEach: two seedTable calls (as two files' `var _ =
+// seedTable(...)` make them) both reach the seed, in the order called, each
+// table with its hook (not in parallel: it sets the seed's own variables,
+// which the parallel tests read once it is done).
 func TestSeedTableAddsEach(t *testing.T) {
 	tables, hooks := seedTables, seedHooks
 	t.Cleanup(func() { seedTables, seedHooks = tables, hooks })

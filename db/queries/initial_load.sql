@@ -209,3 +209,15 @@ LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
 WHERE c.oid = pg_catalog.to_regclass(@table_name::text) AND c.relkind IN ('r', 'p')
 ORDER BY d.n;
 
+
+-- name: LoadTableParents :many
+-- For each of @tables (the tables a user declared for a batched load, as
+-- regclass prints them, in their order), the others of @tables its foreign
+-- keys refer to (their positions, from 1): the load copies those first.
+SELECT ARRAY(SELECT p.n::int FROM unnest(@tables::text[]) WITH ORDINALITY AS p(name, n)
+             WHERE p.name::regclass <> t.name::regclass
+               AND EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                           WHERE f.contype = 'f' AND f.conrelid = t.name::regclass AND f.confrelid = p.name::regclass)
+             ORDER BY p.n)::int[] AS parents
+FROM unnest(@tables::text[]) WITH ORDINALITY AS t(name, n)
+ORDER BY t.n;

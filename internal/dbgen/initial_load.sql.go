@@ -529,3 +529,36 @@ func (q *Queries) LoadTableColumns(ctx context.Context, arg LoadTableColumnsPara
 	}
 	return items, nil
 }
+
+const loadTableParents = `-- name: LoadTableParents :many
+SELECT ARRAY(SELECT p.n::int FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n)
+             WHERE p.name::regclass <> t.name::regclass
+               AND EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                           WHERE f.contype = 'f' AND f.conrelid = t.name::regclass AND f.confrelid = p.name::regclass)
+             ORDER BY p.n)::int[] AS parents
+FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n)
+ORDER BY t.n
+`
+
+// For each of @tables (the tables a user declared for a batched load, as
+// regclass prints them, in their order), the others of @tables its foreign
+// keys refer to (their positions, from 1): the load copies those first.
+func (q *Queries) LoadTableParents(ctx context.Context, tables []string) ([][]int32, error) {
+	rows, err := q.db.Query(ctx, loadTableParents, tables)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := [][]int32{}
+	for rows.Next() {
+		var parents []int32
+		if err := rows.Scan(&parents); err != nil {
+			return nil, err
+		}
+		items = append(items, parents)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -170,7 +170,7 @@ func (c checksAgree) run(t *testing.T, inputs func(col checkedColumn) []any) {
 	batch := &pgx.Batch{}
 	for _, col := range c.cols {
 		validate, ok := goValidators[col.key()]
-		require.True(t, ok, "%s has CHECK constraints %v and no Go validator in goValidators (validate.go): add one there", col.key(), col.names)
+		require.True(t, ok, "%s has CHECK constraints %v and no Go validator: declare its rule in one line (requiredText, optionalText, inRange or declareRule: rules.go)", col.key(), col.names)
 		vals := inputs(col)
 		require.NotEmpty(t, vals, "no values for %s of type %s", col.key(), col.typ)
 		var sent []any

@@ -65,25 +65,34 @@ func startOnline(t *testing.T, opts pgcluster.Options) cluster {
 // transactions left prepared on the workers (a two-phase commit not
 // finished) and every warning and error the nodes logged.
 func diagnose(t *testing.T, c *pgcluster.Citus, pool *pgxpool.Pool) {
-	rows, err := pool.Query(context.Background(),
-		"SELECT nodeport, result FROM run_command_on_workers('SELECT count(*) FROM pg_prepared_xacts')")
+	// Bounded: the cluster may be what failed.
+	ctx, cancel := context.WithTimeout(context.Background(), callDeadline)
+	defer cancel()
+	rows, err := pool.Query(ctx, "SELECT nodeport, result FROM run_command_on_workers('SELECT count(*) FROM pg_prepared_xacts')")
 	if err == nil {
 		for rows.Next() {
 			var port int
 			var result string
-			if rows.Scan(&port, &result) == nil {
+			if err := rows.Scan(&port, &result); err == nil {
 				t.Logf("prepared transactions on worker %d: %s", port, result)
 			}
 		}
 		rows.Close()
+		err = rows.Err()
+	}
+	if err != nil {
+		t.Logf("prepared transactions on the workers: %v", err)
 	}
 	// Whether the missing rows appear once Citus finishes what two-phase
-	// commits it left prepared.
+	// commits it left prepared: the checks again.
 	var recovered int
-	var addresses, owners int64
-	if pool.QueryRow(context.Background(), "SELECT recover_prepared_transactions()").Scan(&recovered) == nil &&
-		pool.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM addresses), (SELECT count(*) FROM email_owners)").Scan(&addresses, &owners) == nil {
-		t.Logf("after recover_prepared_transactions (%d recovered): %d addresses, %d email_owners rows", recovered, addresses, owners)
+	if err := pool.QueryRow(ctx, "SELECT recover_prepared_transactions()").Scan(&recovered); err != nil {
+		t.Logf("recover_prepared_transactions: %v", err)
+	} else if checks, err := citusgrow.Checks(ctx, pool); err != nil {
+		t.Logf("checks: %v", err)
+	} else {
+		broken, err := citusgrow.Broken(ctx, pool, checks)
+		t.Logf("after recover_prepared_transactions (%d recovered): broken %v (%v)", recovered, broken, err)
 	}
 	for _, node := range append([]*pgcluster.Cluster{c.Coordinator}, c.Workers...) {
 		log, err := os.ReadFile(filepath.Join(node.Dir, "postgres.log"))

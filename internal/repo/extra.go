@@ -30,8 +30,9 @@ import (
 // it empty, takes its keys, indexes and foreign keys off, and puts them back
 // and analyzes it after the copy; its rows are copied after the rows they
 // refer to (its foreign keys in the catalog say which). The batched path
-// copies the declared tables after the repository's, in the order declared
-// (declare a table before the tables that refer to it).
+// copies the declared tables after the repository's, each after the
+// declared tables it refers to (the catalog again), else in the order
+// declared.
 //
 // A declaration is refused with ErrInvalid before anything is written (a
 // *FieldError naming the table): a table that does not exist, one of the
@@ -254,15 +255,19 @@ func (b *binaryRows) value(m *pgtype.Map, oid uint32, v any) error {
 }
 
 // insertRows copies the batch's rows of the declared tables, after the
-// repository's tables, one COPY per table that has rows, in the order
-// declared. The first batch describes the tables from the catalog.
+// repository's tables, one COPY per table that has rows, parents first
+// (copyOrder). The first batch describes the tables from the catalog.
 func (b *graphBatch) insertRows(ctx context.Context, tx pgx.Tx, first int64, graphs []UserGraph, userIDs, postIDs []int64) (int64, error) {
 	if b.described == nil {
 		d, err := describeTables(ctx, newQueries(tx), b.tables)
 		if err != nil {
 			return 0, err
 		}
-		b.described = d
+		order, err := copyOrder(ctx, newQueries(tx), d)
+		if err != nil {
+			return 0, err
+		}
+		b.described, b.order = d, order
 	}
 	parts := make([]binaryRows, len(b.described))
 	owners := make([][]int32, len(b.described)) // the graph (index in graphs) of each line
@@ -281,7 +286,8 @@ func (b *graphBatch) insertRows(ctx context.Context, tx pgx.Tx, first int64, gra
 		}
 	}
 	var n int64
-	for t, e := range b.described {
+	for _, t := range b.order {
+		e := b.described[t]
 		if len(owners[t]) == 0 {
 			continue
 		}
@@ -295,4 +301,40 @@ func (b *graphBatch) insertRows(ctx context.Context, tx pgx.Tx, first int64, gra
 		n += tag.RowsAffected()
 	}
 	return n, nil
+}
+
+// copyOrder is the order to copy the declared tables in (indexes in
+// tables): each after the others its foreign keys refer to, otherwise as
+// declared; tables that refer to each other in a cycle as declared.
+func copyOrder(ctx context.Context, q *dbgen.Queries, tables []extraTable) ([]int, error) {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.name
+	}
+	parents, err := q.LoadTableParents(ctx, names)
+	if err != nil {
+		return nil, dbError(ctx, err)
+	}
+	order := make([]int, 0, len(tables))
+	done := make([]bool, len(tables))
+	ready := func(i int) bool {
+		for _, p := range parents[i] {
+			if !done[p-1] {
+				return false
+			}
+		}
+		return true
+	}
+	for len(order) < len(tables) {
+		next := slices.IndexFunc(done, func(d bool) bool { return !d }) // a cycle: the first left
+		for i := range tables {
+			if !done[i] && ready(i) {
+				next = i
+				break
+			}
+		}
+		done[next] = true
+		order = append(order, next)
+	}
+	return order, nil
 }

@@ -247,3 +247,23 @@ func TestExtraTablesInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestExtraTablesParentsFirst: the batched load copies a declared table
+// after the declared tables it refers to, whatever the order declared
+// (here a comment's reaction is declared before the comments).
+func TestExtraTablesParentsFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewGrownPool(t)
+	commentsWithID := repo.ExtraTable{Name: pgtest.GrownTable, Columns: []string{"user_id", "id", "post_id", "body"}}
+	reactions := repo.ExtraTable{Name: pgtest.GrownReactions, Columns: []string{"user_id", "comment_id", "kind", "stars"}}
+	g := repo.UserGraph{User: repo.NewUser{Name: "Ada", Age: 36}, Posts: []repo.GraphPost{{Title: "Notes"}},
+		Rows: []repo.TableRow{
+			{Table: pgtest.GrownReactions, Values: []any{repo.ThisUser, int64(1000), "like", nil}},
+			{Table: pgtest.GrownTable, Values: []any{repo.ThisUser, int64(1000), repo.PostOf(0), "First!"}},
+		}}
+	res, err := repo.New(pool).BulkInsertGraphs(ctx, seqGraphs([]repo.UserGraph{g}),
+		repo.BulkOptions{Tables: []repo.ExtraTable{reactions, commentsWithID}})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), res.Extra)
+}

@@ -81,6 +81,7 @@ type graphBatch struct {
 	tables    []ExtraTable
 	declared  map[string]int
 	described []extraTable
+	order     []int   // described's indexes in the order they are copied in
 	users     []int64 // the ids of the users loaded, by position (from 1), for UserBefore
 }
 

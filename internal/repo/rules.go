@@ -2,7 +2,6 @@ package repo
 
 import (
 	"fmt"
-	"maps"
 	"unicode/utf8"
 )
 
@@ -20,7 +19,14 @@ import (
 // a package-level var cannot depend on itself).
 var declaredRules = map[string]func(v any) (any, error){}
 
-func init() { maps.Copy(goValidators, declaredRules) }
+func init() {
+	for column, rule := range declaredRules {
+		if _, dup := goValidators[column]; dup {
+			panic("repo: " + column + " has a rule and an entry in goValidators: keep one")
+		}
+		goValidators[column] = rule
+	}
+}
 
 // requiredText is the check of a text column that must not be blank: valid
 // UTF-8 without NUL, some non-blank character, at most maxLen characters.
