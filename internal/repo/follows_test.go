@@ -15,32 +15,28 @@ import (
 // The follows' methods, declared as methods_test.go says.
 var _ = declare(
 	// One user's edges: one shard on Citus.
-	method{name: "ListFollowing", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{}))
-	}), empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
-		func(e at) error { return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1})) },
-		func(e at) error {
-			return errOf(e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
-		},
-	}},
-	method{name: "ListFollowers", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{})) // Follow's samples add some
-	}), empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }, bad: []func(e at) error{
-		func(e at) error {
-			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: repo.MaxPageSize + 1}))
-		},
-		func(e at) error {
-			return errOf(e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}))
-		},
-	}},
+	method{name: "ListFollowing", route: read, pages: func(e at, limit int, after string) (any, error) {
+		return e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after})
+	}, fill: func(e at) {
+		for range 3 {
+			require.NoError(e.t, e.prep.Follow(bg, e.user.ID, e.newUser().ID))
+		}
+	}, empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }},
+	method{name: "ListFollowers", route: read, pages: func(e at, limit int, after string) (any, error) {
+		return e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after})
+	}, fill: func(e at) {
+		for range 3 {
+			require.NoError(e.t, e.prep.Follow(bg, e.newUser().ID, e.user.ID))
+		}
+	}, empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }},
 	// The followees found within the statement (on Citus by the coordinator, then every shard).
-	method{name: "ListFeed", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, e.s))
-	}), empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
-		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: -1}, e.s)) },
-		func(e at) error {
-			return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{After: "not a cursor"}, e.s))
-		},
+	method{name: "ListFeed", route: read, pages: func(e at, limit int, after string) (any, error) {
+		return e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after}, e.s)
+	}, fill: func(e at) {
+		for range 3 {
+			require.NoError(e.t, e.prep.Follow(bg, e.user.ID, e.newPost().UserID))
+		}
+	}, empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
 		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },
 	}},
 	// Both rows of the edge, BEGIN and COMMIT in one batch.

@@ -293,22 +293,25 @@ func (q UserQuery) query() (keyset.Query, error) {
 		return keyset.Query{}, invalid("age range", fmt.Sprintf("%d-%d", *q.MinAge, *q.MaxAge), "has its minimum above its maximum")
 	}
 	var filters []keyset.Arg
-	if q.MinAge != nil {
-		filters = append(filters, keyset.Arg{Filter: "min_age", Values: []any{*q.MinAge}})
-	}
-	if q.MaxAge != nil {
-		filters = append(filters, keyset.Arg{Filter: "max_age", Values: []any{*q.MaxAge}})
-	}
+	filters = withFilter(filters, "min_age", q.MinAge)
+	filters = withFilter(filters, "max_age", q.MaxAge)
 	if q.NamePrefix != "" {
 		if err := checkPrefix(q.NamePrefix); err != nil {
 			return keyset.Query{}, err
 		}
 		filters = append(filters, keyset.Arg{Filter: "name_prefix", Values: []any{q.NamePrefix}})
 	}
-	if q.CreatedSince != nil {
-		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*q.CreatedSince}})
-	}
+	filters = withFilter(filters, "created_since", q.CreatedSince)
 	return keyset.Query{Order: string(q.OrderBy), Desc: q.Desc, Filters: filters, After: q.After, Limit: q.Limit}, nil
+}
+
+// withFilter adds the argument of the named filter to filters if v is set:
+// a filter a query leaves nil is not in the statement.
+func withFilter[T any](filters []keyset.Arg, filter string, v *T) []keyset.Arg {
+	if v == nil {
+		return filters
+	}
+	return append(filters, keyset.Arg{Filter: filter, Values: []any{*v}})
 }
 
 // checkPrefix refuses a name prefix no name can start with.

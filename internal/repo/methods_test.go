@@ -47,16 +47,16 @@ var methods = []method{
 	{name: "ListUsers", route: read, samples: []sample{
 		{name: "ByID", trips: 1, call: func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{})) }},
 		{name: "ByNameDesc", trips: 1, call: func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Desc: true})) }},
-	}, empty: func(e at) (any, error) { return e.r.ListUsers(e.ctx, repo.UserQuery{MinAge: tooOld}) }, bad: []func(e at) error{
+	}, pages: func(e at, limit int, after string) (any, error) { // every user "Sample", 30: ties by id
+		return e.r.ListUsers(e.ctx, repo.UserQuery{OrderBy: repo.ByName, Desc: true, MaxAge: ptr[int32](30), Limit: limit, After: after})
+	}, fill: threeUsers, empty: func(e at) (any, error) { return e.r.ListUsers(e.ctx, repo.UserQuery{MinAge: tooOld}) }, bad: []func(e at) error{
 		func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{OrderBy: "shoe size"})) },
-		func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{Limit: -1})) },
-		func(e at) error { return errOf(e.r.ListUsers(e.ctx, repo.UserQuery{After: "not a cursor"})) },
 	}},
 	// A page's children are found from the page's arguments, not its ids:
 	// SelectIn's two queries go in one batch.
-	{name: "ListUsersWithAddresses", route: read, samples: ok(1, func(e at) error {
-		return errOf(e.r.ListUsersWithAddresses(e.ctx, repo.UserQuery{}, e.s))
-	}), empty: func(e at) (any, error) {
+	{name: "ListUsersWithAddresses", route: read, pages: func(e at, limit int, after string) (any, error) {
+		return e.r.ListUsersWithAddresses(e.ctx, repo.UserQuery{Limit: limit, After: after}, e.s)
+	}, fill: threeUsers, empty: func(e at) (any, error) {
 		return e.r.ListUsersWithAddresses(e.ctx, repo.UserQuery{MinAge: tooOld, OrderBy: repo.ByName}, e.s)
 	}},
 	{name: "ListUsersWithPosts", route: read, samples: []sample{
@@ -64,13 +64,17 @@ var methods = []method{
 		{name: "ByAge", trips: 1, call: func(e at) error {
 			return errOf(e.r.ListUsersWithPosts(e.ctx, repo.UserQuery{OrderBy: repo.ByAge}, e.s))
 		}},
-	}, empty: func(e at) (any, error) {
+	}, pages: func(e at, limit int, after string) (any, error) {
+		return e.r.ListUsersWithPosts(e.ctx, repo.UserQuery{OrderBy: repo.ByAge, Desc: true, Limit: limit, After: after}, e.s)
+	}, fill: threePosts, empty: func(e at) (any, error) {
 		return e.r.ListUsersWithPosts(e.ctx, repo.UserQuery{MinAge: tooOld, OrderBy: repo.ByAge, Desc: true}, e.s)
 	}},
 	{name: "ListPosts", route: read, samples: []sample{
 		{name: "Asc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{}, e.s)) }},
 		{name: "Desc", trips: 1, call: func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Desc: true}, e.s)) }},
-	}, empty: func(e at) (any, error) { return e.r.ListPosts(e.ctx, repo.PostQuery{UserID: nobody}, e.s) },
+	}, pages: func(e at, limit int, after string) (any, error) {
+		return e.r.ListPosts(e.ctx, repo.PostQuery{Desc: true, Limit: limit, After: after}, e.s)
+	}, fill: threePosts, empty: func(e at) (any, error) { return e.r.ListPosts(e.ctx, repo.PostQuery{UserID: nobody}, e.s) },
 		bad: []func(e at) error{func(e at) error { return errOf(e.r.ListPosts(e.ctx, repo.PostQuery{Tag: "no tag!"}, e.s)) }}},
 
 	// Writes; rows of their own are made with e.prep.
@@ -234,6 +238,15 @@ type method struct {
 	// empty, for a method returning a Page, lists nothing on the database
 	// of TestEmptyPages (empty, then with a user and a post).
 	empty func(e at) (any, error)
+	// pages, for a method returning a Page, reads the page of at most limit
+	// items (0: the default) after the cursor after, of a list that the
+	// fixture's rows and fill's are in. TestPaging walks it page by page
+	// against the list read whole; its first page is the method's sample (1
+	// round trip) when samples has none; a limit of -1 or MaxPageSize+1 and
+	// a cursor that is not one are bad calls of it, besides bad.
+	pages func(e at, limit int, after string) (any, error)
+	// fill adds at least three items to what pages lists, with e.prep.
+	fill func(e at)
 	// bad are calls with input the method refuses: each must end with
 	// ErrInvalid (a *FieldError) having sent nothing (TestBadInput,
 	// TestRoundTrips and TestReplicas run them as samples of no round trip)
@@ -282,6 +295,19 @@ func (e at) newPost() repo.Post {
 	return p
 }
 
+// threeUsers and threePosts are fills of lists of users and of posts.
+func threeUsers(e at) {
+	for range 3 {
+		e.newUser()
+	}
+}
+
+func threePosts(e at) {
+	for range 3 {
+		e.newPost()
+	}
+}
+
 // withFixture makes the rows the samples read, with p, and returns e with
 // them (and with p as its prep).
 func (e at) withFixture(t *testing.T, p *repo.Repo) at {
@@ -310,13 +336,31 @@ type run struct {
 // runs are m's samples, then its bad calls (Bad1, Bad2, ...), each once, or
 // with Joined and with SelectIn.
 func (m method) runs() []run {
-	return append(runsOf(m, m.samples), m.badRuns()...)
+	return append(runsOf(m, m.allSamples()), m.badRuns()...)
 }
 
-// badRuns are m's bad calls as samples of no round trip.
+// allSamples are m's samples, or a list's first page if it has none.
+func (m method) allSamples() []sample {
+	if len(m.samples) > 0 || m.pages == nil {
+		return m.samples
+	}
+	return ok(1, func(e at) error { return errOf(m.pages(e, 0, "")) })
+}
+
+// badRuns are m's bad calls, and a list's bad pages, as samples of no
+// round trip.
 func (m method) badRuns() []run {
-	bad := make([]sample, len(m.bad))
-	for i, call := range m.bad {
+	calls := slices.Clone(m.bad)
+	if m.pages != nil {
+		for _, p := range []struct {
+			limit int
+			after string
+		}{{-1, ""}, {repo.MaxPageSize + 1, ""}, {0, "not a cursor"}} {
+			calls = append(calls, func(e at) error { return errOf(m.pages(e, p.limit, p.after)) })
+		}
+	}
+	bad := make([]sample, len(calls))
+	for i, call := range calls {
 		bad[i] = sample{name: fmt.Sprintf("Bad%d", i+1), want: repo.ErrInvalid, call: call}
 	}
 	return runsOf(m, bad)
@@ -454,17 +498,22 @@ func TestEveryMethodDeclared(t *testing.T) {
 				entry += fmt.Sprintf(", bad: []func(e at) error{func(e at) error {\n\t\treturn %s /* with input it refuses; or no bad: if none */\n\t}}", call)
 			}
 			if pages {
-				entry += fmt.Sprintf(", empty: func(e at) (any, error) {\n\t\treturn e.r.%s(e.ctx /* , arguments that find nothing */)\n\t}", rm.Name)
+				entry = fmt.Sprintf("\tmethod{name: %q, route: read, pages: func(e at, limit int, after string) (any, error) {\n"+
+					"\t\treturn e.r.%s(e.ctx /* , arguments that list the fixture's rows (e.user, e.post) and fill's, Limit: limit, After: after */)\n"+
+					"\t}, fill: func(e at) {\n\t\t/* add three items to that list with e.prep */\n"+
+					"\t}, empty: func(e at) (any, error) {\n\t\treturn e.r.%s(e.ctx /* , arguments that find nothing */)\n\t}", rm.Name, rm.Name, rm.Name)
 			}
 			missing = append(missing, entry+"},")
 			continue
 		}
-		require.NotEmpty(t, m.samples, "the declaration of %s has no sample", m.name)
-		for _, s := range m.samples {
+		require.NotEmpty(t, m.allSamples(), "the declaration of %s has no sample", m.name)
+		for _, s := range m.allSamples() {
 			require.NotEmpty(t, s.name, "the declaration of %s: a sample without a name", m.name)
 			require.NotNil(t, s.call, "the declaration of %s: sample %s has no call", m.name, s.name)
 		}
-		require.Equal(t, pages, m.empty != nil, "the declaration of %s: a method returning a Page has an empty page call (TestEmptyPages), and only such a method", m.name)
+		for what, has := range map[string]bool{"empty (TestEmptyPages)": m.empty != nil, "pages (TestPaging)": m.pages != nil, "fill (TestPaging)": m.fill != nil} {
+			require.Equal(t, pages, has, "the declaration of %s: a method returning a Page has %s, and only such a method", m.name, what)
+		}
 	}
 	if len(missing) > 0 {
 		t.Fatalf("no declaration of these methods of *Repo; add to your feature's test file (internal/repo/<table>_test.go), and fill in:\nvar _ = declare(\n%s\n)", strings.Join(missing, "\n"))
@@ -482,16 +531,17 @@ const readmeTripsHeader = "| method | round trips, at most | on Citus, where it 
 func (m method) tripsCells() (trips, citus string) {
 	var each, onCitus []string
 	same := true
-	for _, s := range m.samples {
+	samples := m.allSamples()
+	for _, s := range samples {
 		each = append(each, fmt.Sprintf("%s %d", s.name, s.trips))
-		same = same && s.trips == m.samples[0].trips
+		same = same && s.trips == samples[0].trips
 		if s.citus > 0 {
 			onCitus = append(onCitus, fmt.Sprintf("%s %d", s.name, s.citus))
 		}
 	}
 	trips = strings.Join(each, ", ")
 	if same {
-		trips = fmt.Sprint(m.samples[0].trips)
+		trips = fmt.Sprint(samples[0].trips)
 	}
 	return trips, strings.Join(onCitus, ", ")
 }

@@ -144,12 +144,8 @@ var postTagsChild = childOf(postsList, "tags", postTags)
 // query checks pq and returns its query of postsList.
 func (pq PostQuery) query() (keyset.Query, error) {
 	var filters []keyset.Arg
-	if pq.UserID != nil {
-		filters = append(filters, keyset.Arg{Filter: "user_id", Values: []any{*pq.UserID}})
-	}
-	if pq.Published != nil {
-		filters = append(filters, keyset.Arg{Filter: "published", Values: []any{*pq.Published}})
-	}
+	filters = withFilter(filters, "user_id", pq.UserID)
+	filters = withFilter(filters, "published", pq.Published)
 	if pq.Tag != "" {
 		tag, err := normalizeTag(pq.Tag)
 		if err != nil {
@@ -157,9 +153,7 @@ func (pq PostQuery) query() (keyset.Query, error) {
 		}
 		filters = append(filters, keyset.Arg{Filter: "tag", Values: []any{tag}})
 	}
-	if pq.CreatedSince != nil {
-		filters = append(filters, keyset.Arg{Filter: "created_since", Values: []any{*pq.CreatedSince}})
-	}
+	filters = withFilter(filters, "created_since", pq.CreatedSince)
 	return keyset.Query{Order: postOrder, Desc: pq.Desc, Filters: filters, After: pq.After, Limit: pq.Limit}, nil
 }
 
