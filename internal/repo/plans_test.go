@@ -129,6 +129,38 @@ func TestListPlans(t *testing.T) {
 	}
 }
 
+// TestListKeys: every key a list orders by, and its tie-break, is a column
+// of the list's table that is NOT NULL (a NULL compares as unknown: a row
+// with one is never after a cursor, lost between pages) and of its key's
+// type (a Time key on a timestamp without time zone would compare in the
+// session's time zone), from the catalog.
+func TestListKeys(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	// The column types a key of each type may have.
+	types := map[keyset.Type][]string{keyset.Int64: {"bigint"}, keyset.Int32: {"integer"},
+		keyset.Text: {"text", "character varying"}, keyset.Time: {"timestamp with time zone"}}
+	checked := 0
+	for _, l := range repo.Lists() {
+		d := l.Decl()
+		keys := slices.Clone(d.Tie)
+		for _, o := range d.Orders {
+			keys = append(keys, o.Keys...)
+		}
+		for _, k := range keys {
+			var notNull bool
+			var typ string
+			err := pool.QueryRow(bg, `SELECT attnotnull, format_type(atttypid, NULL) FROM pg_attribute
+				WHERE attrelid = to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT attisdropped`, l.Table(), k.Column).Scan(&notNull, &typ)
+			require.NoError(t, err, "list %s: its key %s is not a column of table %s", l.Name(), k.Column, l.Table())
+			require.True(t, notNull, "list %s: its key %s (table %s) may be NULL, and a row with a NULL key is never after a cursor: make the column NOT NULL", l.Name(), k.Column, l.Table())
+			require.Contains(t, types[k.Type], typ, "list %s: its key %s is declared %s, but the column is %s", l.Name(), k.Column, k.Type, typ)
+			checked++
+		}
+	}
+	require.NotZero(t, checked)
+}
+
 // planArgs are SQL literals for a shape's parameters: its filters' (by
 // planSamples), its cursor's keys (middling values), and the limit.
 func planArgs(l *keyset.List, sh keyset.Shape, oids []uint32) []string {
