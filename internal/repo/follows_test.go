@@ -32,9 +32,11 @@ var _ = declare(
 	// The followees found within the statement (on Citus by the coordinator, then every shard).
 	method{name: "ListFeed", route: read, pages: func(e at, limit int, after string) (any, error) {
 		return e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after}, e.s)
-	}, fill: func(e at) {
+	}, fill: func(e at) { // the feed has the published posts of those the user follows
 		for range 3 {
-			require.NoError(e.t, e.prep.Follow(bg, e.user.ID, e.newPost().UserID))
+			p, err := e.prep.CreatePost(bg, repo.NewPost{UserID: e.newUser().ID, Title: "Followed", Published: true})
+			require.NoError(e.t, err)
+			require.NoError(e.t, e.prep.Follow(bg, e.user.ID, p.UserID))
 		}
 	}, empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
 		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },

@@ -32,32 +32,33 @@ func TestPaging(t *testing.T) {
 			m.fill(f)
 			for _, st := range m.strategies() {
 				f.s = st.s
+				name := strings.TrimSpace(m.name + " " + st.name)
 				read := func(limit int, after string) (items []any, next string) {
 					t.Helper()
 					page, err := m.pages(f, limit, after)
-					require.NoError(t, err, "%s %s: a page of %d after %q", m.name, st.name, limit, after)
+					require.NoError(t, err, "%s: a page of %d after %q", name, limit, after)
 					return pageOf(t, page)
 				}
 				whole, next := read(repo.MaxPageSize, "")
-				require.Empty(t, next, "%s %s: the list fits a page of %d", m.name, st.name, repo.MaxPageSize)
-				require.GreaterOrEqual(t, len(whole), 3, "%s %s: its fill makes at least three items of what pages lists", m.name, st.name)
+				require.Empty(t, next, "%s: the list fits a page of %d", name, repo.MaxPageSize)
+				require.GreaterOrEqual(t, len(whole), 3, "%s: its fill makes at least three items of what pages lists", name)
 				for _, limit := range []int{1, 2} {
 					var walk []any
 					for after := ""; ; {
 						items, next := read(limit, after)
-						require.NotEmpty(t, items, "%s %s: page %d of %d is empty", m.name, st.name, len(walk)/limit+1, limit)
+						require.NotEmpty(t, items, "%s: page %d of %d is empty", name, len(walk)/limit+1, limit)
 						walk = append(walk, items...)
 						if next == "" {
 							break
 						}
-						require.Len(t, items, limit, "%s %s: a page before the last is full", m.name, st.name)
+						require.Len(t, items, limit, "%s: a page before the last is full", name)
 						again, againNext := read(limit, after)
-						require.Equal(t, items, again, "%s %s: a cursor read twice reads the same page", m.name, st.name)
+						require.Equal(t, items, again, "%s: a cursor read twice reads the same page", name)
 						require.Equal(t, next, againNext)
-						require.Less(t, len(walk), len(whole), "%s %s: pages of %d go on past the whole list", m.name, st.name, limit)
+						require.Less(t, len(walk), len(whole), "%s: pages of %d go on past the whole list", name, limit)
 						after = next
 					}
-					require.Equal(t, whole, walk, "%s %s: pages of %d, one after another, are the list read whole", m.name, st.name, limit)
+					require.Equal(t, whole, walk, "%s: pages of %d, one after another, are the list read whole", name, limit)
 				}
 			}
 		})
