@@ -96,7 +96,7 @@ bench-citus: ## Start a Citus cluster (a coordinator and two workers) and one se
 	$(GO) run ./cmd/benchcitus -users $(USERS) -ops $(OPS)
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck (pinned in go.mod as a tool), and squawk over db/schema/ (pinned in tools/squawk/: migrations that would block a live table)
+lint: prereqs ## gofmt, go vet, staticcheck (pinned in go.mod as a tool), and squawk over db/schema/ (pinned in tools/squawk/: migrations that would block a live table)
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...

@@ -14,6 +14,7 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -25,6 +26,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
 	"github.com/peterldowns/pgtestdb"
@@ -235,8 +239,44 @@ func urlFor(tb testing.TB, fsys fs.FS) string {
 	if citus != nil {
 		return viaBouncer(testConfig(citusDatabase(tb, fsys)))
 	}
-	return viaBouncer(*pgtestdb.Custom(tb, server, migrator{fsys}))
+	conf := pgtestdb.Custom(tb, server, migrator{fsys})
+	tb.Cleanup(func() { dropDatabase(tb, conf.Database) })
+	return viaBouncer(*conf)
 }
+
+// dropDatabase drops a passed test's database before pgtestdb would (its
+// cleanup runs after this one; its DROP IF EXISTS then finds nothing). Its
+// single DROP fails a test whose sessions take longer than the server's 5 s
+// to exit once terminated (a loaded machine; PgBouncer's server
+// connections): here DROP ... WITH (FORCE) terminates them and is tried
+// again until dropWait. A failed test's database is kept, as pgtestdb keeps it.
+func dropDatabase(tb testing.TB, name string) {
+	if tb.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dropWait)
+	defer cancel()
+	drop := "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)"
+	var err error
+	for ctx.Err() == nil {
+		var conn *pgx.Conn
+		if conn, err = pgx.Connect(ctx, server.URL()); err == nil {
+			_, err = conn.Exec(ctx, drop)
+			conn.Close(context.Background())
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ObjectInUse {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		tb.Errorf("pgtest: drop the test's database %s: %v", name, err)
+	}
+}
+
+// dropWait bounds dropDatabase.
+const dropWait = 30 * time.Second
 
 // viaBouncer returns the URL of conf's database, through PgBouncer when Main
 // started one, in the query mode a transaction pooler needs.
