@@ -17,27 +17,34 @@ var _ = declare(
 	// One user's edges: one shard on Citus.
 	method{name: "ListFollowing", route: read, pages: func(e at, limit int, after string) (any, error) {
 		return e.r.ListFollowing(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after})
-	}, fill: func(e at) {
+	}, fill: func(e at) { // three edges at one instant: ties broken by the followee
 		for range 3 {
 			require.NoError(e.t, e.prep.Follow(bg, e.user.ID, e.newUser().ID))
 		}
+		e.exec("UPDATE follows SET created_at = '2026-01-01Z' WHERE user_id = $1", e.user.ID)
+		e.exec("UPDATE followers SET created_at = '2026-01-01Z' WHERE follower_id = $1", e.user.ID)
 	}, empty: func(e at) (any, error) { return e.r.ListFollowing(e.ctx, *nobody, repo.FollowQuery{}) }},
 	method{name: "ListFollowers", route: read, pages: func(e at, limit int, after string) (any, error) {
 		return e.r.ListFollowers(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after})
-	}, fill: func(e at) {
+	}, fill: func(e at) { // three edges at one instant: ties broken by the follower
 		for range 3 {
 			require.NoError(e.t, e.prep.Follow(bg, e.newUser().ID, e.user.ID))
 		}
+		e.exec("UPDATE followers SET created_at = '2026-01-02Z' WHERE user_id = $1", e.user.ID)
+		e.exec("UPDATE follows SET created_at = '2026-01-02Z' WHERE followee_id = $1", e.user.ID)
 	}, empty: func(e at) (any, error) { return e.r.ListFollowers(e.ctx, *nobody, repo.FollowQuery{}) }},
 	// The followees found within the statement (on Citus by the coordinator, then every shard).
 	method{name: "ListFeed", route: read, pages: func(e at, limit int, after string) (any, error) {
 		return e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{Limit: limit, After: after}, e.s)
-	}, fill: func(e at) { // the feed has the published posts of those the user follows
+	}, fill: func(e at) { // the published posts of those the user follows, at one instant: ties broken by id
+		var authors []int64
 		for range 3 {
 			p, err := e.prep.CreatePost(bg, repo.NewPost{UserID: e.newUser().ID, Title: "Followed", Published: true})
 			require.NoError(e.t, err)
 			require.NoError(e.t, e.prep.Follow(bg, e.user.ID, p.UserID))
+			authors = append(authors, p.UserID)
 		}
+		e.exec("UPDATE posts SET created_at = '2026-01-01Z' WHERE user_id = ANY($1)", authors)
 	}, empty: func(e at) (any, error) { return e.r.ListFeed(e.ctx, *nobody, repo.FollowQuery{}, e.s) }, bad: []func(e at) error{
 		func(e at) error { return errOf(e.r.ListFeed(e.ctx, e.user.ID, repo.FollowQuery{}, repo.Strategy(7))) },
 	}},

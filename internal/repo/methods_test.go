@@ -239,13 +239,14 @@ type method struct {
 	// of TestEmptyPages (empty, then with a user and a post).
 	empty func(e at) (any, error)
 	// pages, for a method returning a Page, reads the page of at most limit
-	// items (0: the default) after the cursor after, of a list that the
-	// fixture's rows and fill's are in. TestPaging walks it page by page
+	// items (0: the default) after the cursor after, of a list that fill's
+	// rows are in (the fixture's user's, say). TestPaging walks it page by page
 	// against the list read whole; its first page is the method's sample (1
 	// round trip) when samples has none; a limit of -1 or MaxPageSize+1 and
 	// a cursor that is not one are bad calls of it, besides bad.
 	pages func(e at, limit int, after string) (any, error)
-	// fill adds at least three items to what pages lists, with e.prep.
+	// fill adds at least three items to what pages lists, with e.prep,
+	// tied on the order's keys where it can be (e.exec).
 	fill func(e at)
 	// bad are calls with input the method refuses: each must end with
 	// ErrInvalid (a *FieldError) having sent nothing (TestBadInput,
@@ -295,7 +296,9 @@ func (e at) newPost() repo.Post {
 	return p
 }
 
-// threeUsers and threePosts are fills of lists of users and of posts.
+// threeUsers and threePosts are fills of lists of users and of posts:
+// users with the same name and age; three users' posts, two of the first
+// (a page may end between them, Joined too).
 func threeUsers(e at) {
 	for range 3 {
 		e.newUser()
@@ -303,9 +306,20 @@ func threeUsers(e at) {
 }
 
 func threePosts(e at) {
-	for range 3 {
-		e.newPost()
+	u := e.newUser()
+	for range 2 {
+		_, err := e.prep.CreatePost(bg, repo.NewPost{UserID: u.ID, Title: "Sample"})
+		require.NoError(e.t, err)
 	}
+	e.newPost()
+	e.newPost()
+}
+
+// exec runs a statement of a fill on the database under test: to tie
+// rows on a list's order (the same created_at), say.
+func (e at) exec(sql string, args ...any) {
+	_, err := e.pool.Exec(bg, sql, args...)
+	require.NoError(e.t, err)
 }
 
 // withFixture makes the rows the samples read, with p, and returns e with
