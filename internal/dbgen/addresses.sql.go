@@ -189,9 +189,8 @@ ORDER BY id
 `
 
 // A user's addresses, oldest first (one shard on Citus). Not
-// ListAddressesByUserIDs with one id: the bench's N+1 list (100 calls)
-// took 1.37-1.51x pgx's time that way against 0.82-0.99x with this one,
-// alternated in one quiet run (2026-12-05), and 2237 allocations to 1837.
+// ListAddressesByUserIDs with one id, which is slower per call
+// (BENCHMARKS.md, "One user's addresses").
 func (q *Queries) ListAddressesOfUser(ctx context.Context, userID int64) ([]Address, error) {
 	rows, err := q.db.Query(ctx, listAddressesOfUser, userID)
 	if err != nil {

@@ -30,28 +30,26 @@ func TestPaging(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			f := fixture
 			f.t, f.ctx = t, bg
+			name := m.name
+			read := func(limit int, after string) (items []any, next string) {
+				t.Helper()
+				page, err := m.pages(f, limit, after)
+				require.NoError(t, err, "%s: a page of %d after %q", name, limit, after)
+				return pageOf(t, page)
+			}
+			whole := func() []any {
+				items, next := read(repo.MaxPageSize, "")
+				require.Empty(t, next, "%s: the list fits a page of %d", name, repo.MaxPageSize)
+				return items
+			}
 			// The walks see the earlier lists' fills too (one database):
 			// this one's must add three items of its own.
-			length := func() int {
-				page, err := m.pages(f, repo.MaxPageSize, "")
-				require.NoError(t, err)
-				items, next := pageOf(t, page)
-				require.Empty(t, next, "%s: the list fits a page of %d", m.name, repo.MaxPageSize)
-				return len(items)
-			}
-			before := length()
+			before := len(whole())
 			m.fill(f)
-			require.GreaterOrEqual(t, length(), before+3, "%s: its fill adds at least three items to what pages lists", m.name)
+			require.GreaterOrEqual(t, len(whole()), before+3, "%s: its fill adds at least three items to what pages lists", name)
 			for _, st := range m.strategies() {
-				f.s = st.s
-				name := strings.TrimSpace(m.name + " " + st.name)
-				read := func(limit int, after string) (items []any, next string) {
-					t.Helper()
-					page, err := m.pages(f, limit, after)
-					require.NoError(t, err, "%s: a page of %d after %q", name, limit, after)
-					return pageOf(t, page)
-				}
-				whole, _ := read(repo.MaxPageSize, "")
+				f.s, name = st.s, strings.TrimSpace(m.name+" "+st.name)
+				all := whole()
 				for _, limit := range []int{1, 2} {
 					var walk []any
 					for after := ""; ; {
@@ -65,10 +63,10 @@ func TestPaging(t *testing.T) {
 						again, againNext := read(limit, after)
 						require.Equal(t, items, again, "%s: a cursor read twice reads the same page", name)
 						require.Equal(t, next, againNext)
-						require.Less(t, len(walk), len(whole), "%s: pages of %d go on past the whole list", name, limit)
+						require.Less(t, len(walk), len(all), "%s: pages of %d go on past the whole list", name, limit)
 						after = next
 					}
-					require.Equal(t, whole, walk, "%s: pages of %d, one after another, are the list read whole", name, limit)
+					require.Equal(t, all, walk, "%s: pages of %d, one after another, are the list read whole", name, limit)
 				}
 			}
 		})
