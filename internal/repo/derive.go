@@ -8,6 +8,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/inkwell-dev/inkwell/internal/keyset"
 )
 
@@ -212,15 +214,92 @@ func fieldAt(t reflect.Type, path []int) (reflect.Type, uintptr) {
 }
 
 // A nullSlot is the scan target of one column of a joined child, which is
-// NULL for a parent without children: a *T that pgx sets or leaves nil, and
-// stores its value (or T's zero) into the child's field at its offset.
-// Typed for the common types: no reflection per row.
+// NULL for a parent without children; it stores the column's value (or T's
+// zero) into the child's field at its offset. Typed for the common types:
+// no reflection per row.
 type nullSlot interface {
 	target() any
 	null() bool
 	store(base unsafe.Pointer)
 }
 
+// scalar is a nullSlot that pgx fills through a Scan method of pgtype's
+// (ScanInt64 and its kin: the value and whether it is NULL), so a row
+// allocates nothing for it: a **T target would have pgx allocate a T for
+// every value that is not NULL.
+type scalar[T any] struct {
+	v     T
+	valid bool
+	off   uintptr
+}
+
+func (s *scalar[T]) null() bool { return !s.valid }
+func (s *scalar[T]) store(base unsafe.Pointer) {
+	dst := (*T)(unsafe.Add(base, s.off))
+	if !s.valid {
+		var zero T
+		*dst = zero
+		return
+	}
+	*dst = s.v
+}
+
+type int64Slot struct{ scalar[int64] }
+
+func (s *int64Slot) target() any { return s }
+func (s *int64Slot) ScanInt64(v pgtype.Int8) error {
+	s.v, s.valid = v.Int64, v.Valid
+	return nil
+}
+
+type int32Slot struct{ scalar[int32] }
+
+func (s *int32Slot) target() any { return s }
+func (s *int32Slot) ScanInt64(v pgtype.Int8) error {
+	if v.Valid && int64(int32(v.Int64)) != v.Int64 {
+		return fmt.Errorf("%d is out of range for int32", v.Int64)
+	}
+	s.v, s.valid = int32(v.Int64), v.Valid
+	return nil
+}
+
+type stringSlot struct{ scalar[string] }
+
+func (s *stringSlot) target() any { return s }
+func (s *stringSlot) ScanText(v pgtype.Text) error {
+	s.v, s.valid = v.String, v.Valid
+	return nil
+}
+
+type boolSlot struct{ scalar[bool] }
+
+func (s *boolSlot) target() any { return s }
+func (s *boolSlot) ScanBool(v pgtype.Bool) error {
+	s.v, s.valid = v.Bool, v.Valid
+	return nil
+}
+
+type float64Slot struct{ scalar[float64] }
+
+func (s *float64Slot) target() any { return s }
+func (s *float64Slot) ScanFloat64(v pgtype.Float8) error {
+	s.v, s.valid = v.Float64, v.Valid
+	return nil
+}
+
+type timeSlot struct{ scalar[time.Time] }
+
+func (s *timeSlot) target() any { return s }
+func (s *timeSlot) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if v.Valid && v.InfinityModifier != pgtype.Finite {
+		return fmt.Errorf("cannot scan %s into time.Time", v.InfinityModifier)
+	}
+	s.v, s.valid = v.Time, v.Valid
+	return nil
+}
+
+// slot is a nullSlot for a pointer field (a column that may be NULL in the
+// child's own rows too): the *T that pgx sets or leaves nil.
 type slot[T any] struct {
 	p   *T
 	off uintptr
@@ -229,13 +308,7 @@ type slot[T any] struct {
 func (s *slot[T]) target() any { return &s.p }
 func (s *slot[T]) null() bool  { return s.p == nil }
 func (s *slot[T]) store(base unsafe.Pointer) {
-	dst := (*T)(unsafe.Add(base, s.off))
-	if s.p == nil {
-		var zero T
-		*dst = zero
-		return
-	}
-	*dst = *s.p
+	*(**T)(unsafe.Add(base, s.off)) = s.p
 }
 
 // reflectSlot is a nullSlot for a type slotMaker does not know.
@@ -260,19 +333,19 @@ func (s *reflectSlot) store(base unsafe.Pointer) {
 func slotMaker(t reflect.Type, off uintptr) func() nullSlot {
 	switch t {
 	case reflect.TypeFor[int64]():
-		return func() nullSlot { return &slot[int64]{off: off} }
+		return func() nullSlot { return &int64Slot{scalar[int64]{off: off}} }
 	case reflect.TypeFor[int32]():
-		return func() nullSlot { return &slot[int32]{off: off} }
+		return func() nullSlot { return &int32Slot{scalar[int32]{off: off}} }
 	case reflect.TypeFor[string]():
-		return func() nullSlot { return &slot[string]{off: off} }
+		return func() nullSlot { return &stringSlot{scalar[string]{off: off}} }
 	case reflect.TypeFor[bool]():
-		return func() nullSlot { return &slot[bool]{off: off} }
+		return func() nullSlot { return &boolSlot{scalar[bool]{off: off}} }
 	case reflect.TypeFor[float64]():
-		return func() nullSlot { return &slot[float64]{off: off} }
+		return func() nullSlot { return &float64Slot{scalar[float64]{off: off}} }
 	case reflect.TypeFor[time.Time]():
-		return func() nullSlot { return &slot[time.Time]{off: off} }
+		return func() nullSlot { return &timeSlot{scalar[time.Time]{off: off}} }
 	case reflect.TypeFor[*string]():
-		return func() nullSlot { return &slot[*string]{off: off} }
+		return func() nullSlot { return &slot[string]{off: off} }
 	}
 	return func() nullSlot { return &reflectSlot{p: reflect.New(reflect.PointerTo(t)), t: t, off: off} }
 }

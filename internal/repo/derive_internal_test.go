@@ -1,11 +1,15 @@
 package repo
 
 import (
+	"context"
 	"reflect"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/inkwell-dev/inkwell/internal/pgtest"
 )
 
 // TestDeriveRefusesMismatches: a list or child whose columns do not match
@@ -59,34 +63,64 @@ func TestDeriveTags(t *testing.T) {
 	require.Equal(t, int64(7), l.column(v, "id"))
 }
 
-// TestNullSlots: a joined child's scan targets store a column's value, or
-// its type's zero for NULL, into the field at their offset, typed or (for a
-// type slotMaker does not know) by reflection.
+// TestNullSlots: a joined child's scan targets, filled by pgx from the
+// server's values, store a column's value, or its type's zero for NULL,
+// into the field at their offset: typed for the common types, by
+// reflection for a type slotMaker does not know; a value the field cannot
+// hold is an error, not a wrong value.
 func TestNullSlots(t *testing.T) {
 	t.Parallel()
 	type row struct {
-		A int64
-		B int16 // by reflection
-		C *string
+		ID        int64
+		Age       int32
+		Name      string
+		Published bool
+		Rating    float64
+		CreatedAt time.Time
+		Note      *string // a nullable column
+		Small     int16   // by reflection
 	}
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
 	rt := reflect.TypeFor[row]()
-	var slots []nullSlot
-	for i := range rt.NumField() {
-		slots = append(slots, slotMaker(fieldAt(rt, []int{i}))())
+	scan := func(sql string) (row, []nullSlot, error) {
+		slots := make([]nullSlot, rt.NumField())
+		dests := make([]any, len(slots))
+		for i := range slots {
+			slots[i] = slotMaker(fieldAt(rt, []int{i}))()
+			dests[i] = slots[i].target()
+		}
+		got := row{ID: -1, Name: "before", Note: new(string)} // NULL must overwrite these
+		err := pool.QueryRow(ctx, sql).Scan(dests...)
+		for _, s := range slots {
+			s.store(unsafe.Pointer(&got))
+		}
+		return got, slots, err
 	}
-	a, b, c := int64(7), int16(3), "c"
-	pc := &c // a nullable column: *string, its target a ***string
-	*slots[0].target().(**int64), *slots[1].target().(**int16), *slots[2].target().(***string) = &a, &b, &pc
-	var got row
+
+	got, slots, err := scan(`SELECT 7::bigint, 30::int, 'Ann'::text, true, 4.5::float8,
+		'2026-01-02 03:04:05.000006+00'::timestamptz, 'n'::text, 3::smallint`)
+	require.NoError(t, err)
 	for _, s := range slots {
 		require.False(t, s.null())
-		s.store(unsafe.Pointer(&got))
 	}
-	require.Equal(t, row{A: 7, B: 3, C: &c}, got)
-	*slots[0].target().(**int64), *slots[1].target().(**int16), *slots[2].target().(***string) = nil, nil, nil
+	note := "n"
+	want := row{ID: 7, Age: 30, Name: "Ann", Published: true, Rating: 4.5,
+		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), Note: &note, Small: 3}
+	require.True(t, want.CreatedAt.Equal(got.CreatedAt), got.CreatedAt)
+	got.CreatedAt = want.CreatedAt
+	require.Equal(t, want, got)
+
+	got, slots, err = scan(`SELECT NULL::bigint, NULL::int, NULL::text, NULL::bool, NULL::float8,
+		NULL::timestamptz, NULL::text, NULL::smallint`)
+	require.NoError(t, err)
 	for _, s := range slots {
 		require.True(t, s.null())
-		s.store(unsafe.Pointer(&got))
 	}
 	require.Equal(t, row{}, got)
+
+	_, _, err = scan(`SELECT 1::bigint, 3000000000::bigint, 'a', true, 1.0::float8, now(), NULL, 1::smallint`)
+	require.ErrorContains(t, err, "3000000000 is out of range for int32")
+	_, _, err = scan(`SELECT 1::bigint, 1, 'a', true, 1.0::float8, 'infinity'::timestamptz, NULL, 1::smallint`)
+	require.ErrorContains(t, err, "cannot scan infinity into time.Time")
 }

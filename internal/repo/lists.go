@@ -169,16 +169,19 @@ func (l list[P]) pageOf(p keyset.Page, items []P) Page[P] {
 	return Page[P]{Items: items, Next: p.Next(func(col string) any { return l.column(last, col) })}
 }
 
-// queryPage runs a page statement.
+// queryPage runs a page statement. Its rows are made room for at once: a
+// page is usually full (limit+1 rows, the one more telling there is a next).
 func queryPage[P any](ctx context.Context, db dbgen.DBTX, l list[P], p keyset.Page) ([]P, error) {
 	sql, args := p.SQL()
-	return queryRows(ctx, db, sql, args, l.dests, l.own)
+	return queryRows(ctx, db, sql, args, l.dests, l.own, p.Limit()+1)
 }
 
 // queryRows scans every row into one value, whose scan targets are made
 // once, and appends a copy of it (given its own pointees by own, if not
-// nil): no allocation per row but the values'.
-func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any, dests func(*T) []any, own func(*T)) ([]T, error) {
+// nil): no allocation per row but the values'. The first row makes room for
+// expected rows (a guess: more may come), so that a full page is not copied
+// as it grows; no row, no allocation (a pipeline's recording pass).
+func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any, dests func(*T) []any, own func(*T), expected int) ([]T, error) {
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
@@ -190,6 +193,9 @@ func queryRows[T any](ctx context.Context, db dbgen.DBTX, sql string, args []any
 	for rows.Next() {
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
+		}
+		if out == nil {
+			out = make([]T, 0, expected)
 		}
 		out = append(out, v)
 		if own != nil {
@@ -216,11 +222,13 @@ func listWith[P, R, C any](ctx context.Context, r *Repo, l list[P], c child[P, R
 	return readingPipelinedSQL(ctx, r, func(db dbgen.DBTX) (Page[P], error) {
 		items, err := queryPage(ctx, db, l, p)
 		sql, args := p.SelectIn(c.name)
-		children, cerr := queryRows(ctx, db, sql, args, c.dests, nil)
+		children, cerr := queryRows(ctx, db, sql, args, c.dests, nil, len(items))
 		if err = cmp.Or(err, cerr); err != nil {
 			return Page[P]{}, dbError(ctx, err)
 		}
-		attach(c.rel, items, children, c.parent, c.conv)
+		if err := attach(c.rel, items, children, c.parent, c.conv); err != nil {
+			return Page[P]{}, err
+		}
 		return l.pageOf(p, items), nil
 	})
 }
@@ -239,27 +247,33 @@ func queryJoined[P, R, C any](ctx context.Context, db dbgen.DBTX, l list[P], c c
 	var row P
 	childDests, get := c.nullable()
 	targets := append(l.dests(&row), childDests...)
-	parents := []P{}
-	var children []C
+	parents := make([]P, 0, p.Limit()+1) // as queryPage
+	// The children of every parent are appended to one slice, each parent
+	// given its run, capped (as attach does): one allocation per doubling
+	// rather than per parent. A run already given keeps the array it was
+	// cut from when the slice grows.
+	var all []C
+	from := 0
+	run := func() []C { return nonNil(all[from:len(all):len(all)]) }
 	for rows.Next() {
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		if n := len(parents); n == 0 || l.id(parents[n-1]) != l.id(row) {
 			if n > 0 {
-				c.rel.set(&parents[n-1], nonNil(children))
+				c.rel.set(&parents[n-1], run())
 			}
-			parents, children = append(parents, row), nil
+			parents, from = append(parents, row), len(all)
 			if l.own != nil {
 				l.own(&parents[len(parents)-1])
 			}
 		}
 		if ch, ok := get(); ok {
-			children = append(children, ch)
+			all = append(all, ch)
 		}
 	}
 	if n := len(parents); n > 0 {
-		c.rel.set(&parents[n-1], nonNil(children))
+		c.rel.set(&parents[n-1], run())
 	}
 	return parents, rows.Err()
 }

@@ -244,6 +244,22 @@ func TestStrategiesAgree(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, joined, selectIn)
 	}
+	// Every user's addresses are theirs to append to: loaded as runs of one
+	// slice, an append to one user's must not write over the next user's.
+	for _, s := range []repo.Strategy{repo.Joined, repo.SelectIn} {
+		page, err := e.ListUsersWithAddresses(e.ctx, repo.UserQuery{Limit: 5}, s)
+		require.NoError(t, err)
+		var loaded [][]repo.Address
+		for _, u := range page.Items {
+			loaded = append(loaded, slices.Clone(u.Addresses))
+		}
+		for i := range page.Items {
+			page.Items[i].Addresses = append(page.Items[i].Addresses, repo.Address{Email: "appended@example.com"})
+		}
+		for i, u := range page.Items {
+			require.Equal(t, loaded[i], u.Addresses[:len(u.Addresses)-1], "strategy %d: user %d's addresses after appending to every user's", s, u.ID)
+		}
+	}
 	for _, q := range []repo.PostQuery{{Limit: 100}, {Desc: true, Limit: 3}} {
 		joined, err := e.ListPosts(e.ctx, q, repo.Joined)
 		require.NoError(t, err)

@@ -13,6 +13,12 @@ package repo
 // A new relation (say a post's comments) is a relation value, a fromDB
 // function and one call of either; see CONTRIBUTING.md.
 
+import (
+	"cmp"
+	"errors"
+	"slices"
+)
+
 // relation is a one-to-many (or many-to-many) link from parents P to
 // children C.
 type relation[P, C any] struct {
@@ -35,19 +41,32 @@ var (
 	}
 )
 
-// attach groups the rows of a select-in load by parent and attaches them;
-// a parent without rows gets none ([]), rows of no parent given are left
-// out. The load may have found the parents by their keys (selectIn) or by
-// the arguments that chose them, sent with the parents' query in one batch.
-func attach[P, C, R any](rel relation[P, C], parents []P, rows []R, parent func(R) int64, fromDB func(R) C) {
-	children := make(map[int64][]C, len(parents))
-	for _, row := range rows {
-		k := parent(row)
-		children[k] = append(children[k], fromDB(row))
+// attach gives each parent its children from the rows of a select-in load,
+// which come ordered by their parent's key (keyset.Child: ORDER BY its Key
+// first): one slice holds them all and each parent gets its run of it,
+// found by binary search, capped so that an append to one parent's does not
+// write over the next's. A parent without rows gets none ([]); rows of no
+// parent given are left out. Rows out of that order are a bug of the
+// statement: an error, not children silently lost.
+func attach[P, C, R any](rel relation[P, C], parents []P, rows []R, parent func(R) int64, fromDB func(R) C) error {
+	byParent := func(r R, key int64) int { return cmp.Compare(parent(r), key) }
+	if !slices.IsSortedFunc(rows, func(a, b R) int { return cmp.Compare(parent(a), parent(b)) }) {
+		return errors.New("select-in: children not ordered by their parent's key")
+	}
+	all := make([]C, len(rows))
+	for i, row := range rows {
+		all[i] = fromDB(row)
 	}
 	for i := range parents {
-		rel.set(&parents[i], nonNil(children[rel.key(parents[i])]))
+		key := rel.key(parents[i])
+		from, _ := slices.BinarySearchFunc(rows, key, byParent)
+		to := from
+		for to < len(rows) && parent(rows[to]) == key {
+			to++
+		}
+		rel.set(&parents[i], all[from:to:to])
 	}
+	return nil
 }
 
 // fold builds parents with their children from the rows of a joined load,
