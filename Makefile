@@ -73,7 +73,7 @@ bench: bench-deps ## Compare inkwell with pgx, GORM, bun, ent and SQLAlchemy, on
 	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -database-url "$$url" -rtt 1ms -synchronous-commit on,off -out ../BENCHMARKS.md -chart ../docs/bench.svg
 
 .PHONY: bench-full
-bench-full: bench-deps ## The same at the targets' sizes (loads of 100k and 1M users), 10 rounds in each pass, 3 of them with the bulk loads (51 minutes on a quiet 2-core machine, 2026-12-05)
+bench-full: bench-deps ## The same at the targets' sizes (loads of 100k and 1M users), 10 rounds in each pass, 3 of them with the bulk loads (51 to 57 minutes on a quiet 2-core machine, 2026-12-05)
 	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -full -database-url "$$url" -rtt 1ms -rtt-rounds 10 -bulk-rounds 3 -synchronous-commit on,off -out ../BENCHMARKS.md -chart ../docs/bench.svg
 
 .PHONY: bench-repo

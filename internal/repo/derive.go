@@ -226,7 +226,7 @@ type nullSlot interface {
 // scalar is a nullSlot that pgx fills through a Scan method of pgtype's
 // (ScanInt64 and its kin: the value and whether it is NULL), so a row
 // allocates nothing for it: a **T target would have pgx allocate a T for
-// every value that is not NULL.
+// every value that is not NULL (BENCHMARKS.md, "A page's rows in Go").
 type scalar[T any] struct {
 	v     T
 	valid bool

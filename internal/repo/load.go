@@ -45,7 +45,8 @@ var (
 // which come ordered by their parent's key (keyset.Child: ORDER BY its Key
 // first): one slice holds them all and each parent gets its run of it,
 // found by binary search, capped so that an append to one parent's does not
-// write over the next's. A parent without rows gets none ([]); rows of no
+// write over the next's (no map, no slice per parent: BENCHMARKS.md, "A
+// page's rows in Go"). A parent without rows gets none ([]); rows of no
 // parent given are left out. Rows out of that order are a bug of the
 // statement: an error, not children silently lost.
 func attach[P, C, R any](rel relation[P, C], parents []P, rows []R, parent func(R) int64, fromDB func(R) C) error {
