@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"database/sql"
 	"fmt"
 	"reflect"
 	"slices"
@@ -227,10 +228,26 @@ type nullSlot interface {
 // (ScanInt64 and its kin: the value and whether it is NULL), so a row
 // allocates nothing for it: a **T target would have pgx allocate a T for
 // every value that is not NULL (BENCHMARKS.md, "A page's rows in Go").
+// A column of another type than the method's (json into a string, a
+// timestamp without time zone or a date into a time.Time, an integer into
+// a float64) comes through Scan, database/sql's conversions, as it would
+// have into a *T.
 type scalar[T any] struct {
 	v     T
 	valid bool
 	off   uintptr
+}
+
+// Scan is sql.Scanner: pgx's way for a column whose codec knows none of the
+// typed methods (and, for json, what it takes before unmarshaling into the
+// slot itself).
+func (s *scalar[T]) Scan(src any) error {
+	var n sql.Null[T]
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	s.v, s.valid = n.V, n.Valid
+	return nil
 }
 
 func (s *scalar[T]) null() bool { return !s.valid }

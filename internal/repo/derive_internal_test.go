@@ -7,6 +7,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inkwell-dev/inkwell/internal/pgtest"
@@ -63,11 +65,32 @@ func TestDeriveTags(t *testing.T) {
 	require.Equal(t, int64(7), l.column(v, "id"))
 }
 
+// scanSlots scans one row of sql into an R through slotMaker's slots, as a
+// joined child's columns are, in the given query mode, and stores it; the
+// fields are set beforehand (NULL must overwrite them).
+func scanSlots[R any](ctx context.Context, pool *pgxpool.Pool, mode pgx.QueryExecMode, before R, sql string) (R, []nullSlot, error) {
+	rt := reflect.TypeFor[R]()
+	slots := make([]nullSlot, rt.NumField())
+	dests := make([]any, len(slots))
+	for i := range slots {
+		slots[i] = slotMaker(fieldAt(rt, []int{i}))()
+		dests[i] = slots[i].target()
+	}
+	got := before
+	err := pool.QueryRow(ctx, sql, mode).Scan(dests...)
+	for _, s := range slots {
+		s.store(unsafe.Pointer(&got))
+	}
+	return got, slots, err
+}
+
 // TestNullSlots: a joined child's scan targets, filled by pgx from the
-// server's values, store a column's value, or its type's zero for NULL,
-// into the field at their offset: typed for the common types, by
-// reflection for a type slotMaker does not know; a value the field cannot
-// hold is an error, not a wrong value.
+// server's values (binary, and text as through the simple protocol), store a
+// column's value, or its type's zero for NULL, into the field at their
+// offset: typed for the common types, by reflection for a type slotMaker
+// does not know; a value the field cannot hold is an error, not a wrong
+// value. Columns of other types than the typed methods' (json, timestamp,
+// date, an integer into a float64) scan as they would into a *T.
 func TestNullSlots(t *testing.T) {
 	t.Parallel()
 	type row struct {
@@ -80,47 +103,56 @@ func TestNullSlots(t *testing.T) {
 		Note      *string // a nullable column
 		Small     int16   // by reflection
 	}
+	type other struct {
+		Doc   string    // jsonb
+		Code  string    // varchar
+		At    time.Time // timestamp without time zone
+		Day   time.Time // date
+		Score float64   // integer
+		Tiny  int32     // smallint
+	}
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	rt := reflect.TypeFor[row]()
-	scan := func(sql string) (row, []nullSlot, error) {
-		slots := make([]nullSlot, rt.NumField())
-		dests := make([]any, len(slots))
-		for i := range slots {
-			slots[i] = slotMaker(fieldAt(rt, []int{i}))()
-			dests[i] = slots[i].target()
-		}
-		got := row{ID: -1, Name: "before", Note: new(string)} // NULL must overwrite these
-		err := pool.QueryRow(ctx, sql).Scan(dests...)
+	before := row{ID: -1, Name: "before", Note: new(string)}
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+		got, slots, err := scanSlots(ctx, pool, mode, before, `SELECT 7::bigint, 30::int, 'Ann'::text, true, 4.5::float8,
+			'2026-01-02 03:04:05.000006+00'::timestamptz, 'n'::text, 3::smallint`)
+		require.NoError(t, err, mode)
 		for _, s := range slots {
-			s.store(unsafe.Pointer(&got))
+			require.False(t, s.null())
 		}
-		return got, slots, err
-	}
+		note := "n"
+		want := row{ID: 7, Age: 30, Name: "Ann", Published: true, Rating: 4.5,
+			CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), Note: &note, Small: 3}
+		require.True(t, want.CreatedAt.Equal(got.CreatedAt), "%v: %v", mode, got.CreatedAt)
+		got.CreatedAt = want.CreatedAt
+		require.Equal(t, want, got, mode)
 
-	got, slots, err := scan(`SELECT 7::bigint, 30::int, 'Ann'::text, true, 4.5::float8,
-		'2026-01-02 03:04:05.000006+00'::timestamptz, 'n'::text, 3::smallint`)
-	require.NoError(t, err)
-	for _, s := range slots {
-		require.False(t, s.null())
-	}
-	note := "n"
-	want := row{ID: 7, Age: 30, Name: "Ann", Published: true, Rating: 4.5,
-		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), Note: &note, Small: 3}
-	require.True(t, want.CreatedAt.Equal(got.CreatedAt), got.CreatedAt)
-	got.CreatedAt = want.CreatedAt
-	require.Equal(t, want, got)
+		got, slots, err = scanSlots(ctx, pool, mode, before, `SELECT NULL::bigint, NULL::int, NULL::text, NULL::bool,
+			NULL::float8, NULL::timestamptz, NULL::text, NULL::smallint`)
+		require.NoError(t, err, mode)
+		for _, s := range slots {
+			require.True(t, s.null())
+		}
+		require.Equal(t, row{}, got, mode)
 
-	got, slots, err = scan(`SELECT NULL::bigint, NULL::int, NULL::text, NULL::bool, NULL::float8,
-		NULL::timestamptz, NULL::text, NULL::smallint`)
-	require.NoError(t, err)
-	for _, s := range slots {
-		require.True(t, s.null())
-	}
-	require.Equal(t, row{}, got)
+		_, _, err = scanSlots(ctx, pool, mode, before, `SELECT 1::bigint, 3000000000::bigint, 'a', true, 1.0::float8, now(), NULL, 1::smallint`)
+		require.ErrorContains(t, err, "3000000000", mode)
+		_, _, err = scanSlots(ctx, pool, mode, before, `SELECT 1::bigint, 1, 'a', true, 1.0::float8, 'infinity'::timestamptz, NULL, 1::smallint`)
+		require.ErrorContains(t, err, "nfinity", mode)
 
-	_, _, err = scan(`SELECT 1::bigint, 3000000000::bigint, 'a', true, 1.0::float8, now(), NULL, 1::smallint`)
-	require.ErrorContains(t, err, "3000000000 is out of range for int32")
-	_, _, err = scan(`SELECT 1::bigint, 1, 'a', true, 1.0::float8, 'infinity'::timestamptz, NULL, 1::smallint`)
-	require.ErrorContains(t, err, "cannot scan infinity into time.Time")
+		o, _, err := scanSlots(ctx, pool, mode, other{Doc: "before"}, `SELECT '{"a": 1}'::jsonb, 'x'::varchar,
+			'2026-01-02 03:04:05'::timestamp, '2026-01-02'::date, 5::int, 2::smallint`)
+		require.NoError(t, err, mode)
+		require.Equal(t, `{"a": 1}`, o.Doc, mode)
+		require.Equal(t, "x", o.Code, mode)
+		require.Equal(t, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), o.At.UTC(), mode)
+		require.Equal(t, "2026-01-02", o.Day.Format(time.DateOnly), mode)
+		require.Equal(t, 5.0, o.Score, mode)
+		require.Equal(t, int32(2), o.Tiny, mode)
+		o, _, err = scanSlots(ctx, pool, mode, other{Doc: "before", Score: 1}, `SELECT NULL::jsonb, NULL::varchar,
+			NULL::timestamp, NULL::date, NULL::int, NULL::smallint`)
+		require.NoError(t, err, mode)
+		require.Equal(t, other{}, o, mode)
+	}
 }

@@ -6,7 +6,8 @@ package repo
 //   - SelectIn: the parents' query and the children's query, which finds the
 //     children from the parents' query's arguments (a page's, an id, a name),
 //     not from its results, travel in one batch (readingPipelined: one round
-//     trip, one snapshot); attach groups the children by parent.
+//     trip, one snapshot); the children come ordered by their parent's key,
+//     and attach gives each parent its run of them.
 //   - Joined: fold walks the rows of one JOIN query, ordered by parent, and
 //     builds each parent with its children.
 //
@@ -48,7 +49,8 @@ var (
 // write over the next's (no map, no slice per parent: BENCHMARKS.md, "A
 // page's rows in Go"). A parent without rows gets none ([]); rows of no
 // parent given are left out. Rows out of that order are a bug of the
-// statement: an error, not children silently lost.
+// statement: an error, not children silently lost. (A parent's children
+// kept alone keep the whole array alive: a page's worth, as the page does.)
 func attach[P, C, R any](rel relation[P, C], parents []P, rows []R, parent func(R) int64, fromDB func(R) C) error {
 	byParent := func(r R, key int64) int { return cmp.Compare(parent(r), key) }
 	if !slices.IsSortedFunc(rows, func(a, b R) int { return cmp.Compare(parent(a), parent(b)) }) {
