@@ -55,8 +55,9 @@ func (r *Repo) Unfollow(ctx context.Context, followerID, followeeID int64) error
 }
 
 // writeEdge checks the edge, then writes both its rows, the followers row
-// first, in one pipeline (BEGIN and COMMIT with them: one round trip, one
-// transaction), every error wrapped as what says with both ids. (Not
+// first, after a shared lock on both users that DeleteUser waits for
+// (LockEdgeUsers: on Citus the two rows commit on two nodes), in one
+// pipeline (BEGIN and COMMIT with them: one round trip, one transaction), every error wrapped as what says with both ids. (Not
 // writeOne: no row comes back, and the retry goes around writing, as in
 // DeleteUser.) Follow and Unfollow are safe to run again: a deadlock with
 // the deletes of users (a cycle of several edges) is retried.
@@ -65,7 +66,10 @@ func writeEdge(ctx context.Context, r *Repo, followerID, followeeID int64, body 
 	if err == nil {
 		_, err = retryDeadlocks(ctx, r, func() (struct{}, error) {
 			return writing(ctx, r, func(*dbgen.Queries) (struct{}, error) {
-				return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) { return struct{}{}, body(q) })
+				return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (struct{}, error) {
+					err := q.LockEdgeUsers(ctx, dbgen.LockEdgeUsersParams{FollowerID: followerID, FolloweeID: followeeID})
+					return struct{}{}, cmp.Or(err, body(q))
+				})
 			})
 		})
 		if err != nil {

@@ -262,7 +262,7 @@ func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
 		return writing(ctx, r, func(*dbgen.Queries) (int64, error) {
 			// One round trip: the lock, then the deletes with snapshots of their own.
 			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (int64, error) {
-				lockErr := q.LockUserForDelete(ctx, id)
+				lockErr := cmp.Or(q.LockUserEdges(ctx, id), q.LockUserForDelete(ctx, id))
 				edgesErr := deleteEdges(ctx, q, id)
 				n, err := q.DeleteUser(ctx, id)
 				return n, cmp.Or(lockErr, edgesErr, err)
