@@ -69,7 +69,7 @@ bench-deps: # SQLAlchemy 1.4 and psycopg2 for the Python peer, from Debian's pac
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sqlalchemy python3-psycopg2; }
 
 .PHONY: bench
-bench: bench-deps ## Compare inkwell with pgx, GORM, bun, ent and SQLAlchemy, on loopback and at 1 ms RTT with commits flushed and not (about a quarter of an hour); writes its section of BENCHMARKS.md and docs/bench.svg
+bench: bench-deps ## Compare inkwell with pgx, GORM, bun, ent and SQLAlchemy, on loopback and at 1 ms RTT with commits flushed and not (about twenty minutes on a quiet 2-core machine, 2026-12-05); writes its section of BENCHMARKS.md and docs/bench.svg
 	@url="$(ADMIN_URL)" && cd bench && $(GO) run ./cmd/bench -database-url "$$url" -rtt 1ms -synchronous-commit on,off -out ../BENCHMARKS.md -chart ../docs/bench.svg
 
 .PHONY: bench-full
