@@ -94,6 +94,11 @@ func diagnose(t *testing.T, c *pgcluster.Citus, pool *pgxpool.Pool) {
 		broken, err := citusgrow.Broken(ctx, pool, checks)
 		t.Logf("after recover_prepared_transactions (%d recovered): broken %v (%v)", recovered, broken, err)
 	}
+	findOwnerRows(ctx, t, c, pool)
+	if rows, err := pool.Query(ctx, "SELECT format('%s %s %s %s', operation_id, object_name, node_group_id, policy_type) FROM pg_dist_cleanup"); err == nil {
+		cleanup, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		t.Logf("pg_dist_cleanup (placements left to drop): %v %v", cleanup, err)
+	}
 	for _, node := range append([]*pgcluster.Cluster{c.Coordinator}, c.Workers...) {
 		log, err := os.ReadFile(filepath.Join(node.Dir, "postgres.log"))
 		if err != nil {
@@ -101,8 +106,60 @@ func diagnose(t *testing.T, c *pgcluster.Citus, pool *pgxpool.Pool) {
 			continue
 		}
 		for _, line := range strings.Split(string(log), "\n") {
-			if strings.Contains(line, "WARNING") || strings.Contains(line, "ERROR") {
+			if strings.Contains(line, "WARNING") || strings.Contains(line, "ERROR") || strings.Contains(line, "recover") {
 				t.Logf("%s: %s", filepath.Base(node.Dir), line)
+			}
+		}
+	}
+}
+
+// findOwnerRows logs, for every address without its email_owners row (as
+// the coordinator sees them), every table on every worker named like a
+// placement of email_owners that holds the row's key: a row written to a
+// placement that a move had already left behind shows here.
+func findOwnerRows(ctx context.Context, t *testing.T, c *pgcluster.Citus, pool *pgxpool.Pool) {
+	rows, err := pool.Query(ctx, `SELECT email_key(email) FROM addresses
+		EXCEPT SELECT email_key FROM email_owners`)
+	if err != nil {
+		t.Logf("addresses without an owner row: %v", err)
+		return
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(keys) == 0 {
+		t.Logf("addresses without an owner row: %v %v", keys, err)
+		return
+	}
+	t.Logf("addresses without an owner row: %v", keys)
+	for _, w := range c.Workers {
+		url, err := w.URL("postgres")
+		if err != nil {
+			t.Logf("%s: %v", w.Dir, err)
+			continue
+		}
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Logf("%s: %v", w.Dir, err)
+			continue
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, `SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ '^email_owners_[0-9]+$'`)
+		if err != nil {
+			t.Logf("%s: %v", w.Dir, err)
+			continue
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Logf("%s: %v", w.Dir, err)
+			continue
+		}
+		for _, table := range tables {
+			var found []string
+			rows, err := conn.Query(ctx, fmt.Sprintf("SELECT format('%%s %%s/%%s', email_key, user_id, address_id) FROM %s WHERE email_key = ANY($1)", table), keys)
+			if err == nil {
+				found, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			}
+			if err != nil || len(found) > 0 {
+				t.Logf("%s: %s holds %v %v", filepath.Base(w.Dir), table, found, err)
 			}
 		}
 	}
