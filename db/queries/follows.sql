@@ -4,24 +4,6 @@
 -- for each edge, so that none of them deadlocks with a delete. Both rows take created_at
 -- from now(), the transaction's start: the same value.
 
--- name: LockEdgeUsers :exec
--- Follow and Unfollow's first statement: a shared lock on each of the two
--- users, held to the end of the transaction, which DeleteUser takes
--- exclusively (LockUserEdges). On Citus an edge's two rows commit on two
--- workers one after the other (two-phase commit): a delete that found the
--- followers row committed could miss the follows row still prepared on the
--- other worker, and leave it with no mirror. The coordinator keeps its locks
--- until every worker has committed, so the delete waits for the whole edge.
--- (The two-int4 key space: no clash with the migrator's bigint keys.)
-SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8(@follower_id::bigint)),
-       pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8(@followee_id::bigint));
-
--- name: LockUserEdges :exec
--- DeleteUser's first statement: waits for every Follow and Unfollow of the
--- user under way to commit on every node, and keeps new ones out until the
--- delete ends (they then find no user: ErrNotFound). See LockEdgeUsers.
-SELECT pg_advisory_xact_lock(hashtext('inkwell: user edges'), hashint8(@id::bigint));
-
 -- name: CreateFollower :exec
 INSERT INTO followers (user_id, follower_id)
 VALUES (@followee_id, @follower_id)

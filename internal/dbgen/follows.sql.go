@@ -26,6 +26,7 @@ func (q *Queries) CreateFollow(ctx context.Context, arg CreateFollowParams) erro
 }
 
 const createFollower = `-- name: CreateFollower :exec
+
 INSERT INTO followers (user_id, follower_id)
 VALUES ($1, $2)
 ON CONFLICT (user_id, follower_id) DO NOTHING
@@ -36,6 +37,11 @@ type CreateFollowerParams struct {
 	FollowerID int64
 }
 
+// The two rows of an edge: followers on the followee's shard, follows on the
+// follower's. Follow and Unfollow write the followers row first, then the
+// follows row, in one transaction, as DeleteUser locks them: the same order
+// for each edge, so that none of them deadlocks with a delete. Both rows take created_at
+// from now(), the transaction's start: the same value.
 func (q *Queries) CreateFollower(ctx context.Context, arg CreateFollowerParams) error {
 	_, err := q.db.Exec(ctx, createFollower, arg.FolloweeID, arg.FollowerID)
 	return err
@@ -96,35 +102,6 @@ func (q *Queries) DeleteFollowsOfFollowee(ctx context.Context, id int64) error {
 	return err
 }
 
-const lockEdgeUsers = `-- name: LockEdgeUsers :exec
-
-SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8($1::bigint)),
-       pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8($2::bigint))
-`
-
-type LockEdgeUsersParams struct {
-	FollowerID int64
-	FolloweeID int64
-}
-
-// The two rows of an edge: followers on the followee's shard, follows on the
-// follower's. Follow and Unfollow write the followers row first, then the
-// follows row, in one transaction, as DeleteUser locks them: the same order
-// for each edge, so that none of them deadlocks with a delete. Both rows take created_at
-// from now(), the transaction's start: the same value.
-// Follow and Unfollow's first statement: a shared lock on each of the two
-// users, held to the end of the transaction, which DeleteUser takes
-// exclusively (LockUserEdges). On Citus an edge's two rows commit on two
-// workers one after the other (two-phase commit): a delete that found the
-// followers row committed could miss the follows row still prepared on the
-// other worker, and leave it with no mirror. The coordinator keeps its locks
-// until every worker has committed, so the delete waits for the whole edge.
-// (The two-int4 key space: no clash with the migrator's bigint keys.)
-func (q *Queries) LockEdgeUsers(ctx context.Context, arg LockEdgeUsersParams) error {
-	_, err := q.db.Exec(ctx, lockEdgeUsers, arg.FollowerID, arg.FolloweeID)
-	return err
-}
-
 const lockFollowersOfUser = `-- name: LockFollowersOfUser :exec
 
 SELECT 1 FROM followers
@@ -141,17 +118,5 @@ FOR UPDATE
 // The mirror rows of the user's incoming edges, on the user's shard.
 func (q *Queries) LockFollowersOfUser(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, lockFollowersOfUser, id)
-	return err
-}
-
-const lockUserEdges = `-- name: LockUserEdges :exec
-SELECT pg_advisory_xact_lock(hashtext('inkwell: user edges'), hashint8($1::bigint))
-`
-
-// DeleteUser's first statement: waits for every Follow and Unfollow of the
-// user under way to commit on every node, and keeps new ones out until the
-// delete ends (they then find no user: ErrNotFound). See LockEdgeUsers.
-func (q *Queries) LockUserEdges(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, lockUserEdges, id)
 	return err
 }

@@ -250,8 +250,9 @@ func TestConcurrentRegistrationsOfOneEmail(t *testing.T) {
 }
 
 // TestDeleteUserWhileAnAddressIsAdded: an address added in a transaction
-// that commits while DeleteUser waits for the user's row is deleted with
-// its email_owners row. Under OwnersOnly (Citus's rule set) no foreign key
+// that commits while DeleteUser waits for the user (their row; on Citus,
+// first their lock of db/queries/locks.sql) is deleted with its
+// email_owners row. Under OwnersOnly (Citus's rule set) no foreign key
 // removes that row: DeleteUser must see the address's commit, not act on
 // the snapshot it took before it waited.
 func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
@@ -264,7 +265,7 @@ func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
 				return err
 			}
 			go func() { deleted <- e.DeleteUser(e.ctx, ann.ID) }()
-			e.waitUntilBlocked(t, "-- name: LockUserForDelete %", deleted)
+			e.waitUntilBlocked(t, "-- name: LockUser%", deleted)
 			return nil
 		})
 		require.NoError(t, err)
@@ -272,5 +273,56 @@ func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
 		require.Equal(t, 0, e.rows(t, "users"))
 		require.Equal(t, 0, e.rows(t, "addresses"))
 		e.checkOwners(t, "after the delete")
+	})
+}
+
+// TestAddressesRaceDeleteUser: addresses are added to a user, and a user is
+// registered with the next id, while both are deleted. Each call either
+// commits before the delete (which then deletes its rows) or finds no user;
+// no email_owners row outlives its address (on Citus an address and its
+// owner row commit on two workers one after the other: the delete must wait
+// for both), under both rule sets.
+func TestAddressesRaceDeleteUser(t *testing.T) {
+	t.Parallel()
+	underEachOwnerRule(t, func(t *testing.T, e env) {
+		const adds, rounds = 8, 6
+		for round := range rounds {
+			ann := e.mustRegister(t, "Ann", 30, fmt.Sprintf("ann-%d@example.com", round))
+			next := ann.ID + 1 // the user RegisterUser below creates: ids come from one sequence
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			addErrs := make([]error, adds)
+			for i := range adds {
+				wg.Go(func() {
+					<-start
+					_, addErrs[i] = e.AddAddress(e.ctx, ann.ID, fmt.Sprintf("ann-%d-%d@example.org", round, i))
+				})
+			}
+			var registered repo.User
+			var registerErr, deleteErr, deleteNextErr error
+			wg.Go(func() {
+				<-start
+				registered, registerErr = e.RegisterUser(e.ctx, repo.NewUser{Name: "Bo", Age: 40},
+					fmt.Sprintf("bo-%d@example.com", round), fmt.Sprintf("bo-%d@example.net", round))
+			})
+			wg.Go(func() { <-start; deleteErr = e.DeleteUser(e.ctx, ann.ID) })
+			wg.Go(func() { <-start; deleteNextErr = e.DeleteUser(e.ctx, next) })
+			close(start)
+			wg.Wait()
+			require.NoError(t, deleteErr, "round %d", round)
+			for i, err := range addErrs {
+				if err != nil {
+					require.ErrorIs(t, err, repo.ErrNotFound, "round %d, AddAddress %d", round, i)
+				}
+			}
+			require.NoError(t, registerErr, "round %d", round)
+			require.Equal(t, next, registered.ID, "round %d: the registration took another id", round)
+			if deleteNextErr != nil {
+				require.ErrorIs(t, deleteNextErr, repo.ErrNotFound, "round %d", round)
+			}
+			e.checkOwners(t, fmt.Sprintf("round %d", round))
+			_, err := e.GetUser(e.ctx, ann.ID)
+			require.ErrorIs(t, err, repo.ErrNotFound, "round %d: the deleted user is back", round)
+		}
 	})
 }

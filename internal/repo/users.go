@@ -120,6 +120,11 @@ func (r *Repo) registerRouted(ctx context.Context, u NewUser, emails, keys []str
 			}
 			row, err := q.CreateUser(ctx, dbgen.CreateUserParams{Name: u.Name, Age: u.Age})
 			errs = append(errs, err)
+			if len(emails) > 0 {
+				// Its email_owners rows go to other workers: a delete of the
+				// user waits for them (db/queries/locks.sql).
+				errs = append(errs, q.LockNewUserForWrite(ctx))
+			}
 			user := userFromDB(row)
 			user.Addresses = make([]Address, 0, len(emails))
 			for _, e := range emails {
@@ -262,7 +267,7 @@ func (r *Repo) DeleteUser(ctx context.Context, id int64) error {
 		return writing(ctx, r, func(*dbgen.Queries) (int64, error) {
 			// One round trip: the lock, then the deletes with snapshots of their own.
 			return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (int64, error) {
-				lockErr := cmp.Or(q.LockUserEdges(ctx, id), q.LockUserForDelete(ctx, id))
+				lockErr := cmp.Or(q.LockUserWrites(ctx, id), q.LockUserForDelete(ctx, id))
 				edgesErr := deleteEdges(ctx, q, id)
 				n, err := q.DeleteUser(ctx, id)
 				return n, cmp.Or(lockErr, edgesErr, err)
@@ -301,10 +306,12 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 			return dbgen.Address(rows[0]), nil
 		}
 		// On Citus, the address and its email_owners row by one statement
-		// each, routed by its own key, in one round trip.
+		// each, routed by its own key, in one round trip, after the lock
+		// that makes a delete of the user wait for both (db/queries/locks.sql).
 		return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (dbgen.Address, error) {
+			lockErr := q.LockUserForWrite(ctx, userID)
 			a, err := q.CreateAddress(ctx, dbgen.CreateAddressParams{UserID: userID, Email: email})
-			return a, cmp.Or(err, q.CreateEmailOwner(ctx, dbgen.CreateEmailOwnerParams{UserID: userID, Email: email}))
+			return a, cmp.Or(lockErr, err, q.CreateEmailOwner(ctx, dbgen.CreateEmailOwnerParams{UserID: userID, Email: email}))
 		})
 	})
 	if err != nil {

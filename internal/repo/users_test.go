@@ -204,7 +204,7 @@ func TestRegisterUser(t *testing.T) {
 		require.Equal(t, []string{"david@example.com", "david@work.com"},
 			[]string{u.Addresses[0].Email, u.Addresses[1].Email})
 		if pgtest.Citus() {
-			require.EqualValues(t, 1+1+2*2+2, n, "the lookup, the user, each address with its owner (one statement per row), BEGIN and COMMIT")
+			require.EqualValues(t, 1+1+1+2*2+2, n, "the lookup, the user, its lock (db/queries/locks.sql), each address with its owner (one statement per row), BEGIN and COMMIT")
 		} else {
 			require.EqualValues(t, 1, n, "the user and all addresses in one statement")
 		}
