@@ -21,9 +21,9 @@ SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'), hashi
 SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'), hashint8(@user_id::bigint));
 
 -- name: LockNewUserForWrite :exec
--- RegisterUser's on Citus, right after CreateUser: the user this session
--- created last. (Its id is known to no one before the commit, but a delete
--- can name it.)
+-- RegisterUser's lock on Citus, taken right after CreateUser: on the user
+-- this session created last. (No client knows the id before the commit,
+-- but a delete can guess it.)
 SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'),
                                     hashint8(currval(pg_get_serial_sequence('users', 'id'))));
 

@@ -43,9 +43,9 @@ SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'),
                                     hashint8(currval(pg_get_serial_sequence('users', 'id'))))
 `
 
-// RegisterUser's on Citus, right after CreateUser: the user this session
-// created last. (Its id is known to no one before the commit, but a delete
-// can name it.)
+// RegisterUser's lock on Citus, taken right after CreateUser: on the user
+// this session created last. (No client knows the id before the commit,
+// but a delete can guess it.)
 func (q *Queries) LockNewUserForWrite(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, lockNewUserForWrite)
 	return err
