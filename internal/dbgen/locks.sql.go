@@ -9,10 +9,24 @@ import (
 	"context"
 )
 
+const lockAddressUserWrites = `-- name: LockAddressUserWrites :exec
+SELECT pg_advisory_xact_lock(hashtext('inkwell: user edges'),
+                             hashint8((SELECT a.user_id FROM addresses a WHERE a.id = $1)))
+`
+
+// DeleteAddress's first statement on Citus: LockUserWrites on the user of
+// the address (none when there is no such address). The address is found
+// by a subquery, which Citus runs first, so the lock is still taken on the
+// coordinator.
+func (q *Queries) LockAddressUserWrites(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, lockAddressUserWrites, id)
+	return err
+}
+
 const lockEdgeUsers = `-- name: LockEdgeUsers :exec
 
-SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'), hashint8($1::bigint)),
-       pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'), hashint8($2::bigint))
+SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8($1::bigint)),
+       pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8($2::bigint))
 `
 
 type LockEdgeUsersParams struct {
@@ -25,13 +39,21 @@ type LockEdgeUsersParams struct {
 // email_owners row) commits there one worker after the other (two-phase
 // commit): a delete that found the rows on one worker committed could miss
 // those still prepared on the other, and leave them orphaned (an edge with
-// no mirror, an email taken by nobody). Such a write first takes a shared
-// lock on its users, held to the end of its transaction; DeleteUser first
-// takes the same lock exclusively. The coordinator keeps its locks until
-// every worker has committed, so a delete waits for the whole write, and a
-// write that comes after the delete finds no user (ErrNotFound).
-// Statements without a table: Citus runs them on the coordinator. The
-// two-int4 key space: no clash with the migrator's bigint keys.
+// no mirror, an email taken by nobody). Such a write takes a shared lock on
+// its users before it commits, held to the end of its transaction; a delete
+// of such rows (DeleteUser, DeleteAddress) first takes the same lock
+// exclusively. The coordinator keeps its locks until every worker has
+// committed, so a delete waits for the whole write, and a write that comes
+// after the delete finds no user (ErrNotFound).
+// Statements without a distributed table in their FROM: Citus runs them on
+// the coordinator. The two-int4 key space: no clash with the migrator's
+// bigint keys; the key's text is the one the first of these locks had, so
+// that old and new binaries share it during a rolling deploy.
+// In a transaction that has written the user's rows already (InTx), the
+// shared lock comes after their row locks: a delete of that user at that
+// moment waits for the rows on a worker while the write waits for the lock
+// on the coordinator, a deadlock Citus's detector breaks (after about two
+// seconds), and the transaction that loses is retried.
 // Follow and Unfollow's first statement: both users of the edge.
 func (q *Queries) LockEdgeUsers(ctx context.Context, arg LockEdgeUsersParams) error {
 	_, err := q.db.Exec(ctx, lockEdgeUsers, arg.FollowerID, arg.FolloweeID)
@@ -39,20 +61,21 @@ func (q *Queries) LockEdgeUsers(ctx context.Context, arg LockEdgeUsersParams) er
 }
 
 const lockNewUserForWrite = `-- name: LockNewUserForWrite :exec
-SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'),
+SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'),
                                     hashint8(currval(pg_get_serial_sequence('users', 'id'))))
 `
 
-// RegisterUser's lock on Citus, taken right after CreateUser: on the user
-// this session created last. (No client knows the id before the commit,
-// but a delete can guess it.)
+// RegisterUser's lock on Citus, taken right after CreateUser, on the user
+// this session created last: a delete of that id (a guess, or an id a
+// reader saw committed on the user's worker) waits for the whole
+// registration; one that took its lock first finds no user.
 func (q *Queries) LockNewUserForWrite(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, lockNewUserForWrite)
 	return err
 }
 
 const lockUserForWrite = `-- name: LockUserForWrite :exec
-SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: writes of a user'), hashint8($1::bigint))
+SELECT pg_advisory_xact_lock_shared(hashtext('inkwell: user edges'), hashint8($1::bigint))
 `
 
 // AddAddress's first statement on Citus.
@@ -62,7 +85,7 @@ func (q *Queries) LockUserForWrite(ctx context.Context, userID int64) error {
 }
 
 const lockUserWrites = `-- name: LockUserWrites :exec
-SELECT pg_advisory_xact_lock(hashtext('inkwell: writes of a user'), hashint8($1::bigint))
+SELECT pg_advisory_xact_lock(hashtext('inkwell: user edges'), hashint8($1::bigint))
 `
 
 // DeleteUser's first statement: waits for every write of the user under way

@@ -47,7 +47,7 @@ func (b *logBuffer) records(t *testing.T) []map[string]any {
 // registers in one statement, or on Citus one per row (in one pipeline).
 func registration() []string {
 	if pgtest.Citus() {
-		return []string{"HasCitus", "begin", "TakenEmailKeys", "CreateUser", "CreateAddressOfNewUser", "CreateEmailOwnerOfNewUser", "COMMIT"}
+		return []string{"HasCitus", "begin", "TakenEmailKeys", "CreateUser", "LockNewUserForWrite", "CreateAddressOfNewUser", "CreateEmailOwnerOfNewUser", "COMMIT"}
 	}
 	return []string{"HasCitus", "RegisterUser"}
 }

@@ -276,6 +276,36 @@ func TestDeleteUserWhileAnAddressIsAdded(t *testing.T) {
 	})
 }
 
+// TestDeleteAddressWhileAnAddressIsAdded: DeleteAddress of a user's
+// address while a transaction adds another to the user. On Citus it waits
+// for that transaction (the lock of db/queries/locks.sql, which must be
+// the coordinator's, since it holds the lock until both workers have
+// committed the new address and its email_owners row); on one server it
+// has no need to. Either way both rows are right afterwards.
+func TestDeleteAddressWhileAnAddressIsAdded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
+	deleted := make(chan error, 1)
+	err := e.InTx(e.ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+		if _, err := tx.AddAddress(e.ctx, ann.ID, "ann@late.example"); err != nil {
+			return err
+		}
+		go func() { deleted <- e.DeleteAddress(e.ctx, ann.Addresses[0].ID) }()
+		if pgtest.Citus() {
+			e.waitUntilBlocked(t, "-- name: LockAddressUserWrites%", deleted)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-deleted)
+	got, err := e.GetUserWithAddresses(e.ctx, ann.ID, repo.Joined)
+	require.NoError(t, err)
+	require.Len(t, got.Addresses, 1)
+	require.Equal(t, "ann@late.example", got.Addresses[0].Email)
+	e.checkOwners(t, "after the delete")
+}
+
 // TestAddressesRaceDeleteUser: addresses are added to a user, and a user is
 // registered with the next id, while both are deleted. Each call either
 // commits before the delete (which then deletes its rows) or finds no user;

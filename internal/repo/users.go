@@ -326,8 +326,23 @@ func (r *Repo) AddAddress(ctx context.Context, userID int64, email string) (Addr
 
 // DeleteAddress deletes one address. ErrNotFound if there is no such address.
 func (r *Repo) DeleteAddress(ctx context.Context, id int64) error {
-	return deleteOne(ctx, r, func(q *dbgen.Queries) (int64, error) { return q.DeleteAddress(ctx, id) },
-		"delete address %d", id)
+	citus, err := r.onCitus(ctx)
+	if err != nil {
+		return fmt.Errorf("delete address %d: %w", id, err)
+	}
+	return deleteOne(ctx, r, func(q *dbgen.Queries) (int64, error) {
+		if !citus {
+			return q.DeleteAddress(ctx, id)
+		}
+		// On Citus, after the lock that waits for a write of the address
+		// and its email_owners row to commit on both workers
+		// (db/queries/locks.sql), in the same round trip.
+		return pipelined(ctx, r.handle(), func(q *dbgen.Queries) (int64, error) {
+			lockErr := q.LockAddressUserWrites(ctx, id)
+			n, err := q.DeleteAddress(ctx, id)
+			return n, cmp.Or(lockErr, err)
+		})
+	}, "delete address %d", id)
 }
 
 // SetProfile creates or replaces a user's profile. ErrInvalid for an
