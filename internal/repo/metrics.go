@@ -3,7 +3,9 @@ package repo
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
+	"weak"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,8 +49,10 @@ var poolInstruments = []poolInstrument{
 }
 
 // observePool registers pool's instruments with mp. The callback reads one
-// Stat per collection; it holds the pool for as long as mp lives (a closed
-// pool reports no connections).
+// Stat per collection. A MeterProvider usually lives as long as the
+// process, a pool may not: the callback holds the pool weakly, and once the
+// pool is closed and dropped, the collector frees it and the callback is
+// unregistered. (A closed pool still held reports no connections.)
 func observePool(mp metric.MeterProvider, pool *pgxpool.Pool, cc *pgx.ConnConfig) error {
 	meter := mp.Meter(instrumentation)
 	attrs := metric.WithAttributeSet(attribute.NewSet(
@@ -68,12 +72,21 @@ func observePool(mp metric.MeterProvider, pool *pgxpool.Pool, cc *pgx.ConnConfig
 			return fmt.Errorf("instrument %s: %w", in.name, err)
 		}
 	}
-	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	held := weak.Make(pool)
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		pool := held.Value()
+		if pool == nil {
+			return nil // freed; the cleanup below unregisters this
+		}
 		s := pool.Stat()
 		for i, in := range poolInstruments {
 			o.ObserveInt64(observables[i].(metric.Int64Observable), in.value(s), attrs)
 		}
 		return nil
 	}, observables...)
-	return err
+	if err != nil {
+		return err
+	}
+	runtime.AddCleanup(pool, func(reg metric.Registration) { _ = reg.Unregister() }, reg)
+	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"iter"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -330,4 +333,82 @@ func TestPoolMetrics(t *testing.T) {
 	released := collect()
 	require.EqualValues(t, 0, released["pgxpool.acquired_connections"])
 	require.EqualValues(t, 1, released["pgxpool.idle_connections"])
+}
+
+// TestPoolMetricsOfAClosedPool: a pool closed and dropped is freed, and its
+// instruments leave the MeterProvider, which outlives it: an application
+// that opens and closes pools (per tenant, per test) does not keep them all.
+func TestPoolMetricsOfAClosedPool(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reader := sdkmetric.NewManualReader()
+	mp := unregisterCounter{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), n: &atomic.Int32{}}
+	points := func() int {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(e.ctx, &rm))
+		n := 0
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if d, ok := m.Data.(metricdata.Sum[int64]); ok {
+					n += len(d.DataPoints)
+				}
+			}
+		}
+		return n
+	}
+	freed := make(chan struct{})
+	func() {
+		pool, err := repo.OpenPool(e.ctx, e.pool.Config().ConnString(), repo.PoolConfig{MaxConns: 1, MeterProvider: mp})
+		require.NoError(t, err)
+		require.NoError(t, pool.Ping(e.ctx))
+		require.Positive(t, points(), "the open pool's instruments")
+		runtime.AddCleanup(pool, func(ch chan struct{}) { close(ch) }, freed)
+		pool.Close()
+	}()
+	deadline := time.After(10 * time.Second)
+	for done := false; !done; {
+		runtime.GC()
+		select {
+		case <-freed:
+			done = true
+		case <-deadline:
+			t.Fatal("a closed and dropped pool was not freed: something (its metrics callback?) still holds it")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	require.Zero(t, points(), "the freed pool's instruments still report")
+	// The unregistering cleanup runs on a goroutine of its own, like the one above.
+	require.Eventually(t, func() bool { return mp.n.Load() == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the freed pool's callback is still registered")
+}
+
+// unregisterCounter is a MeterProvider that counts the callbacks
+// unregistered from its meters.
+type unregisterCounter struct {
+	metric.MeterProvider
+	n *atomic.Int32
+}
+
+func (p unregisterCounter) Meter(name string, opts ...metric.MeterOption) metric.Meter {
+	return countingMeter{Meter: p.MeterProvider.Meter(name, opts...), n: p.n}
+}
+
+type countingMeter struct {
+	metric.Meter
+	n *atomic.Int32
+}
+
+func (m countingMeter) RegisterCallback(f metric.Callback, instruments ...metric.Observable) (metric.Registration, error) {
+	reg, err := m.Meter.RegisterCallback(f, instruments...)
+	return countingRegistration{Registration: reg, n: m.n}, err
+}
+
+type countingRegistration struct {
+	metric.Registration
+	n *atomic.Int32
+}
+
+func (r countingRegistration) Unregister() error {
+	r.n.Add(1)
+	return r.Registration.Unregister()
 }

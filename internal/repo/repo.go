@@ -76,7 +76,8 @@ type PoolConfig struct {
 	TracerProvider trace.TracerProvider
 	// MeterProvider, if set, observes the pool (pgxpool.Stat) as
 	// OpenTelemetry metrics: connections acquired, idle, total; acquires,
-	// those that waited, and the time spent acquiring.
+	// those that waited, and the time spent acquiring. A pool closed and
+	// no longer referenced leaves it (its callback is unregistered).
 	MeterProvider metric.MeterProvider
 }
 
@@ -205,8 +206,8 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, e
 		pool.Close()
 		return nil, connectError(ctx, pc.ConnConfig, err)
 	}
-	// After the ping: a pool that failed to open leaves no callback behind
-	// in the MeterProvider (it has no way to take one back later).
+	// After the ping: a pool that failed to open registers no callback
+	// with the MeterProvider.
 	if cfg.MeterProvider != nil {
 		if err := observePool(cfg.MeterProvider, pool, pc.ConnConfig); err != nil {
 			pool.Close()
