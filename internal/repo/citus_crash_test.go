@@ -47,8 +47,9 @@ func (c cluster) onNode(t *testing.T, node *pgcluster.Cluster, table string, can
 	return ""
 }
 
-// crashCases are the calls the issue names and a seed's batched load, each
-// on rows of its own that reach the first worker.
+// crashCases are the calls the issue names, the writes of one user's rows
+// on two workers (Follow, AddAddress, DeleteUser) and a seed's batched
+// load, each on rows of its own that reach the first worker.
 func (c cluster) crashCases(t *testing.T, round int) []crashCase {
 	worker := c.citus.Workers[0]
 	// email_owners is distributed by the email's key, which for these
@@ -64,6 +65,18 @@ func (c cluster) crashCases(t *testing.T, round int) []crashCase {
 	post := c.mustPost(t, user, fmt.Sprintf("Crash %d", round))
 	name := fmt.Sprintf("Crash %d", round)
 	bulk := fmt.Sprintf("Crash bulk %d", round)
+	// A loaded user of the round's own, on the worker, followed by user and
+	// following her: Follow and DeleteUser write rows on her shard and on
+	// user's.
+	var others []string
+	for i := range 10 {
+		others = append(others, fmt.Sprint(200+10*round+i))
+	}
+	other, err := strconv.ParseInt(c.onNode(t, worker, "users", others...), 10, 64)
+	require.NoError(t, err)
+	require.NoError(t, c.Follow(c.ctx, other, user))
+	require.NoError(t, c.Follow(c.ctx, user, other))
+	added := fmt.Sprintf("added-%s", email)
 	return []crashCase{
 		{"RegisterUser", func(ctx context.Context, block func() error) error {
 			if err := block(); err != nil {
@@ -123,6 +136,38 @@ func (c cluster) crashCases(t *testing.T, round int) []crashCase {
 				AND (SELECT count(*) FROM posts p WHERE p.user_id = u.id) = 1`, bulk).Scan(&whole))
 			require.Contains(t, []int{0, 20}, users, "a batch half-written")
 			require.Equal(t, users, whole, "users without their addresses or posts")
+		}},
+		{"Follow", func(ctx context.Context, block func() error) error {
+			if err := block(); err != nil {
+				return err
+			}
+			return c.Follow(ctx, other, int64(onlineUsers-round))
+		}, func(t *testing.T) { c.requireEdgesIntact(t) }},
+		{"AddAddress", func(ctx context.Context, block func() error) error {
+			if err := block(); err != nil {
+				return err
+			}
+			_, err := c.AddAddress(ctx, user, added)
+			return err
+		}, func(t *testing.T) {
+			var addresses int
+			require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM addresses WHERE email = $1", added).Scan(&addresses))
+			require.Contains(t, []int{0, 1}, addresses) // and its owner row with it: requireWhole
+		}},
+		{"DeleteUser", func(ctx context.Context, block func() error) error {
+			if err := block(); err != nil {
+				return err
+			}
+			return c.DeleteUser(ctx, other)
+		}, func(t *testing.T) {
+			c.requireEdgesIntact(t) // no edge left to a user deleted, none without its mirror
+			var users, addresses, owners int
+			require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM users WHERE id = $1", other).Scan(&users))
+			require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM addresses WHERE user_id = $1", other).Scan(&addresses))
+			require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM email_owners WHERE user_id = $1", other).Scan(&owners))
+			require.Contains(t, []int{0, 1}, users)
+			require.Equal(t, 2*users, addresses, "a delete half-done: the user's addresses")
+			require.Equal(t, 2*users, owners, "a delete half-done: the user's email_owners rows")
 		}},
 		{"seed", func(ctx context.Context, block func() error) error {
 			// The seed's batched load (cmd/seed), crashed between batches:
