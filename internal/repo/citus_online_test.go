@@ -8,6 +8,7 @@
 package repo_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -235,6 +236,7 @@ func requireKept(t *testing.T, before, after rowSet) {
 func (c cluster) requireWhole(t *testing.T, step string) {
 	t.Helper()
 	c.checkOwners(t, step) // first: it names the rows
+	c.requireEdgesIntact(t)
 	checks, err := citusgrow.Checks(c.ctx, c.pool)
 	require.NoError(t, err)
 	broken, err := citusgrow.Broken(c.ctx, c.pool, checks)
@@ -247,13 +249,41 @@ type written struct {
 	mu     sync.Mutex
 	users  []repo.User        // registered, with their addresses
 	tagged map[int64][]string // post -> tags put on it
+	edges  [][2]int64         // follower, followee
 	bulk   []string           // emails of users a bulk load committed
 }
 
 // onlineClients are the calls the issue names: registrations, point reads,
-// tagging, a list across shards and a bulk load, each on its own rows.
+// tagging, a list across shards and a bulk load, each on its own rows; and
+// the relations between users: Follow among the first half of the loaded
+// users (the reads' users are never deleted), and a user registered,
+// followed, following, and deleted.
 func onlineClients(c cluster, posts []int64, w *written) []citusgrow.Call {
 	return []citusgrow.Call{
+		{Name: "Follow", Do: func(ctx context.Context, i int) error {
+			follower, followee := int64(1+i*17%(onlineUsers/2)), int64(1+(i*31+7)%(onlineUsers/2))
+			if follower == followee {
+				followee = 1 + followee%(onlineUsers/2)
+			}
+			err := c.Follow(ctx, follower, followee)
+			if err == nil {
+				w.mu.Lock()
+				w.edges = append(w.edges, [2]int64{follower, followee})
+				w.mu.Unlock()
+			}
+			return err
+		}},
+		{Name: "DeleteUser", Do: func(ctx context.Context, i int) error {
+			u, err := c.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Gone %d", i), Age: 30}, fmt.Sprintf("gone-%d@example.org", i))
+			if err != nil {
+				return err
+			}
+			other := int64(1 + i*13%(onlineUsers/2))
+			if err := cmp.Or(c.Follow(ctx, u.ID, other), c.Follow(ctx, other, u.ID)); err != nil {
+				return err
+			}
+			return c.DeleteUser(ctx, u.ID)
+		}},
 		{Name: "RegisterUser", Do: func(ctx context.Context, i int) error {
 			u, err := c.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Online %d", i), Age: 30},
 				fmt.Sprintf("online-%d@example.org", i), fmt.Sprintf("online-%d@work.example", i))
@@ -326,15 +356,25 @@ func (c cluster) requireWritten(t *testing.T, w *written) {
 	var found int
 	require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM addresses WHERE email = ANY($1)", w.bulk).Scan(&found))
 	require.Equal(t, len(w.bulk), found, "users of committed bulk loads")
+	follows, _ := c.edgeRows(t)
+	for _, edge := range w.edges {
+		_, ok := follows[edge]
+		require.True(t, ok, "edge %d->%d", edge[0], edge[1])
+	}
+	var gone int
+	require.NoError(t, c.pool.QueryRow(c.ctx, "SELECT count(*) FROM users WHERE name LIKE 'Gone %'").Scan(&gone))
+	require.Zero(t, gone, "users the clients deleted")
 }
 
 // TestCitusRebalanceUnderTraffic: with users loaded on two workers, clients
-// call RegisterUser, GetUserWithAddresses, TagPost, ListUsers and
-// BulkInsertGraphs at a steady rate while a third worker is started, added
+// call RegisterUser, GetUserWithAddresses, TagPost, ListUsers,
+// BulkInsertGraphs, Follow, and DeleteUser (of users they registered and
+// linked) at a steady rate while a third worker is started, added
 // (citus_add_node) and the shards rebalanced onto it online
 // (citus_rebalance_start, logical replication). No call fails; every row
 // that was there is still there once, and every row a client was told was
-// written; emails stay unique across shards and every user's graph whole.
+// written; emails stay unique across shards, every user's graph whole, and
+// every edge has its mirror.
 // The p99 of each call before and during the move is logged, not asserted.
 func TestCitusRebalanceUnderTraffic(t *testing.T) {
 	t.Parallel()
