@@ -16,8 +16,9 @@
 -- In a transaction that has written the user's rows already (InTx), the
 -- shared lock comes after their row locks: a delete of that user at that
 -- moment waits for the rows on a worker while the write waits for the lock
--- on the coordinator, a deadlock Citus's detector breaks (after about two
--- seconds), and the transaction that loses is retried.
+-- on the coordinator, a deadlock Citus's detector breaks (after
+-- deadlock_timeout times citus.distributed_deadlock_detection_factor, 2 s
+-- by default), and the transaction that loses is retried.
 
 -- name: LockEdgeUsers :exec
 -- Follow and Unfollow's first statement: both users of the edge.
