@@ -16,9 +16,10 @@
 -- In a transaction that has written the user's rows already (InTx), the
 -- shared lock comes after their row locks: a delete of that user at that
 -- moment waits for the rows on a worker while the write waits for the lock
--- on the coordinator, a deadlock Citus's detector breaks (after
+-- on the coordinator, a deadlock Citus's detector breaks (it looks every
 -- deadlock_timeout times citus.distributed_deadlock_detection_factor, 2 s
--- by default), and the transaction that loses is retried.
+-- by default), and the transaction that loses is retried (checked once: a
+-- DeleteUser lost, ran again, and deleted the user after the transaction).
 
 -- name: LockEdgeUsers :exec
 -- Follow and Unfollow's first statement: both users of the edge.

@@ -52,9 +52,10 @@ type LockEdgeUsersParams struct {
 // In a transaction that has written the user's rows already (InTx), the
 // shared lock comes after their row locks: a delete of that user at that
 // moment waits for the rows on a worker while the write waits for the lock
-// on the coordinator, a deadlock Citus's detector breaks (after
+// on the coordinator, a deadlock Citus's detector breaks (it looks every
 // deadlock_timeout times citus.distributed_deadlock_detection_factor, 2 s
-// by default), and the transaction that loses is retried.
+// by default), and the transaction that loses is retried (checked once: a
+// DeleteUser lost, ran again, and deleted the user after the transaction).
 // Follow and Unfollow's first statement: both users of the edge.
 func (q *Queries) LockEdgeUsers(ctx context.Context, arg LockEdgeUsersParams) error {
 	_, err := q.db.Exec(ctx, lockEdgeUsers, arg.FollowerID, arg.FolloweeID)
