@@ -98,6 +98,18 @@ WITH imports AS MATERIALIZED (
       AND m.rows_for_user = 1
       AND (u.name, u.age) IS DISTINCT FROM (m.name, m.age)
     RETURNING u.id
+), unchanged AS (
+    SELECT m.user_id
+    FROM matched m
+    JOIN users u ON u.id = m.user_id
+    WHERE m.rows_for_user = 1
+      AND (u.name, u.age) IS NOT DISTINCT FROM (m.name, m.age)
+), gone AS (
+    SELECT min(m.position) AS position
+    FROM matched m
+    WHERE m.rows_for_user = 1
+      AND m.user_id NOT IN (SELECT id FROM updated)
+      AND m.user_id NOT IN (SELECT user_id FROM unchanged)
 ), shared AS (
     SELECT min(position)::bigint AS first,
            (array_agg(position ORDER BY position))[2]::bigint AS second
@@ -109,13 +121,15 @@ WITH imports AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM updated)::bigint AS updated,
        coalesce((SELECT first FROM shared), 0)::bigint AS shared_first,
-       coalesce((SELECT second FROM shared), 0)::bigint AS shared_second
+       coalesce((SELECT second FROM shared), 0)::bigint AS shared_second,
+       coalesce((SELECT position FROM gone), 0)::bigint AS gone_position
 `
 
 type UpdateImportedUsersRow struct {
 	Updated      int64
 	SharedFirst  int64
 	SharedSecond int64
+	GonePosition int64
 }
 
 // Users whose email is registered already (its email_owners row says whose)
@@ -123,12 +137,21 @@ type UpdateImportedUsersRow struct {
 // rows that would not change are left alone (and not counted). A user that
 // two rows address (by two of their emails) is not updated: shared_first and
 // shared_second are the first two such rows (0 when there are none), and the
-// caller refuses the batch.
+// caller refuses the batch. A row whose user was neither updated nor found
+// unchanged was deleted or changed by a transaction that committed while
+// this one waited for it (or, on Citus, is still committing on its worker):
+// gone_position is the first such row (0 when none), and the caller refuses
+// the batch rather than count it unchanged.
 // user_imports is read once, in a CTE of its own: Citus joins a local table
 // with distributed ones only so.
 func (q *Queries) UpdateImportedUsers(ctx context.Context) (UpdateImportedUsersRow, error) {
 	row := q.db.QueryRow(ctx, updateImportedUsers)
 	var i UpdateImportedUsersRow
-	err := row.Scan(&i.Updated, &i.SharedFirst, &i.SharedSecond)
+	err := row.Scan(
+		&i.Updated,
+		&i.SharedFirst,
+		&i.SharedSecond,
+		&i.GonePosition,
+	)
 	return i, err
 }

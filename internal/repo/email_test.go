@@ -175,3 +175,46 @@ func TestUpsertUsersByEmailConcurrentRegistration(t *testing.T) {
 	require.Equal(t, 1, e.rows(t, "users"), "the batch left no user behind")
 	require.Equal(t, 2, e.rows(t, "addresses"))
 }
+
+// TestUpsertUsersByEmailConcurrentDelete: a user deleted by a transaction
+// that commits while the import waits for their row. The batch is refused,
+// naming the row (not counted as unchanged: nothing took the imported
+// name); run again, the email, free now, becomes a new user.
+func TestUpsertUsersByEmailConcurrentDelete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ann := e.mustRegister(t, "Ann", 30, "ann@example.com")
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	rows := []repo.UserImport{
+		{Email: "first@example.com", Name: "First", Age: 1},
+		{Email: "ann@example.com", Name: "Annie", Age: 31},
+	}
+	done := make(chan error, 1)
+	err := e.InTx(ctx, repo.TxOptions{}, func(tx *repo.Repo) error {
+		if err := tx.DeleteUser(ctx, ann.ID); err != nil {
+			return err
+		}
+		go func() {
+			_, err := e.UpsertUsersByEmail(ctx, seqOf(rows, 0), repo.BulkOptions{})
+			done <- err
+		}()
+		e.waitUntilBlocked(t, "-- name: UpdateImportedUsers %", done)
+		return nil
+	})
+	require.NoError(t, err)
+
+	err = <-done
+	require.ErrorIs(t, err, repo.ErrConflict)
+	var rowErr *repo.RowError
+	require.ErrorAs(t, err, &rowErr)
+	require.EqualValues(t, 2, rowErr.Position)
+	require.Equal(t, "users", rowErr.Table)
+	require.ErrorContains(t, err, `the user of email "ann@example.com" was deleted or changed by a concurrent transaction`)
+	require.Equal(t, 0, e.rows(t, "users"), "the batch left no user behind")
+
+	res, err := e.UpsertUsersByEmail(ctx, seqOf(rows, 0), repo.BulkOptions{})
+	require.NoError(t, err)
+	require.Equal(t, repo.BulkResult{Batches: 1, Users: 2, Addresses: 2}, res)
+	e.checkOwners(t, "after the import")
+}

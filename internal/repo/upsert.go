@@ -30,8 +30,10 @@ type UserImport struct {
 // anything of the batch is sent; two rows of one batch that address one user
 // by two of their emails (ErrConflict, naming both rows: which should win is
 // not ours to guess); an email registered by a concurrent transaction in the
-// meantime (ErrConflict). Across batches, rows apply in order: a later batch
-// updates what an earlier one wrote.
+// meantime (ErrConflict), or the user of an email deleted or changed by one
+// while the batch waited for them (ErrConflict: run the import again).
+// Across batches, rows apply in order: a later batch updates what an
+// earlier one wrote.
 func (r *Repo) UpsertUsersByEmail(ctx context.Context, rows iter.Seq2[UserImport, error], opts BulkOptions) (BulkResult, error) {
 	defer wrote(ctx)
 	size, err := opts.batchSize()
@@ -80,6 +82,11 @@ func (b *importBatch) upsert(ctx context.Context, tx *Repo, first int64, rows []
 	if up.SharedSecond != 0 {
 		return BulkResult{}, &RowError{Position: up.SharedSecond, Table: "users", Err: fmt.Errorf(
 			"%w: its email and row %d's are two addresses of one user", ErrConflict, up.SharedFirst)}
+	}
+	if up.GonePosition != 0 {
+		email := rows[up.GonePosition-first].Email
+		return BulkResult{}, &RowError{Position: up.GonePosition, Table: "users", Err: fmt.Errorf(
+			"%w: the user of email %q was deleted or changed by a concurrent transaction", ErrConflict, short(email))}
 	}
 	ins, err := q.InsertImportedUsers(ctx)
 	if err != nil {
