@@ -75,6 +75,15 @@ func growUnderTraffic(ctx context.Context, cfg config, b *backend, stderr io.Wri
 	if err != nil {
 		return nil, err
 	}
+	// Users of the phase's own for the follows (ids above maxID: none of
+	// their rows is in the sums).
+	for i := range edgeUsers {
+		u, err := r.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Edge %d", i), Age: 30})
+		if err != nil {
+			return nil, err
+		}
+		in.edgeUsers = append(in.edgeUsers, u.ID)
+	}
 	w := &moveWritten{}
 	clients := citusgrow.Start(moveKinds(r, in, w), movePeriod, moveCall)
 	defer clients.Stop()
@@ -146,6 +155,10 @@ func (res *moveResult) check(ctx context.Context, pool *pgxpool.Pool, maxID int6
 			users, len(w.users), emails, len(w.emails)))
 	}
 	res.written = len(w.users) + len(w.emails)
+	if err := edgesMirrored(ctx, pool, maxID); err != nil {
+		errs = append(errs, err)
+	}
+	res.checks = append(res.checks, "edges of the phase's users without their mirror row, or users the clients deleted still there")
 	checks, err := citusgrow.Checks(ctx, pool)
 	if err != nil {
 		return err
@@ -164,6 +177,56 @@ func (res *moveResult) check(ctx context.Context, pool *pgxpool.Pool, maxID int6
 		if len(c.Failed) > 0 {
 			errs = append(errs, fmt.Errorf("%s: %d calls failed, the first: %s", c.Name, len(c.Failed), c.Failed[0]))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// edgesMirrored requires the edges the phase's clients wrote (their users'
+// ids above maxID) each in both its rows, follows and followers, and no
+// user the clients deleted left.
+func edgesMirrored(ctx context.Context, pool *pgxpool.Pool, maxID int64) error {
+	read := func(query string) (map[[2]int64]bool, error) {
+		rows, err := pool.Query(ctx, query, maxID)
+		if err != nil {
+			return nil, err
+		}
+		pairs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (p [2]int64, err error) {
+			return p, row.Scan(&p[0], &p[1])
+		})
+		if err != nil {
+			return nil, err
+		}
+		set := map[[2]int64]bool{}
+		for _, p := range pairs {
+			set[p] = true
+		}
+		return set, nil
+	}
+	follows, err := read("SELECT user_id, followee_id FROM follows WHERE user_id > $1 OR followee_id > $1")
+	if err != nil {
+		return err
+	}
+	followers, err := read("SELECT follower_id, user_id FROM followers WHERE user_id > $1 OR follower_id > $1")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for e := range follows {
+		if !followers[e] {
+			errs = append(errs, fmt.Errorf("edge %d->%d: its followers row is missing", e[0], e[1]))
+		}
+	}
+	for e := range followers {
+		if !follows[e] {
+			errs = append(errs, fmt.Errorf("edge %d->%d: its follows row is missing", e[0], e[1]))
+		}
+	}
+	var leavers int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM users WHERE id > $1 AND name LIKE 'Leaver %'", maxID).Scan(&leavers); err != nil {
+		return err
+	}
+	if leavers > 0 {
+		errs = append(errs, fmt.Errorf("%d users the clients deleted are still there", leavers))
 	}
 	return errors.Join(errs...)
 }
@@ -208,7 +271,8 @@ func sums(ctx context.Context, pool *pgxpool.Pool, maxID int64) ([]tableSum, err
 
 // moveIn are the clients' inputs, from the loaded rows.
 type moveIn struct {
-	maxID int64
+	maxID     int64
+	edgeUsers []int64 // users made for the phase's follows, edgeUsers of them
 	links []struct {
 		post int64
 		tag  string
@@ -257,11 +321,40 @@ type moveWritten struct {
 	emails []string // of users a bulk load wrote
 }
 
-// moveKinds are the calls of the phase: those of the issue, each writing
-// rows of users of its own only (TagPost puts on a loaded post a tag it
-// has, which writes no row), so the loaded users' rows must not change.
+// edgeUsers is how many users the phase makes for its follows.
+const edgeUsers = 40
+
+// moveKinds are the calls of the phase: those of the issue, and the
+// relations between users (an edge's two rows on two users' shards), each
+// writing rows of users of its own only (TagPost puts on a loaded post a
+// tag it has, which writes no row), so the loaded users' rows must not
+// change.
 func moveKinds(r *repo.Repo, in *moveIn, w *moveWritten) []citusgrow.Call {
+	half := len(in.edgeUsers) / 2
 	return []citusgrow.Call{
+		{Name: "Follow or Unfollow", Do: func(ctx context.Context, i int) error {
+			follower, followee := in.edgeUsers[i%half], in.edgeUsers[half+i%half]
+			if i/half%2 == 1 {
+				return r.Unfollow(ctx, follower, followee)
+			}
+			return r.Follow(ctx, follower, followee)
+		}},
+		{Name: "DeleteUser, following and followed", Do: func(ctx context.Context, i int) error {
+			// A user of its own, made and linked first (timed with it).
+			u, err := r.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Leaver %d", i), Age: 30},
+				fmt.Sprintf("leaver-%d@example.org", i))
+			if err != nil {
+				return err
+			}
+			other := in.edgeUsers[i%len(in.edgeUsers)]
+			if err := r.Follow(ctx, u.ID, other); err != nil {
+				return err
+			}
+			if err := r.Follow(ctx, other, u.ID); err != nil {
+				return err
+			}
+			return r.DeleteUser(ctx, u.ID)
+		}},
 		{Name: "RegisterUser, 2 emails", Do: func(ctx context.Context, i int) error {
 			u, err := r.RegisterUser(ctx, repo.NewUser{Name: fmt.Sprintf("Mover %d", i), Age: 30},
 				fmt.Sprintf("mover-%d@example.org", i), fmt.Sprintf("mover-%d@work.example", i))

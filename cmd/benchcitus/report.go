@@ -141,12 +141,12 @@ func writeMove(w io.Writer, res *results) {
 	}
 	fmt.Fprintf(w, "\n### Growth under traffic: a worker added, shards moved onto it online\n\n")
 	fmt.Fprintf(w, "On the loaded Citus backend, after the calls above: wal_level set to logical on every node (a restart each), "+
-		"then five clients (one per kind of call, on a pool of 16 connections) each call every %v, %v before the move and "+
+		"then %d clients (one per kind of call, on a pool of 16 connections) each call every %v, %v before the move and "+
 		"through it: a third worker is started and added (`citus_add_node`, %.1f s), and "+
 		"`citus_rebalance_start(shard_transfer_mode => 'force_logical')` moves shards onto it, waited for with "+
 		"`citus_rebalance_wait()`: **%.1f s** to move %d shards (%.1f MiB) onto the new worker; moves tried again "+
 		"(cancelled by a deadlock with a call): %d.\n\n",
-		m.period, res.cfg.growBefore, m.addNode.Seconds(), m.move.Seconds(), m.shardsMoved, float64(m.bytesMoved)/(1<<20), m.retried)
+		len(m.calls), m.period, res.cfg.growBefore, m.addNode.Seconds(), m.move.Seconds(), m.shardsMoved, float64(m.bytesMoved)/(1<<20), m.retried)
 	fmt.Fprintln(w, "| call | calls before | p99 before | calls during the move | p99 during | failed |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, c := range m.calls {
