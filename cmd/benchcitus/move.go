@@ -273,7 +273,7 @@ func sums(ctx context.Context, pool *pgxpool.Pool, maxID int64) ([]tableSum, err
 type moveIn struct {
 	maxID     int64
 	edgeUsers []int64 // users made for the phase's follows, edgeUsers of them
-	links []struct {
+	links     []struct {
 		post int64
 		tag  string
 	} // existing links of loaded posts: TagPost writes again what is there
