@@ -272,7 +272,7 @@ func sums(ctx context.Context, pool *pgxpool.Pool, maxID int64) ([]tableSum, err
 // moveIn are the clients' inputs, from the loaded rows.
 type moveIn struct {
 	maxID     int64
-	edgeUsers []int64 // users made for the phase's follows, edgeUsers of them
+	edgeUsers []int64 // the users made for the phase's follows
 	links     []struct {
 		post int64
 		tag  string

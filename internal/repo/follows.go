@@ -57,10 +57,11 @@ func (r *Repo) Unfollow(ctx context.Context, followerID, followeeID int64) error
 // writeEdge checks the edge, then writes both its rows, the followers row
 // first, after a shared lock on both users that DeleteUser waits for
 // (LockEdgeUsers: on Citus the two rows commit on two nodes), in one
-// pipeline (BEGIN and COMMIT with them: one round trip, one transaction), every error wrapped as what says with both ids. (Not
-// writeOne: no row comes back, and the retry goes around writing, as in
-// DeleteUser.) Follow and Unfollow are safe to run again: a deadlock with
-// the deletes of users (a cycle of several edges) is retried.
+// pipeline (BEGIN and COMMIT with them: one round trip, one transaction),
+// every error wrapped as what says with both ids. (Not writeOne: no row
+// comes back, and the retry goes around writing, as in DeleteUser.) Follow
+// and Unfollow are safe to run again: a deadlock with the deletes of users
+// (a cycle of several edges) is retried.
 func writeEdge(ctx context.Context, r *Repo, followerID, followeeID int64, body func(q *dbgen.Queries) error, what string) error {
 	err := checkEdge(followerID, followeeID)
 	if err == nil {
